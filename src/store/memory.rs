@@ -1,0 +1,214 @@
+//! The in-memory [`SessionStore`]: one process, no polling, for local runs and tests.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::records::{
+    EventSeq, SessionId, SessionRecord, SessionUpdate, StoredEvent, StreamKey, unix_now,
+};
+use super::signal::{ChangeSignal, Topic, Wakeups};
+use super::{SessionStore, StoreError};
+
+/// Sessions, streams and replies in process memory, with in-process wake-ups.
+///
+/// Expired sessions are purged lazily, together with their streams and replies, whenever a
+/// session is created.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    wakeups: Wakeups,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    sessions: HashMap<SessionId, SessionRecord>,
+    streams: HashMap<StreamKey, Vec<StoredEvent>>,
+    replies: HashMap<SessionId, BTreeMap<String, String>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    fn live_session(&mut self, id: &SessionId) -> Result<&mut SessionRecord, StoreError> {
+        let now = unix_now();
+        match self.sessions.get_mut(id) {
+            Some(record) if !record.terminated && !record.is_expired(now) => Ok(record),
+            _ => Err(StoreError::SessionNotFound),
+        }
+    }
+
+    fn purge_expired(&mut self) {
+        let now = unix_now();
+        let expired: Vec<SessionId> = self
+            .sessions
+            .values()
+            .filter(|r| r.is_expired(now))
+            .map(|r| r.id.clone())
+            .collect();
+        for id in &expired {
+            self.sessions.remove(id);
+            self.replies.remove(id);
+        }
+        if !expired.is_empty() {
+            self.streams
+                .retain(|key, _| !expired.contains(&key.session));
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn create_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.purge_expired();
+        if state.sessions.contains_key(&record.id) {
+            return Err(StoreError::AlreadyExists(format!("session {}", record.id)));
+        }
+        state.sessions.insert(record.id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn load_session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .sessions
+            .get(id)
+            .filter(|r| !r.is_expired(unix_now()))
+            .cloned())
+    }
+
+    async fn update_session(
+        &self,
+        id: &SessionId,
+        update: SessionUpdate,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let record = state.live_session(id)?;
+        match update {
+            SessionUpdate::MarkInitialized => record.initialized = true,
+            SessionUpdate::SetLogLevel(level) => record.log_level = Some(level),
+            SessionUpdate::Subscribe(uri) => {
+                record.subscriptions.insert(uri);
+            }
+            SessionUpdate::Unsubscribe(uri) => {
+                record.subscriptions.remove(&uri);
+            }
+            SessionUpdate::ExtendTo(expires_at) => {
+                record.expires_at = record.expires_at.max(expires_at)
+            }
+        }
+        Ok(())
+    }
+
+    async fn terminate_session(&self, id: &SessionId) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        match state.sessions.get_mut(id) {
+            Some(record) if !record.is_expired(unix_now()) => {
+                let newly = !record.terminated;
+                record.terminated = true;
+                Ok(newly)
+            }
+            _ => Err(StoreError::SessionNotFound),
+        }
+    }
+
+    async fn append_event(
+        &self,
+        key: &StreamKey,
+        event: StoredEvent,
+    ) -> Result<EventSeq, StoreError> {
+        let seq = {
+            let mut state = self.state();
+            state.live_session(&key.session)?;
+            let events = state.streams.entry(key.clone()).or_default();
+            events.push(event);
+            (events.len() - 1) as EventSeq
+        };
+        self.wakeups.notify(&Topic::Stream(key.clone()));
+        Ok(seq)
+    }
+
+    async fn read_events(
+        &self,
+        key: &StreamKey,
+        after: Option<EventSeq>,
+        limit: usize,
+    ) -> Result<Vec<(EventSeq, StoredEvent)>, StoreError> {
+        let state = self.state();
+        let start = after.map_or(0, |seq| seq as usize + 1);
+        Ok(state
+            .streams
+            .get(key)
+            .map(|events| {
+                events
+                    .iter()
+                    .enumerate()
+                    .skip(start)
+                    .take(limit)
+                    .map(|(seq, event)| (seq as EventSeq, event.clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn has_event(&self, key: &StreamKey, seq: EventSeq) -> Result<bool, StoreError> {
+        let state = self.state();
+        Ok(state
+            .streams
+            .get(key)
+            .is_some_and(|events| (seq as usize) < events.len()))
+    }
+
+    async fn put_reply(
+        &self,
+        session: &SessionId,
+        key: &str,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        let inserted = {
+            let mut state = self.state();
+            state.live_session(session)?;
+            let replies = state.replies.entry(session.clone()).or_default();
+            if replies.contains_key(key) {
+                false
+            } else {
+                replies.insert(key.to_owned(), message.to_owned());
+                true
+            }
+        };
+        if inserted {
+            self.wakeups.notify(&Topic::Reply {
+                session: session.clone(),
+                key: key.to_owned(),
+            });
+        }
+        Ok(inserted)
+    }
+
+    async fn get_reply(
+        &self,
+        session: &SessionId,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .replies
+            .get(session)
+            .and_then(|replies| replies.get(key))
+            .cloned())
+    }
+
+    fn subscribe(&self, topic: &Topic) -> ChangeSignal {
+        self.wakeups.subscribe(topic)
+    }
+}

@@ -1,0 +1,97 @@
+//! The session store: everything a legacy (session-based) MCP session needs between two HTTP
+//! requests.
+//!
+//! On Lambda, each request of one session may land on a different instance, so no request may
+//! depend on state that only the process that served an earlier one holds. The [`SessionStore`]
+//! trait is that state's only home. It is shaped for a key-value store with TTL and conditional
+//! writes (DynamoDB): every method touches one session's items, writes that two instances could
+//! race on are conditional, and waiting is expressed as a [`ChangeSignal`] that an implementation
+//! may satisfy by an in-process wake-up, by polling, or both.
+
+mod memory;
+mod records;
+mod signal;
+
+pub use memory::MemoryStore;
+pub use records::{
+    EventSeq, SessionId, SessionRecord, SessionUpdate, StoredEvent, StreamId, StreamKey, unix_now,
+};
+pub use signal::{ChangeSignal, Topic, Wakeups};
+
+use async_trait::async_trait;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional create found an item already there.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The session is unknown, expired or terminated.
+    #[error("session not found")]
+    SessionNotFound,
+    /// The item is larger than the backend accepts.
+    #[error("message of {size} bytes exceeds the store's limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    /// The backend failed (network, throttling, permissions).
+    #[error("session store backend error: {0}")]
+    Backend(String),
+}
+
+/// The store of legacy MCP sessions, their streams' events and the client's replies to
+/// server-to-client requests.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Creates a session; fails with [`StoreError::AlreadyExists`] if the id is taken.
+    async fn create_session(&self, record: &SessionRecord) -> Result<(), StoreError>;
+
+    /// Loads a session. Expired sessions read as `None`; terminated ones are returned with
+    /// `terminated` set, so the caller can tell them apart if it wants to.
+    async fn load_session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Applies `update` to a live session; [`StoreError::SessionNotFound`] if it is missing,
+    /// expired or terminated.
+    async fn update_session(&self, id: &SessionId, update: SessionUpdate)
+    -> Result<(), StoreError>;
+
+    /// Marks a session terminated. Returns `true` if this call ended it, `false` if it was
+    /// already terminated; [`StoreError::SessionNotFound`] if it never existed or expired.
+    async fn terminate_session(&self, id: &SessionId) -> Result<bool, StoreError>;
+
+    /// Appends one event to a stream and returns its sequence number, which is greater than
+    /// every earlier one of that stream. The first event of a stream is its priming event.
+    async fn append_event(
+        &self,
+        key: &StreamKey,
+        event: StoredEvent,
+    ) -> Result<EventSeq, StoreError>;
+
+    /// Reads up to `limit` events of a stream with a sequence number greater than `after`,
+    /// in order. `after = None` reads from the start.
+    async fn read_events(
+        &self,
+        key: &StreamKey,
+        after: Option<EventSeq>,
+        limit: usize,
+    ) -> Result<Vec<(EventSeq, StoredEvent)>, StoreError>;
+
+    /// Whether the stream has an event with exactly this sequence number (used to validate a
+    /// client's `Last-Event-ID`).
+    async fn has_event(&self, key: &StreamKey, seq: EventSeq) -> Result<bool, StoreError>;
+
+    /// Records the client's reply to a server-to-client request (or a cancellation, under a
+    /// key of the caller's choosing). The first write wins; returns `false` for a duplicate.
+    async fn put_reply(
+        &self,
+        session: &SessionId,
+        key: &str,
+        message: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Reads a reply recorded by [`SessionStore::put_reply`].
+    async fn get_reply(&self, session: &SessionId, key: &str)
+    -> Result<Option<String>, StoreError>;
+
+    /// A signal that resolves when `topic` may have changed. Create it *before* reading, then
+    /// await it only if the read found nothing new: a change between the two still wakes it.
+    fn subscribe(&self, topic: &Topic) -> ChangeSignal;
+}

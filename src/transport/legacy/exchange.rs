@@ -1,0 +1,217 @@
+//! The answer channel of one legacy POST, kept in the session store.
+//!
+//! If every request of the POST finishes before sending anything, the answer is plain JSON and
+//! the store is not written. From the first notification or server-to-client request on, the
+//! POST becomes an SSE stream whose every event is written to the store *before* it is sent, so
+//! a client cut off mid-stream can resume on any instance with `Last-Event-ID`, and an
+//! instance that dies loses nothing it had sent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, Notify, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::message;
+use crate::server::{HandlerError, Outbox};
+use crate::store::{SessionId, SessionStore, StoreError, StoredEvent, StreamId, StreamKey, Topic};
+
+/// What the HTTP side learns first.
+pub enum Answer {
+    /// Every request finished without streaming: the responses, for a JSON body.
+    Json(Vec<Value>),
+    /// The POST streams: tail this stream of the store.
+    Stream(StreamKey),
+}
+
+struct State {
+    answer: Option<oneshot::Sender<Answer>>,
+    stream: Option<StreamKey>,
+    outstanding: usize,
+    buffered: Vec<Value>,
+}
+
+/// The [`Outbox`] shared by the requests of one legacy POST.
+pub struct LegacyExchange {
+    store: Arc<dyn SessionStore>,
+    session: SessionId,
+    reply_timeout: Duration,
+    cancel: CancellationToken,
+    state: Mutex<State>,
+    /// Tells this process's HTTP side to close the POST's connection (not its stream).
+    disconnect: Arc<Notify>,
+}
+
+impl LegacyExchange {
+    /// An exchange awaiting `requests` responses.
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        session: SessionId,
+        requests: usize,
+        reply_timeout: Duration,
+        cancel: CancellationToken,
+    ) -> (Self, oneshot::Receiver<Answer>) {
+        let (tx, rx) = oneshot::channel();
+        let exchange = Self {
+            store,
+            session,
+            reply_timeout,
+            cancel,
+            state: Mutex::new(State {
+                answer: Some(tx),
+                stream: None,
+                outstanding: requests,
+                buffered: Vec::new(),
+            }),
+            disconnect: Arc::new(Notify::new()),
+        };
+        (exchange, rx)
+    }
+
+    /// Records the response of one request (`None` for a cancelled one). The last response
+    /// completes the JSON answer or closes the stream.
+    pub async fn finish(&self, response: Option<Value>) {
+        let mut state = self.state.lock().await;
+        state.outstanding = state.outstanding.saturating_sub(1);
+        let done = state.outstanding == 0;
+        match state.stream.clone() {
+            Some(key) => {
+                let event = match (response, done) {
+                    (Some(r), true) => StoredEvent::final_message(r.to_string()),
+                    (Some(r), false) => StoredEvent::message(r.to_string()),
+                    (None, true) => StoredEvent::final_message(String::new()),
+                    (None, false) => return,
+                };
+                if let Err(e) = self.store.append_event(&key, event).await {
+                    tracing::warn!(error = %e, "could not store a response event");
+                }
+            }
+            None => {
+                state.buffered.extend(response);
+                if done {
+                    let responses = std::mem::take(&mut state.buffered);
+                    if let Some(tx) = state.answer.take() {
+                        let _ = tx.send(Answer::Json(responses));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fires when a handler asks to close the POST's connection early.
+    pub fn disconnect_signal(&self) -> Arc<Notify> {
+        self.disconnect.clone()
+    }
+
+    /// Stores one message on the POST's stream, opening the stream on first use.
+    async fn send(&self, message: Value) -> Result<(), HandlerError> {
+        let mut state = self.state.lock().await;
+        let key = self.open_stream(&mut state).await?;
+        self.store
+            .append_event(&key, StoredEvent::message(message.to_string()))
+            .await
+            .map_err(store_failure)?;
+        Ok(())
+    }
+
+    /// The POST's stream, opened (priming event stored, HTTP side told) on first use.
+    async fn open_stream(&self, state: &mut State) -> Result<StreamKey, HandlerError> {
+        let key = match &state.stream {
+            Some(key) => key.clone(),
+            None => {
+                let key = StreamKey::new(self.session.clone(), StreamId::generate());
+                self.store
+                    .append_event(&key, StoredEvent::priming())
+                    .await
+                    .map_err(store_failure)?;
+                state.stream = Some(key.clone());
+                if let Some(tx) = state.answer.take() {
+                    let _ = tx.send(Answer::Stream(key.clone()));
+                }
+                key
+            }
+        };
+        Ok(key)
+    }
+
+    /// Waits for the client's reply to server-to-client request `id`, however it arrives.
+    async fn await_reply(&self, id: &str) -> Result<Value, HandlerError> {
+        let key = message::id_key(&json!(id));
+        let topic = Topic::Reply {
+            session: self.session.clone(),
+            key: key.clone(),
+        };
+        let deadline = tokio::time::Instant::now() + self.reply_timeout;
+        loop {
+            let changed = self.store.subscribe(&topic);
+            if let Some(raw) = self
+                .store
+                .get_reply(&self.session, &key)
+                .await
+                .map_err(store_failure)?
+            {
+                return reply_outcome(&raw);
+            }
+            tokio::select! {
+                () = changed => {}
+                () = self.cancel.cancelled() => return Err(HandlerError::Cancelled),
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(HandlerError::internal(format!(
+                        "the client did not answer request {id} within {:?}",
+                        self.reply_timeout
+                    )));
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Outbox for LegacyExchange {
+    async fn notify(&self, method: &str, params: Value) -> Result<(), HandlerError> {
+        self.send(message::notification(method, params)).await
+    }
+
+    async fn request(&self, method: &str, params: Value) -> Result<Value, HandlerError> {
+        let id = new_request_id();
+        self.send(message::request(&id, method, params)).await?;
+        self.await_reply(&id).await
+    }
+
+    async fn close_connection(&self) -> Result<(), HandlerError> {
+        let mut state = self.state.lock().await;
+        self.open_stream(&mut state).await?;
+        self.disconnect.notify_one();
+        Ok(())
+    }
+}
+
+/// A unique id for a server-to-client request.
+fn new_request_id() -> String {
+    format!("srv-{}", StreamId::generate().as_str())
+}
+
+/// The client's reply: its `result`, or its `error` passed on to the handler.
+fn reply_outcome(raw: &str) -> Result<Value, HandlerError> {
+    let reply: Value = serde_json::from_str(raw)
+        .map_err(|_| HandlerError::internal("the client's reply was not JSON"))?;
+    if let Some(result) = reply.get("result") {
+        return Ok(result.clone());
+    }
+    let error = reply
+        .get("error")
+        .and_then(|e| serde_json::from_value(e.clone()).ok())
+        .unwrap_or_else(|| {
+            rmcp::model::ErrorData::internal_error("the client's reply had no result", None)
+        });
+    Err(HandlerError::Rpc(error))
+}
+
+fn store_failure(e: StoreError) -> HandlerError {
+    match e {
+        StoreError::SessionNotFound => HandlerError::Cancelled,
+        other => HandlerError::internal(other.to_string()),
+    }
+}

@@ -1,0 +1,276 @@
+//! Serving the messages of one legacy POST.
+
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::exchange::{Answer, LegacyExchange};
+use super::initialize::initialize;
+use super::session;
+use crate::protocol::message::{self, Incoming};
+use crate::protocol::shape::shape_result;
+use crate::protocol::version::{self, Era};
+use crate::server::{ContextParts, HandlerError, LogLevel, RequestContext, SessionHandle};
+use crate::store::{SessionRecord, SessionUpdate, Topic};
+use crate::transport::McpService;
+use crate::transport::http_error::HttpError;
+use crate::transport::response;
+use crate::transport::tail::Tail;
+
+/// The key under which a `notifications/cancelled` for request `id` is recorded.
+pub fn cancel_key(id: &Value) -> String {
+    format!("cancel:{}", message::id_key(id))
+}
+
+/// Serves a legacy POST: `initialize`, or one message or a 2025-03-26 batch of a session.
+pub async fn handle(service: &McpService, headers: &HeaderMap, body: Value) -> Response {
+    if let Value::Object(object) = &body
+        && object.get("method").and_then(Value::as_str) == Some("initialize")
+    {
+        return match Incoming::classify(body) {
+            Ok(Incoming::Request { id, params, .. }) => initialize(service, id, params).await,
+            Ok(_) => HttpError::bad_request("Invalid Request: initialize must be a request")
+                .into_response(),
+            Err(e) => HttpError::bad_request(format!("Invalid Request: {}", e.reason))
+                .with_id(e.id)
+                .into_response(),
+        };
+    }
+    let record = match session::load(service, headers).await {
+        Ok(record) => record,
+        Err(e) => return e.into_response(),
+    };
+    let (batch, values) = match body {
+        Value::Array(items) => {
+            if !version::allows_batches(&record.protocol_version) {
+                return HttpError::bad_request(format!(
+                    "Invalid Request: batches are not part of protocol version {}",
+                    record.protocol_version
+                ))
+                .into_response();
+            }
+            if items.is_empty() {
+                return HttpError::bad_request("Invalid Request: empty batch").into_response();
+            }
+            (true, items)
+        }
+        single => (false, vec![single]),
+    };
+
+    let mut requests = Vec::new();
+    let mut immediate = Vec::new();
+    for value in values {
+        match Incoming::classify(value) {
+            Ok(Incoming::Request { id, method, .. }) if method == "initialize" => {
+                immediate.push(message::error_response(
+                    &id,
+                    &rmcp::model::ErrorData::invalid_request(
+                        "initialize must be sent alone, without a session",
+                        None,
+                    ),
+                ));
+            }
+            Ok(Incoming::Request { id, method, params }) => requests.push((id, method, params)),
+            Ok(Incoming::Notification { method, params }) => {
+                accept_notification(service, &record, &method, params.as_ref()).await;
+            }
+            Ok(Incoming::Response { id, raw }) => {
+                if let Err(e) = service
+                    .store
+                    .put_reply(&record.id, &message::id_key(&id), &raw.to_string())
+                    .await
+                {
+                    return HttpError::internal(e.to_string()).into_response();
+                }
+            }
+            Err(invalid) if batch => immediate.push(json!({
+                "jsonrpc": "2.0",
+                "id": invalid.id.unwrap_or(Value::Null),
+                "error": rmcp::model::ErrorData::invalid_request(invalid.reason, None),
+            })),
+            Err(invalid) => {
+                return HttpError::bad_request(format!("Invalid Request: {}", invalid.reason))
+                    .with_id(invalid.id)
+                    .into_response();
+            }
+        }
+    }
+    if requests.is_empty() && immediate.is_empty() {
+        return response::accepted();
+    }
+    if requests.is_empty() {
+        return response::json(StatusCode::OK, &Value::Array(immediate));
+    }
+    run_requests(service, record, requests, immediate, batch).await
+}
+
+/// Dispatches the requests of a POST concurrently; answers JSON or SSE.
+async fn run_requests(
+    service: &McpService,
+    record: SessionRecord,
+    requests: Vec<(Value, String, Option<Value>)>,
+    immediate: Vec<Value>,
+    batch: bool,
+) -> Response {
+    let cancel = CancellationToken::new();
+    let (exchange, answer) = LegacyExchange::new(
+        service.store.clone(),
+        record.id.clone(),
+        requests.len(),
+        service.config.reply_timeout,
+        cancel.clone(),
+    );
+    let exchange = Arc::new(exchange);
+    let disconnect = exchange.disconnect_signal();
+    for (id, method, params) in requests {
+        let task = RequestTask {
+            service: service.clone(),
+            record: record.clone(),
+            exchange: exchange.clone(),
+            cancel: cancel.child_token(),
+        };
+        tokio::spawn(task.run(id, method, params));
+    }
+    match answer.await {
+        Ok(Answer::Json(mut responses)) => {
+            responses.extend(immediate);
+            if batch {
+                response::json(StatusCode::OK, &Value::Array(responses))
+            } else {
+                let single = responses.pop().unwrap_or(Value::Null);
+                response::json(StatusCode::OK, &single)
+            }
+        }
+        Ok(Answer::Stream(key)) => {
+            for early in immediate {
+                let _ = service
+                    .store
+                    .append_event(&key, crate::store::StoredEvent::message(early.to_string()))
+                    .await;
+            }
+            response::sse(
+                Tail::opening(service, key, 0)
+                    .with_disconnect(disconnect)
+                    .into_body(),
+            )
+        }
+        Err(_) => HttpError::internal("the request ended without an answer").into_response(),
+    }
+}
+
+/// One request of a legacy POST, run on its own task so a disconnect does not cancel it.
+struct RequestTask {
+    service: McpService,
+    record: SessionRecord,
+    exchange: Arc<LegacyExchange>,
+    cancel: CancellationToken,
+}
+
+impl RequestTask {
+    async fn run(self, id: Value, method: String, params: Option<Value>) {
+        let progress_token = message::params_meta(params.as_ref())
+            .and_then(|m| m.get("progressToken"))
+            .cloned();
+        // Until the client sets a level, it receives every message.
+        let log_level = Some(
+            self.record
+                .log_level
+                .as_deref()
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(LogLevel::Debug),
+        );
+        let ctx = RequestContext::new(ContextParts {
+            era: Era::Legacy,
+            protocol_version: self.record.protocol_version.clone(),
+            client_capabilities: self.record.client_capabilities.clone(),
+            progress_token,
+            log_level,
+            input_responses: Default::default(),
+            request_state: None,
+            outbox: self.exchange.clone(),
+            session: Some(SessionHandle {
+                id: self.record.id.clone(),
+                store: self.service.store.clone(),
+            }),
+            cancel: self.cancel.clone(),
+        });
+        let server = &self.service.server;
+        let outcome = tokio::select! {
+            outcome = server.dispatch(&ctx, &method, params) => outcome,
+            () = self.cancelled_by_client(&id) => Err(HandlerError::Cancelled),
+        };
+        let response = match outcome {
+            Ok(result) => Some(message::response(
+                &id,
+                shape_result(
+                    Era::Legacy,
+                    &method,
+                    result,
+                    server.info(),
+                    server.cache_hints(),
+                ),
+            )),
+            Err(HandlerError::Rpc(error)) => Some(message::error_response(&id, &error)),
+            Err(HandlerError::InputRequired) => Some(message::error_response(
+                &id,
+                &rmcp::model::ErrorData::internal_error(
+                    "input_required results are not part of legacy protocol versions",
+                    None,
+                ),
+            )),
+            Err(HandlerError::Cancelled) => None,
+        };
+        self.exchange.finish(response).await;
+    }
+
+    /// Resolves when the client cancels request `id` with `notifications/cancelled`, which may
+    /// have been posted to any instance.
+    async fn cancelled_by_client(&self, id: &Value) {
+        let key = cancel_key(id);
+        let topic = Topic::Reply {
+            session: self.record.id.clone(),
+            key: key.clone(),
+        };
+        loop {
+            let changed = self.service.store.subscribe(&topic);
+            match self.service.store.get_reply(&self.record.id, &key).await {
+                Ok(Some(_)) => {
+                    self.cancel.cancel();
+                    return;
+                }
+                Ok(None) => changed.await,
+                Err(_) => std::future::pending::<()>().await,
+            }
+        }
+    }
+}
+
+/// Applies a client notification to the session.
+async fn accept_notification(
+    service: &McpService,
+    record: &SessionRecord,
+    method: &str,
+    params: Option<&Value>,
+) {
+    let store = &service.store;
+    let result = match method {
+        "notifications/initialized" => store
+            .update_session(&record.id, SessionUpdate::MarkInitialized)
+            .await
+            .map(|_| ()),
+        "notifications/cancelled" => match params.and_then(|p| p.get("requestId")) {
+            Some(request_id) => store
+                .put_reply(&record.id, &cancel_key(request_id), "")
+                .await
+                .map(|_| ()),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, method, "could not record a notification");
+    }
+}

@@ -1,0 +1,63 @@
+//! `initialize`: negotiating a legacy version and creating the session.
+
+use std::collections::BTreeSet;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
+use rmcp::model::ErrorCode;
+use serde_json::{Value, json};
+
+use crate::protocol::headers;
+use crate::protocol::message;
+use crate::protocol::version;
+use crate::store::{SessionId, SessionRecord, unix_now};
+use crate::transport::McpService;
+use crate::transport::http_error::HttpError;
+use crate::transport::response;
+
+/// Creates a session and answers with its id in `Mcp-Session-Id`.
+pub async fn initialize(service: &McpService, id: Value, params: Option<Value>) -> Response {
+    let params = params.unwrap_or_else(|| json!({}));
+    let Some(requested) = params.get("protocolVersion").and_then(Value::as_str) else {
+        return HttpError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::INVALID_PARAMS,
+            "Invalid params: initialize requires protocolVersion",
+        )
+        .with_id(Some(id))
+        .into_response();
+    };
+    let negotiated = version::negotiate(requested);
+    let record = SessionRecord {
+        id: SessionId::generate(),
+        protocol_version: negotiated.to_owned(),
+        client_capabilities: params.get("capabilities").cloned().unwrap_or(json!({})),
+        client_info: params.get("clientInfo").cloned().unwrap_or(json!({})),
+        log_level: None,
+        subscriptions: BTreeSet::new(),
+        initialized: false,
+        terminated: false,
+        expires_at: unix_now() + service.config.session_ttl.as_secs(),
+    };
+    if let Err(e) = service.store.create_session(&record).await {
+        tracing::error!(error = %e, "could not create a session");
+        return HttpError::internal(format!("could not create the session: {e}"))
+            .with_id(Some(id))
+            .into_response();
+    }
+    let server = &service.server;
+    let mut result = json!({
+        "protocolVersion": negotiated,
+        "capabilities": server.capabilities(),
+        "serverInfo": server.info(),
+    });
+    if let Some(instructions) = server.instructions() {
+        result["instructions"] = json!(instructions);
+    }
+    tracing::info!(session = %record.id, version = negotiated, "session created");
+    let mut response = response::json(StatusCode::OK, &message::response(&id, result));
+    if let Ok(value) = HeaderValue::from_str(record.id.as_str()) {
+        response.headers_mut().insert(headers::SESSION_ID, value);
+    }
+    response
+}

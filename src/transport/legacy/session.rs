@@ -1,0 +1,52 @@
+//! Finding the session a legacy request belongs to.
+
+use http::{HeaderMap, StatusCode};
+use rmcp::model::ErrorCode;
+
+use crate::protocol::headers;
+use crate::protocol::version;
+use crate::store::{SessionId, SessionRecord, SessionUpdate, unix_now};
+use crate::transport::McpService;
+use crate::transport::http_error::HttpError;
+
+/// Loads the live session named by `Mcp-Session-Id`: 400 if the header is missing, 404 if the
+/// session is unknown, expired or terminated, 400 if `MCP-Protocol-Version` names a version
+/// this endpoint cannot serve in a session. Extends the session's life when half of it is used.
+pub async fn load(service: &McpService, headers: &HeaderMap) -> Result<SessionRecord, HttpError> {
+    let raw = headers::single(headers, headers::SESSION_ID)
+        .map_err(|e| HttpError::bad_request(format!("Bad Request: {e}")))?
+        .ok_or_else(|| HttpError::bad_request("Bad Request: Mcp-Session-Id header is required"))?;
+    let id = SessionId::parse(raw).ok_or_else(HttpError::session_not_found)?;
+    let record = service
+        .store
+        .load_session(&id)
+        .await
+        .map_err(|e| HttpError::internal(e.to_string()))?
+        .filter(|r| !r.terminated)
+        .ok_or_else(HttpError::session_not_found)?;
+
+    if let Some(requested) = headers::single(headers, headers::PROTOCOL_VERSION)
+        .map_err(|e| HttpError::bad_request(format!("Bad Request: {e}")))?
+        && !version::LEGACY.contains(&requested)
+    {
+        return Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::INVALID_REQUEST,
+            format!(
+                "Bad Request: unsupported MCP-Protocol-Version {requested}; this session speaks {}",
+                record.protocol_version
+            ),
+        ));
+    }
+
+    let ttl = service.config.session_ttl.as_secs();
+    let now = unix_now();
+    if record.expires_at.saturating_sub(now) < ttl / 2 {
+        // Best effort: a failure here only shortens the session's life.
+        let _ = service
+            .store
+            .update_session(&id, SessionUpdate::ExtendTo(now + ttl))
+            .await;
+    }
+    Ok(record)
+}

@@ -1,0 +1,79 @@
+//! Streamable HTTP: one endpoint serving both protocol eras.
+//!
+//! `POST` carries messages of either era (`post`), `GET` opens or resumes a legacy SSE stream
+//! (`get`), `DELETE` ends a legacy session (`delete`). Legacy state lives in the
+//! [`SessionStore`], never in this process, so any instance can serve any request.
+
+mod body;
+mod config;
+mod delete;
+mod get;
+mod guard;
+mod http_error;
+mod legacy;
+mod modern;
+mod post;
+mod response;
+mod sse;
+mod tail;
+
+pub use config::TransportConfig;
+pub use http_error::HttpError;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::Method;
+
+use crate::server::McpServer;
+use crate::store::SessionStore;
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct McpService {
+    pub(crate) server: McpServer,
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) config: Arc<TransportConfig>,
+}
+
+impl McpService {
+    pub fn new(server: McpServer, store: Arc<dyn SessionStore>, config: TransportConfig) -> Self {
+        Self {
+            server,
+            store,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The HTTP app: the MCP endpoint at the configured path, 404 elsewhere.
+    pub fn router(self) -> Router {
+        let path = self.config.endpoint.clone();
+        Router::new()
+            .route(&path, axum::routing::any(endpoint))
+            .fallback(not_found)
+            .with_state(self)
+    }
+}
+
+async fn endpoint(State(service): State<McpService>, request: Request<Body>) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    if let Err(e) = guard::check_host(headers, &service.config)
+        .and_then(|()| guard::check_origin(headers, &service.config))
+    {
+        return e.into_response();
+    }
+    match parts.method {
+        Method::POST => post::handle(&service, headers, body).await,
+        Method::GET => get::handle(&service, headers).await,
+        Method::DELETE => delete::handle(&service, headers).await,
+        _ => http_error::method_not_allowed("GET, POST, DELETE"),
+    }
+}
+
+async fn not_found() -> Response {
+    (http::StatusCode::NOT_FOUND, "Not Found").into_response()
+}

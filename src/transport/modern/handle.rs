@@ -1,0 +1,197 @@
+//! Serving one modern message.
+
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use rmcp::model::ErrorCode;
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::exchange::{Answer, ModernExchange};
+use super::listen;
+use super::validate::{ModernMeta, validate};
+use crate::protocol::message::{self, Incoming};
+use crate::protocol::shape::{modern_status, shape_error, shape_result};
+use crate::protocol::version::{self, Era};
+use crate::server::{ContextParts, HandlerError, McpServer, RequestContext};
+use crate::transport::McpService;
+use crate::transport::http_error::HttpError;
+use crate::transport::response::{self, ChannelBody};
+
+/// Serves a message already classified as modern.
+pub async fn handle(service: &McpService, headers: &HeaderMap, incoming: Incoming) -> Response {
+    match incoming {
+        // This revision defines no client notifications over HTTP; accept and ignore them.
+        Incoming::Notification { .. } => response::accepted(),
+        Incoming::Response { .. } => {
+            HttpError::bad_request("Invalid Request: 2026-07-28 clients do not send responses")
+                .into_response()
+        }
+        Incoming::Request { id, method, params } => {
+            let meta = match validate(headers, &id, &method, params.as_ref()) {
+                Ok(meta) => meta,
+                Err(e) => return e.into_response(),
+            };
+            match method.as_str() {
+                "server/discover" => {
+                    let result = discover_result(&service.server);
+                    finish_json(service, &id, &method, Ok(result))
+                }
+                "subscriptions/listen" => listen::open(service, id, params, &meta),
+                _ => run(service, id, method, params, meta).await,
+            }
+        }
+    }
+}
+
+/// Runs a request through the dispatcher, answering as JSON unless it streams.
+async fn run(
+    service: &McpService,
+    id: Value,
+    method: String,
+    params: Option<Value>,
+    meta: ModernMeta,
+) -> Response {
+    let (input_responses, request_state) =
+        match round_trip_inputs(&service.server, &method, params.as_ref()) {
+            Ok(inputs) => inputs,
+            Err(e) => return finish_json(service, &id, &method, Err(e)),
+        };
+    let cancel = CancellationToken::new();
+    let guard = cancel.clone().drop_guard();
+    let (exchange, answer) = ModernExchange::new();
+    let exchange = Arc::new(exchange);
+    let ctx = RequestContext::new(ContextParts {
+        era: Era::Modern,
+        protocol_version: version::MODERN.to_owned(),
+        client_capabilities: meta.client_capabilities,
+        progress_token: meta.progress_token,
+        log_level: meta.log_level,
+        input_responses,
+        request_state,
+        outbox: exchange.clone(),
+        session: None,
+        cancel: cancel.clone(),
+    });
+    let server = service.server.clone();
+    tokio::spawn(async move {
+        let outcome = tokio::select! {
+            outcome = server.dispatch(&ctx, &method, params) => outcome,
+            () = cancel.cancelled() => Err(HandlerError::Cancelled),
+        };
+        if let Some(message) = final_message(&server, &id, &method, outcome) {
+            exchange.finish(message);
+        }
+    });
+    match answer.await {
+        Ok(Answer::Json(message)) => {
+            let status = message
+                .get("error")
+                .and_then(|e| serde_json::from_value(e.clone()).ok())
+                .map_or(StatusCode::OK, |e| modern_status(&e));
+            response::json(status, &message)
+        }
+        Ok(Answer::Stream(rx)) => response::sse(ChannelBody::new(rx, Some(guard)).into_body()),
+        Err(_) => HttpError::internal("the request ended without an answer").into_response(),
+    }
+}
+
+/// The response message for a handler outcome; `None` when nothing is to be sent.
+fn final_message(
+    server: &McpServer,
+    id: &Value,
+    method: &str,
+    outcome: Result<Value, HandlerError>,
+) -> Option<Value> {
+    match outcome {
+        Ok(result) => Some(message::response(
+            id,
+            shape_result(
+                Era::Modern,
+                method,
+                result,
+                server.info(),
+                server.cache_hints(),
+            ),
+        )),
+        Err(HandlerError::Rpc(error)) => Some(message::error_response(
+            id,
+            &shape_error(Era::Modern, error),
+        )),
+        Err(HandlerError::Cancelled | HandlerError::InputRequired) => None,
+    }
+}
+
+fn finish_json(
+    service: &McpService,
+    id: &Value,
+    method: &str,
+    outcome: Result<Value, HandlerError>,
+) -> Response {
+    match final_message(&service.server, id, method, outcome) {
+        Some(message) => {
+            let status = message
+                .get("error")
+                .and_then(|e| serde_json::from_value(e.clone()).ok())
+                .map_or(StatusCode::OK, |e| modern_status(&e));
+            response::json(status, &message)
+        }
+        None => HttpError::internal("no answer").into_response(),
+    }
+}
+
+/// `server/discover`: versions, capabilities, instructions and cache hints.
+pub fn discover_result(server: &McpServer) -> Value {
+    let mut result = json!({
+        "supportedVersions": version::supported(),
+        "capabilities": server.capabilities(),
+    });
+    if let Some(instructions) = server.instructions() {
+        result["instructions"] = json!(instructions);
+    }
+    result
+}
+
+/// The client's answers from earlier rounds and the verified `requestState`.
+fn round_trip_inputs(
+    server: &McpServer,
+    method: &str,
+    params: Option<&Value>,
+) -> Result<(Map<String, Value>, Option<Value>), HandlerError> {
+    let Some(params) = params else {
+        return Ok((Map::new(), None));
+    };
+    let responses = match params.get("inputResponses") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map.clone(),
+        Some(_) => {
+            return Err(HandlerError::invalid_params(
+                "inputResponses must be an object",
+            ));
+        }
+    };
+    let state = match params.get("requestState") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(sealed)) => {
+            let name = McpServer::state_binding(method, Some(params));
+            let opened = server
+                .state_codec()
+                .open(method, &name, sealed)
+                .map_err(|_| {
+                    HandlerError::Rpc(rmcp::model::ErrorData::new(
+                        ErrorCode::INVALID_PARAMS,
+                        "Invalid params: requestState failed verification",
+                        None,
+                    ))
+                })?;
+            Some(opened)
+        }
+        Some(_) => {
+            return Err(HandlerError::invalid_params(
+                "requestState must be a string",
+            ));
+        }
+    };
+    Ok((responses, state))
+}

@@ -1,0 +1,8 @@
+//! The 2026-07-28 (stateless) path: validate, dispatch, answer as JSON or SSE.
+
+mod exchange;
+mod handle;
+mod listen;
+mod validate;
+
+pub use handle::handle;

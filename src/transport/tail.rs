@@ -1,0 +1,161 @@
+//! An SSE body that follows one stream of the session store: it replays what is stored after
+//! a position, then waits for more (woken in-process, or by the store's polling across
+//! instances) until the stream's last event, a newer standalone stream, or the connection's
+//! time limit.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::McpService;
+use super::sse;
+use crate::store::{EventSeq, SessionStore, StoredEvent, StreamKey, Topic};
+
+const READ_BATCH: usize = 64;
+
+/// Follows a stream of the store.
+pub struct Tail {
+    store: Arc<dyn SessionStore>,
+    key: StreamKey,
+    after: Option<EventSeq>,
+    /// The priming event that opens this connection's stream, if it opens one (a resumed
+    /// connection does not).
+    opens_at: Option<EventSeq>,
+    pending: VecDeque<(EventSeq, StoredEvent)>,
+    retry: Duration,
+    keep_alive: Duration,
+    deadline: Option<Instant>,
+    /// Set by the handler of the POST this connection answers, to close it early.
+    disconnect: Option<Arc<Notify>>,
+    done: bool,
+}
+
+impl Tail {
+    /// A new stream whose priming event is `priming`.
+    pub fn opening(service: &McpService, key: StreamKey, priming: EventSeq) -> Self {
+        Self::new(service, key, priming.checked_sub(1), Some(priming))
+    }
+
+    /// A resumed stream: everything after `after`.
+    pub fn resuming(service: &McpService, key: StreamKey, after: EventSeq) -> Self {
+        Self::new(service, key, Some(after), None)
+    }
+
+    fn new(
+        service: &McpService,
+        key: StreamKey,
+        after: Option<EventSeq>,
+        opens_at: Option<EventSeq>,
+    ) -> Self {
+        let config = &service.config;
+        Self {
+            store: service.store.clone(),
+            key,
+            after,
+            opens_at,
+            pending: VecDeque::new(),
+            retry: config.sse_retry,
+            keep_alive: config.keep_alive,
+            deadline: config.max_stream_duration.map(|d| Instant::now() + d),
+            disconnect: None,
+            done: false,
+        }
+    }
+
+    /// Lets the request's handler close this connection early (SSE polling).
+    pub fn with_disconnect(mut self, signal: Arc<Notify>) -> Self {
+        self.disconnect = Some(signal);
+        self
+    }
+
+    pub fn into_body(self) -> Body {
+        let frames = futures_util::stream::unfold(self, |mut tail| async move {
+            let frame = tail.next_frame().await?;
+            Some((Ok::<Bytes, Infallible>(frame), tail))
+        });
+        Body::from_stream(frames)
+    }
+
+    /// The next SSE frame, or `None` when the stream is over.
+    async fn next_frame(&mut self) -> Option<Bytes> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if let Some((seq, event)) = self.pending.pop_front() {
+                if let Some(frame) = self.frame(seq, event) {
+                    return Some(frame);
+                }
+                continue;
+            }
+            let changed = self.store.subscribe(&Topic::Stream(self.key.clone()));
+            match self
+                .store
+                .read_events(&self.key, self.after, READ_BATCH)
+                .await
+            {
+                Ok(events) if !events.is_empty() => {
+                    self.pending.extend(events);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "stream read failed; closing so the client resumes");
+                    self.done = true;
+                    return Some(sse::retry(self.retry.as_millis() as u64));
+                }
+            }
+            let disconnect = self.disconnect.clone();
+            let disconnected = async move {
+                match disconnect {
+                    Some(signal) => signal.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let until_deadline = self.deadline.map_or(Duration::MAX, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+            tokio::select! {
+                () = changed => {}
+                () = disconnected => {
+                    self.done = true;
+                    return Some(sse::retry(self.retry.as_millis() as u64));
+                }
+                () = tokio::time::sleep(self.keep_alive) => return Some(sse::keep_alive()),
+                () = tokio::time::sleep(until_deadline) => {
+                    // SSE polling: close the connection, not the stream; the client resumes.
+                    self.done = true;
+                    return Some(sse::retry(self.retry.as_millis() as u64));
+                }
+            }
+        }
+    }
+
+    /// Frames one stored event; `None` for events that produce no frame.
+    fn frame(&mut self, seq: EventSeq, event: StoredEvent) -> Option<Bytes> {
+        self.after = Some(seq);
+        let id = self.key.event_id(seq);
+        if event.last {
+            self.done = true;
+            return (!event.data.is_empty()).then(|| sse::event(&id, &event.data));
+        }
+        if event.data.is_empty() {
+            // A priming event: ours if it opens the stream we serve; a later one on the
+            // standalone stream means a newer GET took the stream over, so this one ends.
+            if self.opens_at == Some(seq) {
+                return Some(sse::priming(&id, Some(self.retry.as_millis() as u64)));
+            }
+            if self.key.stream.is_standalone() {
+                self.done = true;
+            }
+            return None;
+        }
+        Some(sse::event(&id, &event.data))
+    }
+}
