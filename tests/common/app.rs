@@ -22,7 +22,16 @@ impl App {
     }
 
     pub fn with_store(config: TransportConfig, store: Arc<dyn SessionStore>) -> Self {
-        let service = McpService::new(conformance_server(None), store, config);
+        Self::serving(conformance_server(None), store, config)
+    }
+
+    /// Any server, on a given store.
+    pub fn serving(
+        server: bedrock_usage_mcp::server::McpServer,
+        store: Arc<dyn SessionStore>,
+        config: TransportConfig,
+    ) -> Self {
+        let service = McpService::new(server, store, config);
         Self {
             router: service.router(),
         }
@@ -123,4 +132,48 @@ pub fn call(id: u64, tool: &str, arguments: Value, progress_token: Option<&str>)
         params["_meta"] = json!({ "progressToken": token });
     }
     json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params })
+}
+
+/// The `_meta` every 2026-07-28 request carries, with `capabilities`.
+pub fn modern_meta(capabilities: Value) -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": { "name": "tests", "version": "1" },
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+    })
+}
+
+impl App {
+    /// POSTs a well-formed 2026-07-28 request: `_meta` merged into `params`, and the
+    /// `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers set from the body.
+    pub async fn modern(
+        &self,
+        id: u64,
+        method: &str,
+        mut params: Value,
+        meta: Value,
+    ) -> Response<Body> {
+        let mut merged = modern_meta(json!({ "sampling": {}, "elicitation": {}, "roots": {} }));
+        if let (Some(target), Some(extra)) = (merged.as_object_mut(), meta.as_object()) {
+            target.extend(extra.clone());
+        }
+        params["_meta"] = merged;
+        let name = params
+            .get("name")
+            .or_else(|| params.get("uri"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        let mut request = Request::post("/mcp")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method);
+        if let Some(name) = name {
+            request = request.header("mcp-name", name);
+        }
+        self.send(request.body(Body::from(body.to_string())).expect("request"))
+            .await
+    }
 }
