@@ -75,10 +75,10 @@ impl SseReader {
             if left.is_zero() {
                 return false;
             }
-            if let Some(event) = self.next(left).await {
-                if !event.data.is_empty() {
-                    panic!("expected the stream to end, got {event:?}");
-                }
+            if let Some(event) = self.next(left).await
+                && !event.data.is_empty()
+            {
+                panic!("expected the stream to end, got {event:?}");
             }
         }
     }
