@@ -15,13 +15,16 @@
 //! - [`transport`]: Streamable HTTP on axum: guards, POST/GET/DELETE, SSE, JSON-or-SSE
 //!   answers, resumable streams read from the store.
 //! - [`store`]: the [`store::SessionStore`] trait and its in-memory implementation.
+//! - [`client`]: an MCP client for both eras (the engine of `mcp-client` and its smoke check).
 //! - [`config`]: flags and environment shared by the binaries.
 //! - [`fixtures`]: the tools, resources and prompts the official conformance suite calls.
+//! - [`usage`]: Bedrock invocation-log records, aggregation, the report contract, sources.
 //! - [`serve`]: binding a listener and serving the app until shutdown.
-//! - `bin/`: thin binaries (`bedrock-usage-mcp`, `conformance-server`).
+//! - `bin/`: thin binaries (`bedrock-usage-mcp`, `mcp-client`, `conformance-server`).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod client;
 pub mod config;
 pub mod fixtures;
 pub mod protocol;
@@ -29,3 +32,4 @@ pub mod serve;
 pub mod server;
 pub mod store;
 pub mod transport;
+pub mod usage;

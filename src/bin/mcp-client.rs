@@ -1,0 +1,328 @@
+//! `mcp-client`: talk to an MCP endpoint from a terminal or a pipeline.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bedrock_usage_mcp::client::{ClientOptions, Incoming, McpClient, run_smoke};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+
+/// An MCP client for Streamable HTTP endpoints (both protocol eras).
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// The MCP endpoint, e.g. the `mcp_url` Terraform outputs.
+    #[arg(long, env = "MCP_URL")]
+    url: String,
+    /// An extra header `Name: value` on every request (repeatable), e.g. `x-api-key: …`.
+    #[arg(long = "header", value_name = "NAME:VALUE")]
+    headers: Vec<String>,
+    /// Protocol version: a legacy one (session) or 2026-07-28 (stateless).
+    #[arg(long, default_value = "2025-11-25")]
+    protocol: String,
+    /// Seconds to wait for an answer to start arriving.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the server's tools.
+    Tools,
+    /// Call a tool with JSON arguments and print its result as JSON.
+    Call {
+        name: String,
+        #[arg(default_value = "{}")]
+        arguments: String,
+    },
+    /// Run the Bedrock usage report (table by default, --json for scripts).
+    Report {
+        #[arg(long)]
+        days: Option<u32>,
+        #[arg(long)]
+        start: Option<String>,
+        #[arg(long)]
+        end: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        model_id: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        granularity: Option<String>,
+        #[arg(long)]
+        top_n: Option<u32>,
+        /// Print the structured report as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resume a cut SSE stream of a legacy session and print what it still carries.
+    Resume {
+        #[arg(long)]
+        session: String,
+        #[arg(long)]
+        last_event_id: String,
+    },
+    /// End a legacy session (DELETE).
+    Terminate {
+        #[arg(long)]
+        session: String,
+    },
+    /// End-to-end check of a server; exits non-zero on any failure.
+    Smoke {
+        /// The tool to call (it must report progress when asked).
+        #[arg(long, default_value = "get_bedrock_usage_report")]
+        tool: String,
+        #[arg(long, default_value = r#"{"days": 7}"#)]
+        arguments: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        // `mcp-client tools | head`: the reader left; that is not our failure.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Writes a line to stdout, reporting a closed pipe as an error instead of panicking.
+fn out(line: impl std::fmt::Display) -> std::io::Result<()> {
+    writeln!(std::io::stdout().lock(), "{line}")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let headers = cli
+        .headers
+        .iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .with_context(|| format!("--header {h:?} is not NAME:VALUE"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let options = ClientOptions {
+        url: cli.url.clone(),
+        headers,
+        protocol: cli.protocol.clone(),
+        timeout: Duration::from_secs(cli.timeout),
+    };
+    match cli.command {
+        Command::Smoke { tool, arguments } => {
+            let arguments: Value =
+                serde_json::from_str(&arguments).context("--arguments is not JSON")?;
+            let checks = run_smoke(&options, &tool, &arguments).await;
+            let mut failed = 0;
+            for check in &checks {
+                let mark = if check.passed { "PASS" } else { "FAIL" };
+                failed += usize::from(!check.passed);
+                out(format_args!("{mark}  {:<40} {}", check.name, check.detail))?;
+            }
+            out(format_args!(
+                "{} passed, {failed} failed",
+                checks.len() - failed
+            ))?;
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Resume {
+            session,
+            last_event_id,
+        } => {
+            let mut client = McpClient::new(options)?;
+            client.use_session(&session, &cli.protocol);
+            let answer = client.resume(&last_event_id, &mut print_incoming).await?;
+            if let Some(answer) = answer {
+                out(serde_json::to_string_pretty(&answer)?)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Terminate { session } => {
+            let mut client = McpClient::new(options)?;
+            client.use_session(&session, &cli.protocol);
+            let status = client.terminate().await?;
+            out(format_args!("DELETE answered {status}"))?;
+            Ok(if (200..300).contains(&status) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Tools => {
+            let mut client = connected(options).await?;
+            let result = client
+                .request("tools/list", json!({}), &mut print_incoming)
+                .await?;
+            for tool in result["tools"].as_array().into_iter().flatten() {
+                out(format_args!(
+                    "{:<40} {}",
+                    tool["name"].as_str().unwrap_or("?"),
+                    tool["description"]
+                        .as_str()
+                        .unwrap_or("")
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                ))?;
+            }
+            end(&mut client).await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Call { name, arguments } => {
+            let arguments: Value =
+                serde_json::from_str(&arguments).context("arguments are not JSON")?;
+            let mut client = connected(options).await?;
+            let params = json!({ "name": name, "arguments": arguments, "_meta": { "progressToken": "cli" } });
+            let result = client
+                .request("tools/call", params, &mut progress_bar)
+                .await;
+            clear_progress();
+            end(&mut client).await;
+            let result = result?;
+            out(serde_json::to_string_pretty(&result)?)?;
+            Ok(if result["isError"] == json!(true) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Report {
+            days,
+            start,
+            end: until,
+            region,
+            model_id,
+            user,
+            granularity,
+            top_n,
+            json,
+        } => {
+            let mut arguments = serde_json::Map::new();
+            let mut set = |key: &str, value: Option<Value>| {
+                if let Some(value) = value {
+                    arguments.insert(key.to_owned(), value);
+                }
+            };
+            set("days", days.map(Value::from));
+            set("start", start.map(Value::from));
+            set("end", until.map(Value::from));
+            set("region", region.map(Value::from));
+            set("model_id", model_id.map(Value::from));
+            set("user", user.map(Value::from));
+            set("granularity", granularity.map(Value::from));
+            set("top_n", top_n.map(Value::from));
+            let mut client = connected(options).await?;
+            let params = json!({ "name": "get_bedrock_usage_report", "arguments": arguments,
+                                 "_meta": { "progressToken": "report" } });
+            let result = client
+                .request("tools/call", params, &mut progress_bar)
+                .await;
+            clear_progress();
+            end(&mut client).await;
+            let result = result?;
+            if result["isError"] == json!(true) {
+                bail!("the report failed: {}", text_of(&result));
+            }
+            if json {
+                out(serde_json::to_string_pretty(&result["structuredContent"])?)?;
+            } else {
+                out(text_of(&result))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn connected(options: ClientOptions) -> anyhow::Result<McpClient> {
+    let mut client = McpClient::new(options)?;
+    client.connect().await.context("connecting")?;
+    Ok(client)
+}
+
+/// Ends a legacy session politely; a failure here changes nothing for the user.
+async fn end(client: &mut McpClient) {
+    if client.session_id().is_some() {
+        let _ = client.terminate().await;
+    }
+}
+
+fn text_of(result: &Value) -> String {
+    result["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn print_incoming(incoming: Incoming) {
+    match incoming {
+        Incoming::Notification(n) => eprintln!("{n}"),
+        Incoming::ServerRequest(r) => eprintln!("declined server request {}", r["method"]),
+    }
+}
+
+/// A one-line progress bar on stderr (only on a terminal; pipelines get a quiet stderr).
+fn progress_bar(incoming: Incoming) {
+    let Incoming::Notification(n) = incoming else {
+        return;
+    };
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    let params = &n["params"];
+    match n["method"].as_str() {
+        Some("notifications/progress") => {
+            let progress = params["progress"].as_f64().unwrap_or(0.0);
+            let message = params["message"].as_str().unwrap_or("");
+            let line = match params["total"].as_f64().filter(|t| *t > 0.0) {
+                Some(total) => {
+                    let fraction = (progress / total).clamp(0.0, 1.0);
+                    let filled = (fraction * 30.0).round() as usize;
+                    format!(
+                        "[{}{}] {:>3.0}% {message}",
+                        "#".repeat(filled),
+                        " ".repeat(30 - filled),
+                        fraction * 100.0
+                    )
+                }
+                None => format!("[{progress}] {message}"),
+            };
+            eprint!("\r\x1b[2K{line}");
+            let _ = std::io::stderr().flush();
+        }
+        Some("notifications/message") => {
+            eprintln!(
+                "\r\x1b[2K[{}] {}",
+                params["level"].as_str().unwrap_or("log"),
+                params["data"]
+            );
+        }
+        _ => {}
+    }
+}
+
+fn clear_progress() {
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
+}
