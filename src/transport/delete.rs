@@ -5,6 +5,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::McpService;
 use super::http_error::{self, HttpError};
+use super::legacy;
 use crate::protocol::headers;
 use crate::store::{SessionId, StoreError};
 
@@ -18,6 +19,9 @@ pub async fn handle(service: &McpService, headers: &HeaderMap) -> Response {
     let Some(id) = SessionId::parse(raw) else {
         return HttpError::session_not_found().into_response();
     };
+    if let Err(e) = legacy::check_version_header(headers) {
+        return e.into_response();
+    }
     match service.store.terminate_session(&id).await {
         Ok(true) => {
             tracing::info!(session = %id, "session terminated by the client");

@@ -13,6 +13,29 @@ use super::tail::Tail;
 use crate::protocol::headers;
 use crate::store::{StoredEvent, StreamId, StreamKey};
 
+/// Replays a stream after event `seq` and follows it. A stream whose last event the client
+/// already has is over: the answer is an empty stream that ends at once.
+async fn resume(service: &McpService, key: StreamKey, seq: u64) -> Response {
+    let seen = match service.store.read_events(&key, seq.checked_sub(1), 1).await {
+        Ok(events) => events.into_iter().next().filter(|(s, _)| *s == seq),
+        Err(e) => return HttpError::internal(e.to_string()).into_response(),
+    };
+    let Some((_, event)) = seen else {
+        return HttpError::bad_request("Bad Request: unknown Last-Event-ID").into_response();
+    };
+    if event.last {
+        return response::sse(axum::body::Body::empty());
+    }
+    match service
+        .store
+        .append_event(&key, StoredEvent::priming())
+        .await
+    {
+        Ok(marker) => response::sse(Tail::resuming(service, key, seq, marker).into_body()),
+        Err(e) => HttpError::internal(e.to_string()).into_response(),
+    }
+}
+
 pub async fn handle(service: &McpService, headers: &HeaderMap) -> Response {
     // Without a session this can only be a 2026-07-28 client, which has no GET stream.
     if !headers.contains_key(headers::SESSION_ID) {
@@ -36,17 +59,11 @@ pub async fn handle(service: &McpService, headers: &HeaderMap) -> Response {
                     .into_response();
             };
             let key = StreamKey::new(record.id, stream);
-            match service.store.has_event(&key, seq).await {
-                Ok(true) => response::sse(Tail::resuming(service, key, seq).into_body()),
-                Ok(false) => {
-                    HttpError::bad_request("Bad Request: unknown Last-Event-ID").into_response()
-                }
-                Err(e) => HttpError::internal(e.to_string()).into_response(),
-            }
+            resume(service, key, seq).await
         }
         None => {
-            // A new standalone stream starts at a fresh priming event; an older standalone
-            // stream sees that event and ends, so no message goes out on two streams.
+            // A new standalone stream starts at a fresh priming event, which an older
+            // connection to it sees as a takeover.
             let key = StreamKey::new(record.id, StreamId::standalone());
             match service
                 .store

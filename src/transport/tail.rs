@@ -1,7 +1,12 @@
 //! An SSE body that follows one stream of the session store: it replays what is stored after
 //! a position, then waits for more (woken in-process, or by the store's polling across
-//! instances) until the stream's last event, a newer standalone stream, or the connection's
-//! time limit.
+//! instances) until the stream's last event, a newer connection to the same stream, or the
+//! connection's time limit.
+//!
+//! Every connection to a stream claims it by storing an empty marker event (the priming event
+//! of a new stream, or a marker when a client resumes). A connection that meets a marker newer
+//! than its own hands the stream over and ends, so no message goes out on two connections,
+//! whichever instances serve them.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -24,9 +29,10 @@ pub struct Tail {
     store: Arc<dyn SessionStore>,
     key: StreamKey,
     after: Option<EventSeq>,
-    /// The priming event that opens this connection's stream, if it opens one (a resumed
-    /// connection does not).
-    opens_at: Option<EventSeq>,
+    /// The marker event this connection stored to claim the stream.
+    claimed_at: EventSeq,
+    /// Whether the marker is a priming event to send (a new stream), not just a claim.
+    sends_priming: bool,
     pending: VecDeque<(EventSeq, StoredEvent)>,
     retry: Duration,
     keep_alive: Duration,
@@ -37,28 +43,36 @@ pub struct Tail {
 }
 
 impl Tail {
-    /// A new stream whose priming event is `priming`.
+    /// A new stream whose priming event (stored by the caller) is `priming`.
     pub fn opening(service: &McpService, key: StreamKey, priming: EventSeq) -> Self {
-        Self::new(service, key, priming.checked_sub(1), Some(priming))
+        Self::new(service, key, priming.checked_sub(1), priming, true)
     }
 
-    /// A resumed stream: everything after `after`.
-    pub fn resuming(service: &McpService, key: StreamKey, after: EventSeq) -> Self {
-        Self::new(service, key, Some(after), None)
+    /// A resumed stream: everything after `after`, on a connection that claimed the stream
+    /// with the marker event `marker`.
+    pub fn resuming(
+        service: &McpService,
+        key: StreamKey,
+        after: EventSeq,
+        marker: EventSeq,
+    ) -> Self {
+        Self::new(service, key, Some(after), marker, false)
     }
 
     fn new(
         service: &McpService,
         key: StreamKey,
         after: Option<EventSeq>,
-        opens_at: Option<EventSeq>,
+        claimed_at: EventSeq,
+        sends_priming: bool,
     ) -> Self {
         let config = &service.config;
         Self {
             store: service.store.clone(),
             key,
             after,
-            opens_at,
+            claimed_at,
+            sends_priming,
             pending: VecDeque::new(),
             retry: config.sse_retry,
             keep_alive: config.keep_alive,
@@ -146,12 +160,12 @@ impl Tail {
             return (!event.data.is_empty()).then(|| sse::event(&id, &event.data));
         }
         if event.data.is_empty() {
-            // A priming event: ours if it opens the stream we serve; a later one on the
-            // standalone stream means a newer GET took the stream over, so this one ends.
-            if self.opens_at == Some(seq) {
+            // A marker: ours, an older connection's (skipped), or a newer connection's, which
+            // now owns the stream.
+            if seq == self.claimed_at && self.sends_priming {
                 return Some(sse::priming(&id, Some(self.retry.as_millis() as u64)));
             }
-            if self.key.stream.is_standalone() {
+            if seq > self.claimed_at {
                 self.done = true;
             }
             return None;

@@ -27,11 +27,21 @@ pub async fn initialize(service: &McpService, id: Value, params: Option<Value>) 
         .with_id(Some(id))
         .into_response();
     };
+    let capabilities = params.get("capabilities").cloned().unwrap_or(json!({}));
+    if !capabilities.is_object() {
+        return HttpError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::INVALID_PARAMS,
+            "Invalid params: capabilities must be an object",
+        )
+        .with_id(Some(id))
+        .into_response();
+    }
     let negotiated = version::negotiate(requested);
     let record = SessionRecord {
         id: SessionId::generate(),
         protocol_version: negotiated.to_owned(),
-        client_capabilities: params.get("capabilities").cloned().unwrap_or(json!({})),
+        client_capabilities: capabilities,
         client_info: params.get("clientInfo").cloned().unwrap_or(json!({})),
         log_level: None,
         subscriptions: BTreeSet::new(),

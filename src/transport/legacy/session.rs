@@ -9,6 +9,24 @@ use crate::store::{SessionId, SessionRecord, SessionUpdate, unix_now};
 use crate::transport::McpService;
 use crate::transport::http_error::HttpError;
 
+/// In a session, `MCP-Protocol-Version` (when sent) must name a session-based version: 400
+/// otherwise.
+pub fn check_version_header(headers: &HeaderMap) -> Result<(), HttpError> {
+    let requested = headers::single(headers, headers::PROTOCOL_VERSION)
+        .map_err(|e| HttpError::bad_request(format!("Bad Request: {e}")))?;
+    match requested {
+        Some(v) if !version::LEGACY.contains(&v) => Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::INVALID_REQUEST,
+            format!(
+                "Bad Request: unsupported MCP-Protocol-Version {v}; sessions speak {}",
+                version::LEGACY.join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Loads the live session named by `Mcp-Session-Id`: 400 if the header is missing, 404 if the
 /// session is unknown, expired or terminated, 400 if `MCP-Protocol-Version` names a version
 /// this endpoint cannot serve in a session. Extends the session's life when half of it is used.
@@ -25,19 +43,7 @@ pub async fn load(service: &McpService, headers: &HeaderMap) -> Result<SessionRe
         .filter(|r| !r.terminated)
         .ok_or_else(HttpError::session_not_found)?;
 
-    if let Some(requested) = headers::single(headers, headers::PROTOCOL_VERSION)
-        .map_err(|e| HttpError::bad_request(format!("Bad Request: {e}")))?
-        && !version::LEGACY.contains(&requested)
-    {
-        return Err(HttpError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::INVALID_REQUEST,
-            format!(
-                "Bad Request: unsupported MCP-Protocol-Version {requested}; this session speaks {}",
-                record.protocol_version
-            ),
-        ));
-    }
+    check_version_header(headers)?;
 
     let ttl = service.config.session_ttl.as_secs();
     let now = unix_now();

@@ -22,8 +22,12 @@ use crate::transport::response::{self, ChannelBody};
 /// Serves a message already classified as modern.
 pub async fn handle(service: &McpService, headers: &HeaderMap, incoming: Incoming) -> Response {
     match incoming {
-        // This revision defines no client notifications over HTTP; accept and ignore them.
-        Incoming::Notification { .. } => response::accepted(),
+        // This revision defines no client notifications over HTTP; accept and ignore them,
+        // unless they name a version this server does not speak.
+        Incoming::Notification { .. } => match unsupported_version_header(headers) {
+            Some(e) => e.into_response(),
+            None => response::accepted(),
+        },
         Incoming::Response { .. } => {
             HttpError::bad_request("Invalid Request: 2026-07-28 clients do not send responses")
                 .into_response()
@@ -47,6 +51,22 @@ pub async fn handle(service: &McpService, headers: &HeaderMap, incoming: Incomin
             }
         }
     }
+}
+
+/// 400 with -32022 when `MCP-Protocol-Version` names a version this server does not speak.
+fn unsupported_version_header(headers: &HeaderMap) -> Option<HttpError> {
+    let requested =
+        crate::protocol::headers::single(headers, crate::protocol::headers::PROTOCOL_VERSION)
+            .ok()
+            .flatten()?;
+    (!version::is_supported(requested)).then(|| {
+        HttpError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
+            format!("Unsupported protocol version {requested}"),
+        )
+        .with_data(json!({ "supported": version::supported(), "requested": requested }))
+    })
 }
 
 /// Runs a request through the dispatcher, answering as JSON unless it streams.
