@@ -123,13 +123,28 @@ impl HttpArgs {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the level (default `info`).
+/// Logs to stderr; `RUST_LOG` sets the level (default `info`). `MCP_LOG_FORMAT=json` writes
+/// one JSON object per line, which CloudWatch Logs Insights can query field by field; the
+/// Lambda door turns it on by default.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let json = match std::env::var("MCP_LOG_FORMAT") {
+        Ok(format) => format.eq_ignore_ascii_case("json"),
+        Err(_) => crate::lambda::detected(),
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init()
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init()
+    };
 }

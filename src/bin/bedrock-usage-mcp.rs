@@ -1,1 +1,95 @@
-fn main() {}
+//! The Bedrock usage MCP server: a local HTTP server, or a Lambda function when started by the
+//! Lambda runtime.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use bedrock_usage_mcp::config::{HttpArgs, init_tracing};
+use bedrock_usage_mcp::store::StoreArgs;
+use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server};
+use bedrock_usage_mcp::transport::McpService;
+use bedrock_usage_mcp::usage::UsageSource;
+use bedrock_usage_mcp::usage::source::{FileSource, SampleSource};
+use bedrock_usage_mcp::{lambda, serve};
+use clap::Parser;
+
+/// An MCP server that reports Amazon Bedrock usage from model-invocation logs.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    http: HttpArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// CloudWatch log group of Bedrock's model-invocation logs.
+    #[arg(long, env = "BEDROCK_LOG_GROUP")]
+    log_group: Option<String>,
+    /// AWS region of the log group (default: the SDK's region chain).
+    #[arg(long, env = "AWS_REGION")]
+    region: Option<String>,
+    /// How to read CloudWatch: Logs Insights aggregation, or a FilterLogEvents scan.
+    #[arg(long, env = "BEDROCK_USAGE_CLOUDWATCH_MODE", default_value = "insights", value_parser = ["insights", "scan"])]
+    cloudwatch_mode: String,
+    /// A JSON-lines file (or .jsonl.gz) of invocation log records, one per line.
+    #[arg(long, env = "BEDROCK_USAGE_FILE", conflicts_with = "log_group")]
+    usage_file: Option<std::path::PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    let on_lambda = lambda::detected();
+    let config = cli.http.transport_config()?;
+    let sources = choose_source(&cli, on_lambda)?;
+    let server = usage_server(sources, cli.http.state_key()?);
+    let store = cli
+        .store
+        .build()
+        .await
+        .context("setting up the session store")?;
+    let service = McpService::new(server, store, config);
+    if on_lambda {
+        tracing::info!("serving Lambda invocations (streaming)");
+        return lambda::run(service.router())
+            .await
+            .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"));
+    }
+    let listener = serve::bind(cli.http.bind)
+        .await
+        .with_context(|| format!("binding {}", cli.http.bind))?;
+    let addr = serve::local_addr(&listener)?;
+    println!("listening on http://{addr}{}", cli.http.endpoint);
+    tracing::info!(%addr, "bedrock-usage-mcp listening");
+    serve::serve(listener, service.router(), serve::shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The configured source: a file, CloudWatch Logs, or (locally, with neither) the bundled
+/// sample, announced loudly so nobody mistakes it for their data.
+fn choose_source(cli: &Cli, on_lambda: bool) -> anyhow::Result<Arc<dyn SourceSelector>> {
+    let source: Arc<dyn UsageSource> = if let Some(path) = &cli.usage_file {
+        if !path.is_file() {
+            bail!("--usage-file {} is not a readable file", path.display());
+        }
+        tracing::info!(file = %path.display(), "reading usage from a local file");
+        Arc::new(FileSource::new(path))
+    } else if let Some(group) = &cli.log_group {
+        bail!(
+            "reading the log group {group} needs the CloudWatch sources, which this build does not have yet (mode {}, region {:?})",
+            cli.cloudwatch_mode,
+            cli.region
+        );
+    } else if on_lambda {
+        bail!("BEDROCK_LOG_GROUP is not set: on Lambda the server must read a real log group");
+    } else {
+        eprintln!(
+            "\n  *** No usage source configured: serving the BUNDLED SAMPLE DATASET (synthetic data, \
+             re-dated to end today).\n  *** Point the server at your data with --log-group NAME \
+             (CloudWatch Logs) or --usage-file PATH.\n"
+        );
+        tracing::warn!("serving the bundled sample dataset");
+        Arc::new(SampleSource::new())
+    };
+    Ok(Arc::new(FixedSource(source)))
+}

@@ -10,8 +10,13 @@ use rmcp::model::ErrorCode;
 
 const LOOPBACK_HOSTS: [&str; 4] = ["localhost", "127.0.0.1", "[::1]", "::1"];
 
-/// Rejects a request whose `Host` is not allowed (403): the DNS-rebinding guard.
-pub fn check_host(headers: &HeaderMap, config: &TransportConfig) -> Result<(), HttpError> {
+/// Rejects a request whose `Host` is not allowed (403): the DNS-rebinding guard. The domain a
+/// gateway received the request on (`gateway`) is always allowed.
+pub fn check_host(
+    headers: &HeaderMap,
+    config: &TransportConfig,
+    gateway: Option<&str>,
+) -> Result<(), HttpError> {
     if config.allowed_hosts.iter().any(|h| h == "*") {
         return Ok(());
     }
@@ -20,6 +25,9 @@ pub fn check_host(headers: &HeaderMap, config: &TransportConfig) -> Result<(), H
     };
     let host = host.to_str().map_err(|_| forbidden_host())?;
     let name = strip_port(host);
+    if gateway.is_some_and(|g| g.eq_ignore_ascii_case(name)) {
+        return Ok(());
+    }
     if config
         .allowed_hosts
         .iter()
@@ -164,11 +172,16 @@ mod tests {
     #[test]
     fn host_guard_allows_loopback_only_by_default() {
         let config = TransportConfig::default();
-        assert!(check_host(&with(header::HOST, "127.0.0.1:8080"), &config).is_ok());
-        assert!(check_host(&with(header::HOST, "localhost"), &config).is_ok());
-        assert!(check_host(&with(header::HOST, "[::1]:3000"), &config).is_ok());
-        let err = check_host(&with(header::HOST, "evil.example:8080"), &config).unwrap_err();
+        assert!(check_host(&with(header::HOST, "127.0.0.1:8080"), &config, None).is_ok());
+        assert!(check_host(&with(header::HOST, "localhost"), &config, None).is_ok());
+        assert!(check_host(&with(header::HOST, "[::1]:3000"), &config, None).is_ok());
+        let evil = with(header::HOST, "evil.example:8080");
+        let err = check_host(&evil, &config, None).unwrap_err();
         assert_eq!(err.status, StatusCode::FORBIDDEN);
+        let gateway = with(header::HOST, "abc.execute-api.eu-west-1.amazonaws.com");
+        assert!(check_host(&gateway, &config, None).is_err());
+        let domain = Some("abc.execute-api.eu-west-1.amazonaws.com");
+        assert!(check_host(&gateway, &config, domain).is_ok());
     }
 
     #[test]

@@ -31,6 +31,11 @@ use http::Method;
 use crate::server::McpServer;
 use crate::store::SessionStore;
 
+/// The domain a gateway (API Gateway, a Function URL) received the request on, set by the
+/// Lambda door from the event. The host guard accepts it without configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayHost(pub String);
+
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct McpService {
@@ -61,7 +66,8 @@ impl McpService {
 async fn endpoint(State(service): State<McpService>, request: Request<Body>) -> Response {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
-    if let Err(e) = guard::check_host(headers, &service.config)
+    let gateway = parts.extensions.get::<GatewayHost>().map(|g| g.0.as_str());
+    if let Err(e) = guard::check_host(headers, &service.config, gateway)
         .and_then(|()| guard::check_origin(headers, &service.config))
     {
         return e.into_response();

@@ -1,0 +1,67 @@
+//! The Lambda door: the same HTTP app, handed to `lambda_http`'s streaming runner.
+//!
+//! API Gateway REST (response transfer mode `STREAM`) and Function URLs (`RESPONSE_STREAM`)
+//! both arrive here as events. Two things differ from a direct HTTP request:
+//! - REST API paths carry the stage (`/prod/mcp`); the app routes on the path without it.
+//! - The `Host` is the gateway's own domain, which the app should accept without being told:
+//!   the event's request context names it, and [`GatewayHost`] carries it to the host guard.
+
+use axum::Router;
+use axum::body::Body;
+use http::Request;
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use tower::ServiceExt;
+
+use crate::transport::GatewayHost;
+
+/// Whether this process runs inside Lambda (the Runtime API is announced to it).
+pub fn detected() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
+/// Serves `app` to Lambda invocations until the runtime stops, streaming every response.
+pub async fn run(app: Router) -> Result<(), lambda_http::Error> {
+    let service = lambda_http::tower::service_fn(move |request: lambda_http::Request| {
+        let app = app.clone();
+        async move { app.oneshot(adapt(request)).await }
+    });
+    lambda_http::run_with_streaming_response(service).await
+}
+
+/// Turns a gateway event's request into the request the app expects.
+pub fn adapt(request: lambda_http::Request) -> Request<Body> {
+    let gateway_host = gateway_domain(&request);
+    let raw_path = request.raw_http_path().to_owned();
+    let (mut parts, body) = request.into_parts();
+    if !raw_path.is_empty() {
+        let query = parts
+            .uri
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        if let Ok(uri) = format!("{raw_path}{query}").parse() {
+            parts.uri = uri;
+        }
+    }
+    if let Some(domain) = gateway_host {
+        parts.extensions.insert(GatewayHost(domain));
+    }
+    let body = match body {
+        lambda_http::Body::Empty => Body::empty(),
+        lambda_http::Body::Text(text) => Body::from(text),
+        lambda_http::Body::Binary(bytes) => Body::from(bytes),
+        _ => Body::empty(),
+    };
+    Request::from_parts(parts, body)
+}
+
+/// The domain the gateway received the request on, from the event's request context.
+fn gateway_domain(request: &lambda_http::Request) -> Option<String> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(context) => context.domain_name.clone(),
+        RequestContext::ApiGatewayV2(context) => context.domain_name.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}

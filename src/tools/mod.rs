@@ -1,0 +1,43 @@
+//! The Bedrock usage MCP server's offer, as thin glue over the usage domain: the report tool,
+//! the report resource template, the review prompt and argument completion.
+
+mod arguments;
+mod completion;
+mod progress;
+mod report_resource;
+mod report_tool;
+mod review_prompt;
+mod sources;
+
+pub use report_tool::{NAME as REPORT_TOOL, ReportTool};
+pub use sources::{FixedSource, SourceSelector};
+
+use std::sync::Arc;
+
+use crate::server::{CacheHints, McpServer};
+
+const INSTRUCTIONS: &str = "This server reports Amazon Bedrock usage from model-invocation \
+logs. Call get_bedrock_usage_report for requests, tokens and errors by day, region, model, \
+user and operation; read bedrock-usage://report/{days} for the same report as a resource; use \
+the review_bedrock_usage prompt to look for cost and usage anomalies.";
+
+/// The product server over `sources`. `state_key` seals `requestState` (shared by every
+/// instance behind one URL).
+pub fn usage_server(sources: Arc<dyn SourceSelector>, state_key: Option<Vec<u8>>) -> McpServer {
+    let mut builder = McpServer::builder("bedrock-usage-mcp", env!("CARGO_PKG_VERSION"))
+        .title("Amazon Bedrock usage")
+        .instructions(INSTRUCTIONS)
+        .tool(ReportTool::new(sources.clone()))
+        .resources(report_resource::ReportResources::new(sources.clone()))
+        .prompt(review_prompt::ReviewPrompt::new(sources.clone()))
+        .completer(completion::UsageCompleter::new(sources))
+        // Reports depend on the caller's access; lists are the same for everyone.
+        .cache_hints(CacheHints {
+            ttl_ms: 300_000,
+            public: false,
+        });
+    if let Some(key) = state_key {
+        builder = builder.request_state_key(key);
+    }
+    builder.build()
+}

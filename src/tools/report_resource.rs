@@ -1,0 +1,93 @@
+//! The report as a resource: `bedrock-usage://report/{days}` reads as the JSON report of the
+//! last `days` days.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rmcp::model::{ReadResourceResult, Resource, ResourceTemplate};
+use serde_json::json;
+
+use super::sources::SourceSelector;
+use crate::server::{HandlerError, RequestContext, ResourceProvider};
+use crate::usage::{Date, Granularity, NoProgress, SourceError, UsageQuery};
+
+pub const TEMPLATE: &str = "bedrock-usage://report/{days}";
+const PREFIX: &str = "bedrock-usage://report/";
+
+pub struct ReportResources {
+    sources: Arc<dyn SourceSelector>,
+}
+
+impl ReportResources {
+    pub fn new(sources: Arc<dyn SourceSelector>) -> Self {
+        Self { sources }
+    }
+}
+
+/// `bedrock-usage://report/7` -> 7, for 1 to 365 days.
+pub fn days_of(uri: &str) -> Option<u32> {
+    let days: u32 = uri.strip_prefix(PREFIX)?.parse().ok()?;
+    (1..=super::arguments::MAX_DAYS)
+        .contains(&days)
+        .then_some(days)
+}
+
+#[async_trait]
+impl ResourceProvider for ReportResources {
+    fn resources(&self) -> Vec<Resource> {
+        [(7, "Last 7 days"), (30, "Last 30 days")]
+            .into_iter()
+            .filter_map(|(days, title)| {
+                serde_json::from_value(json!({
+                    "uri": format!("{PREFIX}{days}"),
+                    "name": format!("bedrock-usage-{days}d"),
+                    "title": format!("Bedrock usage report: {title}"),
+                    "description": format!("Bedrock usage of the last {days} days as JSON"),
+                    "mimeType": "application/json",
+                }))
+                .ok()
+            })
+            .collect()
+    }
+
+    fn templates(&self) -> Vec<ResourceTemplate> {
+        serde_json::from_value(json!({
+            "uriTemplate": TEMPLATE,
+            "name": "bedrock-usage-report",
+            "title": "Bedrock usage report",
+            "description": "Bedrock usage of the last {days} days (1 to 365) as JSON, in the get_bedrock_usage_report contract",
+            "mimeType": "application/json",
+        }))
+        .into_iter()
+        .collect()
+    }
+
+    async fn read(
+        &self,
+        ctx: &RequestContext,
+        uri: &str,
+    ) -> Result<ReadResourceResult, HandlerError> {
+        let days = days_of(uri).ok_or_else(|| HandlerError::resource_not_found(uri))?;
+        let query = UsageQuery::last_days(Date::today(), days, Granularity::Day)
+            .map_err(|e| HandlerError::invalid_params(e.to_string()))?;
+        let source = self.sources.default_source();
+        let report = match source
+            .collect(&query, &NoProgress, ctx.cancellation())
+            .await
+        {
+            Ok(report) => report,
+            Err(SourceError::Cancelled) => return Err(HandlerError::Cancelled),
+            Err(e) => {
+                return Err(HandlerError::internal(format!(
+                    "the usage source failed: {e}"
+                )));
+            }
+        };
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| HandlerError::internal(e.to_string()))?;
+        serde_json::from_value(json!({
+            "contents": [{ "uri": uri, "mimeType": "application/json", "text": text }],
+        }))
+        .map_err(|e| HandlerError::internal(e.to_string()))
+    }
+}

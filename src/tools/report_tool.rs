@@ -1,0 +1,126 @@
+//! `get_bedrock_usage_report`: the product's main tool.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use serde_json::{Value, json};
+
+use super::arguments::{ReportArguments, input_schema};
+use super::progress::{ChannelSink, Forwarder};
+use super::sources::SourceSelector;
+use crate::server::{HandlerError, RequestContext, ToolHandler};
+use crate::usage::{Date, SourceError, UsageReport, render_text, report_json_schema};
+
+pub const NAME: &str = "get_bedrock_usage_report";
+
+const DESCRIPTION: &str = "Reports how this organisation uses Amazon Bedrock, from Bedrock's \
+model-invocation logs: requests, input/output tokens, cache read/write tokens, total tokens and \
+errors, per day (or hour), region, model, user (IAM identity ARN) and operation, for the last \
+`days` days or a start/end period, optionally filtered by region, account, model or user. \
+Returns the report as structured JSON and as a readable text table; with include_chart, also a \
+PNG chart. Read-only.";
+
+/// The report tool: arguments in, a [`UsageReport`] out.
+pub struct ReportTool {
+    sources: Arc<dyn SourceSelector>,
+    today: Arc<dyn Fn() -> Date + Send + Sync>,
+}
+
+impl ReportTool {
+    pub fn new(sources: Arc<dyn SourceSelector>) -> Self {
+        Self::with_clock(sources, Date::today)
+    }
+
+    /// A tool whose "today" comes from `today` (tests pin it).
+    pub fn with_clock(
+        sources: Arc<dyn SourceSelector>,
+        today: impl Fn() -> Date + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            sources,
+            today: Arc::new(today),
+        }
+    }
+}
+
+#[async_trait]
+impl ToolHandler for ReportTool {
+    fn definition(&self) -> Tool {
+        let schema = match input_schema() {
+            Value::Object(map) => map,
+            _ => JsonObject::new(),
+        };
+        let output = match report_json_schema() {
+            Value::Object(map) => map,
+            _ => JsonObject::new(),
+        };
+        let mut tool = Tool::new(NAME, DESCRIPTION, Arc::new(schema));
+        tool.output_schema = Some(Arc::new(output));
+        tool.title = Some("Bedrock usage report".to_owned());
+        let mut annotations = ToolAnnotations::new();
+        annotations.read_only_hint = Some(true);
+        annotations.destructive_hint = Some(false);
+        annotations.idempotent_hint = Some(true);
+        annotations.open_world_hint = Some(false);
+        tool.annotations = Some(annotations);
+        tool
+    }
+
+    async fn call(
+        &self,
+        ctx: &RequestContext,
+        arguments: JsonObject,
+    ) -> Result<CallToolResult, HandlerError> {
+        let request = match ReportArguments::parse(&arguments)
+            .and_then(|args| args.into_request((self.today)()))
+        {
+            Ok(request) => request,
+            Err(message) => return Ok(tool_error(&message)),
+        };
+        let source = match self
+            .sources
+            .select(request.log_group_name.as_deref(), request.region.as_deref())
+        {
+            Ok(source) => source,
+            Err(message) => return Ok(tool_error(&message)),
+        };
+        let (sink, mut events) = ChannelSink::new();
+        let mut forwarder = Forwarder::new();
+        let collect = source.collect(&request.query, &sink, ctx.cancellation());
+        tokio::pin!(collect);
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                Some(event) = events.recv() => forwarder.forward(ctx, event).await?,
+                outcome = &mut collect => break outcome,
+            }
+        };
+        while let Ok(event) = events.try_recv() {
+            forwarder.forward(ctx, event).await?;
+        }
+        match outcome {
+            Ok(report) => Ok(report_result(&report, request.include_chart)),
+            Err(SourceError::Cancelled) => Err(HandlerError::Cancelled),
+            Err(e) => Ok(tool_error(&format!("the usage source failed: {e}"))),
+        }
+    }
+}
+
+/// The report as `structuredContent` and as text (and a chart when asked).
+fn report_result(report: &UsageReport, include_chart: bool) -> CallToolResult {
+    let structured = serde_json::to_value(report).unwrap_or(Value::Null);
+    let content = vec![json!({ "type": "text", "text": render_text(report) })];
+    let _ = include_chart;
+    serde_json::from_value(json!({ "content": content, "structuredContent": structured }))
+        .unwrap_or_else(|_| CallToolResult::success(Vec::new()))
+}
+
+/// A failure the model should see and can act on (bad arguments, an unreachable source).
+fn tool_error(message: &str) -> CallToolResult {
+    serde_json::from_value(json!({
+        "content": [{ "type": "text", "text": message }],
+        "isError": true,
+    }))
+    .unwrap_or_else(|_| CallToolResult::success(Vec::new()))
+}
