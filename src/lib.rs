@@ -12,6 +12,8 @@
 //!   of results and errors. Message types come from `rmcp::model`.
 //! - [`server`]: what a server offers (tool, resource, prompt and completion handlers), the
 //!   [`server::RequestContext`] handlers talk through, and dispatch by method.
+//! - [`tools`]: the product's MCP offer (report tool, resource template, review prompt, completion)
+//!   as thin glue over [`usage`].
 //! - [`transport`]: Streamable HTTP on axum: guards, POST/GET/DELETE, SSE, JSON-or-SSE
 //!   answers, resumable streams read from the store.
 //! - [`store`]: the [`store::SessionStore`] trait and its in-memory implementation.
@@ -19,6 +21,7 @@
 //! - [`config`]: flags and environment shared by the binaries.
 //! - [`fixtures`]: the tools, resources and prompts the official conformance suite calls.
 //! - [`usage`]: Bedrock invocation-log records, aggregation, the report contract, sources.
+//! - [`lambda`]: the Lambda door (streaming runner, stage-free paths, the gateway host).
 //! - [`serve`]: binding a listener and serving the app until shutdown.
 //! - `bin/`: thin binaries (`bedrock-usage-mcp`, `mcp-client`, `conformance-server`).
 
@@ -27,9 +30,11 @@
 pub mod client;
 pub mod config;
 pub mod fixtures;
+pub mod lambda;
 pub mod protocol;
 pub mod serve;
 pub mod server;
 pub mod store;
+pub mod tools;
 pub mod transport;
 pub mod usage;

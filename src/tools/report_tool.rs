@@ -110,8 +110,15 @@ impl ToolHandler for ReportTool {
 /// The report as `structuredContent` and as text (and a chart when asked).
 fn report_result(report: &UsageReport, include_chart: bool) -> CallToolResult {
     let structured = serde_json::to_value(report).unwrap_or(Value::Null);
-    let content = vec![json!({ "type": "text", "text": render_text(report) })];
-    let _ = include_chart;
+    let mut content = vec![json!({ "type": "text", "text": render_text(report) })];
+    if include_chart {
+        match crate::usage::chart::render_png_base64(report) {
+            Ok(png) => {
+                content.push(json!({ "type": "image", "mimeType": "image/png", "data": png }))
+            }
+            Err(e) => content.push(json!({ "type": "text", "text": format!("(no chart: {e})") })),
+        }
+    }
     serde_json::from_value(json!({ "content": content, "structuredContent": structured }))
         .unwrap_or_else(|_| CallToolResult::success(Vec::new()))
 }

@@ -1,0 +1,466 @@
+//! Streaming aggregation of invocation-log records into a [`UsageReport`].
+//!
+//! Every source (a file, CloudWatch, the bundled sample) feeds records one at a time into an
+//! [`Aggregator`] and calls [`Aggregator::finish`] at the end. Memory grows with the number of
+//! distinct keys (buckets, regions, models, users, operations), never with the number of
+//! records: a record is folded into counters and forgotten. Sources that receive counts
+//! already summed (a Logs Insights `stats` query) feed them through [`Aggregator::add_counts`].
+
+use std::collections::HashMap;
+
+use super::query::UsageQuery;
+use super::record::InvocationRecord;
+use super::report::{
+    Counters, ModelSeries, OTHER_KEY, Period, Row, SourceInfo, UNKNOWN_KEY, UsageReport,
+};
+use super::time::Timestamp;
+
+/// The values a record is filtered and broken down by; `None` where the record lacks one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dimensions<'a> {
+    /// `region`.
+    pub region: Option<&'a str>,
+    /// `accountId` (filter only).
+    pub account_id: Option<&'a str>,
+    /// `modelId`.
+    pub model_id: Option<&'a str>,
+    /// `identity.arn`.
+    pub user: Option<&'a str>,
+    /// `operation`.
+    pub operation: Option<&'a str>,
+}
+
+impl<'a> Dimensions<'a> {
+    /// The dimensions of `record`; empty strings count as absent.
+    pub fn of(record: &'a InvocationRecord<'_>) -> Self {
+        let get = |v: &'a Option<std::borrow::Cow<'_, str>>| v.as_deref().filter(|s| !s.is_empty());
+        Dimensions {
+            region: get(&record.region),
+            account_id: get(&record.account_id),
+            model_id: get(&record.model_id),
+            user: get(&record.identity_arn),
+            operation: get(&record.operation),
+        }
+    }
+}
+
+impl Counters {
+    /// The counters of one record.
+    pub fn of(record: &InvocationRecord<'_>) -> Self {
+        Counters::one(
+            record.input_tokens,
+            record.output_tokens,
+            record.cache_read_input_tokens,
+            record.cache_write_input_tokens,
+            record.is_error(),
+        )
+    }
+}
+
+/// Counters by key, for one breakdown.
+#[derive(Debug, Default)]
+struct Breakdown {
+    entries: HashMap<Box<str>, Counters>,
+}
+
+impl Breakdown {
+    /// Adds `counters` under `key`, allocating only the first time a key is seen.
+    fn add(&mut self, key: Option<&str>, counters: &Counters) {
+        let key = key.unwrap_or(UNKNOWN_KEY);
+        match self.entries.get_mut(key) {
+            Some(slot) => slot.add(counters),
+            None => {
+                self.entries.insert(key.into(), *counters);
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Breakdown) {
+        for (key, counters) in other.entries {
+            self.entries.entry(key).or_default().add(&counters);
+        }
+    }
+
+    /// Sorted by `total_tokens` descending, ties by key; past `top_n` folded into `(other)`.
+    fn into_rows(self, top_n: usize) -> Vec<Row> {
+        let mut rows: Vec<Row> = self
+            .entries
+            .into_iter()
+            .map(|(key, counters)| Row {
+                key: key.into(),
+                counters,
+            })
+            .collect();
+        rows.sort_unstable_by(|a, b| {
+            b.counters
+                .total_tokens
+                .cmp(&a.counters.total_tokens)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        if rows.len() > top_n {
+            let mut other = Counters::default();
+            for row in rows.drain(top_n..) {
+                other.add(&row.counters);
+            }
+            rows.push(Row {
+                key: OTHER_KEY.to_owned(),
+                counters: other,
+            });
+        }
+        rows
+    }
+}
+
+/// Folds records into the counters of one [`UsageQuery`].
+#[derive(Debug)]
+pub struct Aggregator {
+    query: UsageQuery,
+    source: SourceInfo,
+    first_bucket: i64,
+    series: Vec<Counters>,
+    totals: Counters,
+    by_region: Breakdown,
+    by_model: Breakdown,
+    by_user: Breakdown,
+    by_operation: Breakdown,
+    /// Total tokens per bucket for each model, for the chart.
+    model_series: HashMap<Box<str>, Vec<u64>>,
+    skipped: u64,
+}
+
+impl Aggregator {
+    /// An empty aggregation for `query`, reporting `source` as where records came from.
+    pub fn new(query: &UsageQuery, source: SourceInfo) -> Self {
+        let (first, last) = query.bucket_range();
+        // The query bounds the bucket count (MAX_BUCKETS), so this allocation is small.
+        let buckets = usize::try_from(last - first + 1).unwrap_or(0);
+        Aggregator {
+            query: query.clone(),
+            source,
+            first_bucket: first,
+            series: vec![Counters::default(); buckets],
+            totals: Counters::default(),
+            by_region: Breakdown::default(),
+            by_model: Breakdown::default(),
+            by_user: Breakdown::default(),
+            by_operation: Breakdown::default(),
+            model_series: HashMap::new(),
+            skipped: 0,
+        }
+    }
+
+    /// The query being answered.
+    pub fn query(&self) -> &UsageQuery {
+        &self.query
+    }
+
+    /// Counts `record` if it falls in the period and passes the filters; returns whether it
+    /// did.
+    pub fn add(&mut self, record: &InvocationRecord<'_>) -> bool {
+        self.add_counts(
+            record.timestamp,
+            &Dimensions::of(record),
+            &Counters::of(record),
+        )
+    }
+
+    /// Counts `counters` (one record, or many already summed) as of `at` under `dims`, if in
+    /// the period and passing the filters; returns whether they were counted.
+    pub fn add_counts(
+        &mut self,
+        at: Timestamp,
+        dims: &Dimensions<'_>,
+        counters: &Counters,
+    ) -> bool {
+        if !self.query.contains(at) || !matches_filters(&self.query, dims) {
+            return false;
+        }
+        let bucket = self.query.granularity().bucket_of(at) - self.first_bucket;
+        if let Some(index) = usize::try_from(bucket)
+            .ok()
+            .filter(|i| *i < self.series.len())
+        {
+            self.series[index].add(counters);
+            let model = dims.model_id.unwrap_or(UNKNOWN_KEY);
+            let buckets = self.series.len();
+            let line = match self.model_series.get_mut(model) {
+                Some(line) => line,
+                None => self
+                    .model_series
+                    .entry(model.into())
+                    .or_insert_with(|| vec![0; buckets]),
+            };
+            line[index] = line[index].saturating_add(counters.total_tokens);
+        }
+        self.totals.add(counters);
+        self.by_region.add(dims.region, counters);
+        self.by_model.add(dims.model_id, counters);
+        self.by_user.add(dims.user, counters);
+        self.by_operation.add(dims.operation, counters);
+        true
+    }
+
+    /// Counts `n` records that could not be read.
+    pub fn add_skipped(&mut self, n: u64) {
+        self.skipped = self.skipped.saturating_add(n);
+    }
+
+    /// Parses one line and counts it, or counts it as skipped if it is not a usable record.
+    /// Blank lines are ignored. Returns whether the record was counted.
+    pub fn add_line(&mut self, line: &[u8]) -> bool {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return false;
+        }
+        match InvocationRecord::parse(line) {
+            Ok(record) => self.add(&record),
+            Err(_) => {
+                self.add_skipped(1);
+                false
+            }
+        }
+    }
+
+    /// Adds everything `other` counted, e.g. from a parallel scan of the same query.
+    pub fn merge(&mut self, other: Aggregator) {
+        let offset = other.first_bucket - self.first_bucket;
+        for (i, counters) in other.series.iter().enumerate() {
+            let target = i64::try_from(i)
+                .ok()
+                .and_then(|i| usize::try_from(i + offset).ok())
+                .and_then(|i| self.series.get_mut(i));
+            if let Some(slot) = target {
+                slot.add(counters);
+            }
+        }
+        for (model, line) in other.model_series {
+            let buckets = self.series.len();
+            let target = self
+                .model_series
+                .entry(model)
+                .or_insert_with(|| vec![0; buckets]);
+            for (i, tokens) in line.into_iter().enumerate() {
+                let slot = i64::try_from(i)
+                    .ok()
+                    .and_then(|i| usize::try_from(i + offset).ok())
+                    .and_then(|i| target.get_mut(i));
+                if let Some(slot) = slot {
+                    *slot = slot.saturating_add(tokens);
+                }
+            }
+        }
+        self.totals.add(&other.totals);
+        self.by_region.merge(other.by_region);
+        self.by_model.merge(other.by_model);
+        self.by_user.merge(other.by_user);
+        self.by_operation.merge(other.by_operation);
+        self.add_skipped(other.skipped);
+    }
+
+    /// The report: zero-filled ascending time series, sorted and folded breakdowns.
+    pub fn finish(self) -> UsageReport {
+        let granularity = self.query.granularity();
+        let top_n = self.query.top_n();
+        let model_series = series_by_model(self.model_series, top_n);
+        let daily = (self.first_bucket..)
+            .zip(self.series)
+            .map(|(bucket, counters)| Row {
+                key: granularity.bucket_key(bucket),
+                counters,
+            })
+            .collect();
+        UsageReport {
+            source: self.source,
+            period: Period {
+                start: self.query.start(),
+                end: self.query.end(),
+            },
+            totals: self.totals,
+            daily,
+            by_region: self.by_region.into_rows(top_n),
+            by_model: self.by_model.into_rows(top_n),
+            by_user: self.by_user.into_rows(top_n),
+            by_operation: self.by_operation.into_rows(top_n),
+            skipped_records: self.skipped,
+            model_series,
+        }
+    }
+}
+
+/// The token series of the `top_n` biggest models (by total), the rest folded into
+/// `(other)`, biggest first.
+fn series_by_model(lines: HashMap<Box<str>, Vec<u64>>, top_n: usize) -> Vec<ModelSeries> {
+    let mut lines: Vec<(Box<str>, Vec<u64>, u64)> = lines
+        .into_iter()
+        .map(|(model, line)| {
+            let total = line.iter().fold(0u64, |a, b| a.saturating_add(*b));
+            (model, line, total)
+        })
+        .filter(|(_, _, total)| *total > 0)
+        .collect();
+    lines.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let mut series: Vec<ModelSeries> = Vec::new();
+    let mut other: Option<Vec<u64>> = None;
+    for (i, (model, line, _)) in lines.into_iter().enumerate() {
+        if i < top_n {
+            series.push(ModelSeries {
+                model: model.into(),
+                tokens: line,
+            });
+        } else {
+            let folded = other.get_or_insert_with(|| vec![0; line.len()]);
+            for (slot, tokens) in folded.iter_mut().zip(line) {
+                *slot = slot.saturating_add(tokens);
+            }
+        }
+    }
+    if let Some(tokens) = other {
+        series.push(ModelSeries {
+            model: OTHER_KEY.to_owned(),
+            tokens,
+        });
+    }
+    series
+}
+
+fn matches_filters(query: &UsageQuery, dims: &Dimensions<'_>) -> bool {
+    let f = query.filters();
+    let ok = |want: &Option<String>, have: Option<&str>| match want {
+        None => true,
+        Some(want) => have == Some(want.as_str()),
+    };
+    ok(&f.region, dims.region)
+        && ok(&f.aws_account_id, dims.account_id)
+        && ok(&f.model_id, dims.model_id)
+        && ok(&f.user, dims.user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::query::{Granularity, UsageFilters};
+    use crate::usage::report::SourceKind;
+
+    fn query(granularity: Granularity) -> UsageQuery {
+        UsageQuery::new(
+            "2026-11-01T00:00:00Z".parse().unwrap(),
+            "2026-11-03T00:00:00Z".parse().unwrap(),
+            granularity,
+        )
+        .unwrap()
+    }
+
+    fn line(ts: &str, model: &str, tokens: u64) -> String {
+        format!(
+            r#"{{"timestamp":"{ts}","modelId":"{model}","region":"us-east-1","input":{{"inputTokenCount":{tokens}}}}}"#
+        )
+    }
+
+    fn source() -> SourceInfo {
+        SourceInfo::local(SourceKind::File)
+    }
+
+    #[test]
+    fn end_is_exclusive_and_series_is_zero_filled() {
+        let mut agg = Aggregator::new(&query(Granularity::Day), source());
+        assert!(agg.add_line(line("2026-11-01T00:00:00Z", "a", 1).as_bytes()));
+        assert!(!agg.add_line(line("2026-11-03T00:00:00Z", "a", 10).as_bytes()));
+        assert!(!agg.add_line(line("2026-10-31T23:59:59.999Z", "a", 100).as_bytes()));
+        assert!(!agg.add_line(b"   \r\n"));
+        assert!(!agg.add_line(b"{oops"));
+        let report = agg.finish();
+        assert_eq!(report.totals.input_tokens, 1);
+        assert_eq!(report.skipped_records, 1);
+        let keys: Vec<_> = report.daily.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["2026-11-01", "2026-11-02"]);
+        assert!(report.daily[1].counters.is_zero());
+    }
+
+    #[test]
+    fn folds_the_tail_into_other_and_breaks_ties_by_key() {
+        let mut agg = Aggregator::new(&query(Granularity::Hour).with_top_n(2), source());
+        for (model, tokens) in [("c", 5), ("b", 5), ("a", 1), ("d", 9), ("e", 0)] {
+            agg.add_line(line("2026-11-02T10:00:00Z", model, tokens).as_bytes());
+        }
+        let report = agg.finish();
+        let models: Vec<_> = report
+            .by_model
+            .iter()
+            .map(|r| (r.key.as_str(), r.counters.total_tokens, r.counters.requests))
+            .collect();
+        assert_eq!(models, [("d", 9, 1), ("b", 5, 1), (OTHER_KEY, 6, 3)]);
+        assert_eq!(report.daily.len(), 48);
+        assert_eq!(report.daily[34].key, "2026-11-02T10");
+        assert_eq!(report.daily[34].counters.requests, 5);
+        assert_eq!(report.by_user[0].key, UNKNOWN_KEY);
+    }
+
+    #[test]
+    fn filters_require_the_field() {
+        let q = query(Granularity::Day).with_filters(UsageFilters {
+            region: Some("us-east-1".into()),
+            ..UsageFilters::default()
+        });
+        let mut agg = Aggregator::new(&q, source());
+        assert!(agg.add_line(line("2026-11-01T01:00:00Z", "a", 1).as_bytes()));
+        assert!(!agg.add_line(br#"{"timestamp":"2026-11-01T01:00:00Z","modelId":"a"}"#));
+        assert_eq!(agg.finish().totals.requests, 1);
+    }
+
+    #[test]
+    fn merge_equals_single_pass() {
+        let q = query(Granularity::Hour).with_top_n(1);
+        let lines: Vec<String> = (0..40)
+            .map(|i| {
+                line(
+                    &format!("2026-11-0{}T{:02}:00:00Z", 1 + i % 2, i % 24),
+                    ["x", "y", "z"][i % 3],
+                    i as u64,
+                )
+            })
+            .collect();
+        let mut whole = Aggregator::new(&q, source());
+        let mut left = Aggregator::new(&q, source());
+        let mut right = Aggregator::new(&q, source());
+        for (i, l) in lines.iter().enumerate() {
+            whole.add_line(l.as_bytes());
+            if i % 2 == 0 { &mut left } else { &mut right }.add_line(l.as_bytes());
+        }
+        left.merge(right);
+        assert_eq!(left.finish(), whole.finish());
+    }
+
+    #[test]
+    fn saturates_instead_of_overflowing() {
+        let mut agg = Aggregator::new(&query(Granularity::Day), source());
+        let big = line("2026-11-01T00:00:00Z", "a", u64::MAX);
+        assert!(agg.add_line(big.as_bytes()));
+        assert!(agg.add_line(big.as_bytes()));
+        assert_eq!(agg.finish().totals.total_tokens, u64::MAX);
+    }
+
+    #[test]
+    fn model_series_fold_to_the_time_series() {
+        let q = query(Granularity::Day).with_top_n(1);
+        let mut agg = Aggregator::new(&q, source());
+        for (ts, model, tokens) in [
+            ("2026-11-01T01:00:00Z", "a", 5),
+            ("2026-11-01T02:00:00Z", "b", 7),
+            ("2026-11-02T03:00:00Z", "c", 11),
+            ("2026-11-02T04:00:00Z", "b", 1),
+        ] {
+            assert!(agg.add_line(line(ts, model, tokens).as_bytes()));
+        }
+        let report = agg.finish();
+        let names: Vec<&str> = report
+            .model_series
+            .iter()
+            .map(|s| s.model.as_str())
+            .collect();
+        assert_eq!(names, ["c", "(other)"]);
+        for (i, day) in report.daily.iter().enumerate() {
+            let stacked: u64 = report.model_series.iter().map(|s| s.tokens[i]).sum();
+            assert_eq!(stacked, day.counters.total_tokens);
+        }
+    }
+}

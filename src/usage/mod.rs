@@ -1,0 +1,34 @@
+//! The usage domain: Amazon Bedrock model-invocation log records in, usage reports out.
+//!
+//! Pure and transport-independent: nothing here knows about MCP or HTTP. The MCP tool parses
+//! its arguments into a [`UsageQuery`], asks a [`UsageSource`] to collect, and returns the
+//! [`UsageReport`] (as JSON matching [`report_json_schema`], and as [`render_text`]).
+//!
+//! - [`time`]: UTC timestamps and dates, RFC 3339 parsing and formatting.
+//! - [`record`]: one invocation-log record, parsed without building its bodies.
+//! - [`query`]: the validated period, granularity, filters and `top_n` of a report.
+//! - [`aggregate`]: the streaming [`Aggregator`] that folds records into counters.
+//! - [`report`]: the report contract, its JSON Schema and its text rendering.
+//! - [`source`]: the [`UsageSource`] trait, progress and errors; the file and bundled-sample
+//!   sources.
+//! - [`chart`]: a PNG chart of tokens over time, stacked by model (no fonts or image crates).
+//! - [`testdata`]: seeded synthetic records for tests, benchmarks and the sample.
+
+pub mod aggregate;
+pub mod chart;
+pub mod query;
+pub mod record;
+pub mod report;
+pub mod source;
+pub mod testdata;
+pub mod time;
+
+pub use aggregate::{Aggregator, Dimensions};
+pub use query::{Granularity, QueryError, UsageFilters, UsageQuery};
+pub use record::{InvocationRecord, RecordError};
+pub use report::{
+    Counters, ModelSeries, Period, Row, SourceInfo, SourceKind, UsageReport, render_text,
+    report_json_schema,
+};
+pub use source::{NoProgress, ProgressSink, SourceError, UsageSource};
+pub use time::{Date, TimeError, Timestamp};

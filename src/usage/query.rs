@@ -1,0 +1,337 @@
+//! What a usage report covers: a UTC time range, a bucket size, optional filters and the
+//! length of each breakdown.
+//!
+//! A [`UsageQuery`] is validated when built, so that every source and the aggregator can rely
+//! on a non-empty range whose zero-filled time series stays small.
+
+use serde::{Deserialize, Serialize};
+
+use super::time::{Date, Timestamp};
+
+/// Breakdowns keep this many entries unless the query says otherwise.
+pub const DEFAULT_TOP_N: usize = 20;
+
+/// The most time-series buckets a query may span (about 11 years of hours).
+pub const MAX_BUCKETS: u64 = 100_000;
+
+/// Why a query was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// `start` is not before `end`.
+    #[error("the period is empty: start {start} is not before end {end}")]
+    EmptyPeriod {
+        /// The requested start.
+        start: Timestamp,
+        /// The requested end.
+        end: Timestamp,
+    },
+    /// The zero-filled time series would have too many buckets.
+    #[error(
+        "the period spans {buckets} {granularity} buckets, more than {MAX_BUCKETS}; \
+         shorten it or use a coarser granularity"
+    )]
+    TooManyBuckets {
+        /// How many buckets the period spans.
+        buckets: u64,
+        /// The requested granularity.
+        granularity: Granularity,
+    },
+    /// A day count of zero or one that leaves years 0000–9999.
+    #[error("cannot cover {days} days ending {today}")]
+    InvalidDays {
+        /// The requested number of days.
+        days: u32,
+        /// The last day requested.
+        today: Date,
+    },
+}
+
+/// The size of a time-series bucket, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    /// Calendar days; keys look like `2026-11-25`.
+    #[default]
+    Day,
+    /// Hours; keys look like `2026-11-25T14`.
+    Hour,
+}
+
+impl Granularity {
+    /// The bucket length in seconds.
+    pub fn seconds(self) -> i64 {
+        match self {
+            Granularity::Day => 86_400,
+            Granularity::Hour => 3_600,
+        }
+    }
+
+    /// The number of the bucket holding `at` (buckets counted from the Unix epoch).
+    pub fn bucket_of(self, at: Timestamp) -> i64 {
+        at.unix_seconds().div_euclid(self.seconds())
+    }
+
+    /// The start of bucket number `bucket`, if representable.
+    pub fn bucket_start(self, bucket: i64) -> Option<Timestamp> {
+        Timestamp::from_unix_seconds(bucket.checked_mul(self.seconds())?)
+    }
+
+    /// The report key of bucket number `bucket`: `YYYY-MM-DD` or `YYYY-MM-DDTHH`.
+    pub fn bucket_key(self, bucket: i64) -> String {
+        match self.bucket_start(bucket) {
+            Some(start) => match self {
+                Granularity::Day => start.date().to_string(),
+                Granularity::Hour => format!("{}T{:02}", start.date(), start.hour()),
+            },
+            None => String::from("(invalid)"),
+        }
+    }
+}
+
+impl std::fmt::Display for Granularity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Granularity::Day => "day",
+            Granularity::Hour => "hour",
+        })
+    }
+}
+
+impl std::str::FromStr for Granularity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "day" => Ok(Granularity::Day),
+            "hour" => Ok(Granularity::Hour),
+            other => Err(format!(
+                "unknown granularity {other:?}: expected day or hour"
+            )),
+        }
+    }
+}
+
+/// Optional exact-match filters; a record must match every filter that is set.
+///
+/// Values are compared with the logged values as they are (case-sensitive, full `modelId`,
+/// full `identity.arn`). A record that lacks a filtered field does not match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageFilters {
+    /// The record's `region`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The record's `accountId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_account_id: Option<String>,
+    /// The record's `modelId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// The record's `identity.arn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+impl UsageFilters {
+    /// Drops filters whose value is empty, so that an empty argument means "any".
+    fn normalized(mut self) -> Self {
+        for f in [
+            &mut self.region,
+            &mut self.aws_account_id,
+            &mut self.model_id,
+            &mut self.user,
+        ] {
+            if f.as_deref().is_some_and(str::is_empty) {
+                *f = None;
+            }
+        }
+        self
+    }
+
+    /// Whether no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.region.is_none()
+            && self.aws_account_id.is_none()
+            && self.model_id.is_none()
+            && self.user.is_none()
+    }
+}
+
+/// A validated request for a usage report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageQuery {
+    start: Timestamp,
+    end: Timestamp,
+    granularity: Granularity,
+    filters: UsageFilters,
+    top_n: usize,
+}
+
+impl UsageQuery {
+    /// A query for `[start, end)` bucketed by `granularity`, without filters and with
+    /// [`DEFAULT_TOP_N`].
+    pub fn new(
+        start: Timestamp,
+        end: Timestamp,
+        granularity: Granularity,
+    ) -> Result<Self, QueryError> {
+        if start >= end {
+            return Err(QueryError::EmptyPeriod { start, end });
+        }
+        let (first, last) = bucket_span(start, end, granularity);
+        let buckets = u64::try_from(last - first).unwrap_or(0) + 1;
+        if buckets > MAX_BUCKETS {
+            return Err(QueryError::TooManyBuckets {
+                buckets,
+                granularity,
+            });
+        }
+        Ok(UsageQuery {
+            start,
+            end,
+            granularity,
+            filters: UsageFilters::default(),
+            top_n: DEFAULT_TOP_N,
+        })
+    }
+
+    /// The `days` whole UTC days ending with `today` (inclusive), e.g. the last 30 days.
+    pub fn last_days(today: Date, days: u32, granularity: Granularity) -> Result<Self, QueryError> {
+        let invalid = QueryError::InvalidDays { days, today };
+        let first = today
+            .checked_add_days(1 - i64::from(days))
+            .filter(|_| days > 0)
+            .ok_or_else(|| invalid.clone())?;
+        let end = today.checked_add_days(1).ok_or(invalid)?;
+        Self::new(first.start(), end.start(), granularity)
+    }
+
+    /// Sets the filters; empty strings count as unset.
+    pub fn with_filters(mut self, filters: UsageFilters) -> Self {
+        self.filters = filters.normalized();
+        self
+    }
+
+    /// Sets how many entries each breakdown keeps before folding the rest into `(other)`.
+    pub fn with_top_n(mut self, top_n: usize) -> Self {
+        self.top_n = top_n;
+        self
+    }
+
+    /// The first instant included.
+    pub fn start(&self) -> Timestamp {
+        self.start
+    }
+
+    /// The first instant excluded.
+    pub fn end(&self) -> Timestamp {
+        self.end
+    }
+
+    /// The time-series bucket size.
+    pub fn granularity(&self) -> Granularity {
+        self.granularity
+    }
+
+    /// The filters in force.
+    pub fn filters(&self) -> &UsageFilters {
+        &self.filters
+    }
+
+    /// How many entries each breakdown keeps.
+    pub fn top_n(&self) -> usize {
+        self.top_n
+    }
+
+    /// Whether `at` falls in `[start, end)`.
+    pub fn contains(&self, at: Timestamp) -> bool {
+        self.start <= at && at < self.end
+    }
+
+    /// The first and last bucket numbers of the period (inclusive).
+    pub fn bucket_range(&self) -> (i64, i64) {
+        bucket_span(self.start, self.end, self.granularity)
+    }
+}
+
+/// The buckets touched by `[start, end)`: the one holding `start` to the one holding the last
+/// nanosecond before `end`.
+fn bucket_span(start: Timestamp, end: Timestamp, granularity: Granularity) -> (i64, i64) {
+    let first = granularity.bucket_of(start);
+    let last_second = if end.subsec_nanos() == 0 {
+        end.unix_seconds() - 1
+    } else {
+        end.unix_seconds()
+    };
+    let last = last_second.div_euclid(granularity.seconds());
+    (first, last.max(first))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn bucket_range_covers_partial_buckets() {
+        let q = UsageQuery::new(
+            ts("2026-11-01T12:00:00Z"),
+            ts("2026-11-03T00:00:00Z"),
+            Granularity::Day,
+        )
+        .unwrap();
+        let (a, b) = q.bucket_range();
+        assert_eq!(Granularity::Day.bucket_key(a), "2026-11-01");
+        assert_eq!(Granularity::Day.bucket_key(b), "2026-11-02");
+
+        let q = UsageQuery::new(
+            ts("2026-11-01T12:30:00Z"),
+            ts("2026-11-01T14:00:00.5Z"),
+            Granularity::Hour,
+        )
+        .unwrap();
+        let (a, b) = q.bucket_range();
+        assert_eq!(Granularity::Hour.bucket_key(a), "2026-11-01T12");
+        assert_eq!(Granularity::Hour.bucket_key(b), "2026-11-01T14");
+    }
+
+    #[test]
+    fn refuses_empty_and_huge_periods() {
+        let t = ts("2026-11-01T00:00:00Z");
+        assert!(matches!(
+            UsageQuery::new(t, t, Granularity::Day),
+            Err(QueryError::EmptyPeriod { .. })
+        ));
+        let far = ts("9999-01-01T00:00:00Z");
+        assert!(matches!(
+            UsageQuery::new(t, far, Granularity::Hour),
+            Err(QueryError::TooManyBuckets { .. })
+        ));
+        assert!(UsageQuery::new(ts("0000-01-01T00:00:00Z"), far, Granularity::Day).is_err());
+    }
+
+    #[test]
+    fn last_days_ends_tomorrow_at_midnight() {
+        let today = Date::parse("2026-11-25").unwrap();
+        let q = UsageQuery::last_days(today, 30, Granularity::Day).unwrap();
+        assert_eq!(q.start().to_string(), "2026-10-27T00:00:00Z");
+        assert_eq!(q.end().to_string(), "2026-11-26T00:00:00Z");
+        assert_eq!(q.bucket_range().1 - q.bucket_range().0 + 1, 30);
+        assert!(UsageQuery::last_days(today, 0, Granularity::Day).is_err());
+        assert!(UsageQuery::last_days(today, u32::MAX, Granularity::Day).is_err());
+    }
+
+    #[test]
+    fn empty_filter_values_mean_any() {
+        let q = UsageQuery::last_days(Date::today(), 1, Granularity::Hour)
+            .unwrap()
+            .with_filters(UsageFilters {
+                region: Some(String::new()),
+                user: Some("arn:aws:iam::1:user/a".into()),
+                ..UsageFilters::default()
+            });
+        assert_eq!(q.filters().region, None);
+        assert!(!q.filters().is_empty());
+    }
+}

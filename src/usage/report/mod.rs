@@ -1,0 +1,210 @@
+//! The usage report: the contract that scripts and the MCP tool's `outputSchema` rely on.
+//!
+//! ```text
+//! { "source": {"kind": ..., "log_group": ..., "region": ...},
+//!   "period": {"start": RFC 3339, "end": RFC 3339},
+//!   "totals": COUNTERS,
+//!   "daily": [{"key": "YYYY-MM-DD" or "YYYY-MM-DDTHH", ...COUNTERS}],
+//!   "by_region" | "by_model" | "by_user" | "by_operation": [{"key": ..., ...COUNTERS}],
+//!   "skipped_records": N }
+//! ```
+//!
+//! The field names are part of the contract: change them only with the schema
+//! ([`report_json_schema`]) and everyone who reads reports. The time series is ascending and
+//! zero-filled over the whole period; breakdowns are sorted by `total_tokens` descending (ties
+//! by key) and each sums to `totals`, the tail folded into one [`OTHER_KEY`] entry.
+
+mod schema;
+mod text;
+
+pub use schema::report_json_schema;
+pub use text::render_text;
+
+use serde::{Deserialize, Serialize};
+
+use super::time::Timestamp;
+
+/// The key under which a breakdown folds the entries past `top_n`.
+pub const OTHER_KEY: &str = "(other)";
+
+/// The key for records that lack the broken-down field (e.g. no `identity.arn`).
+pub const UNKNOWN_KEY: &str = "(unknown)";
+
+/// Request, token and error counts for a set of invocations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Counters {
+    /// Invocations, failed ones included.
+    pub requests: u64,
+    /// `inputTokenCount` summed (excludes cached tokens).
+    pub input_tokens: u64,
+    /// `outputTokenCount` summed.
+    pub output_tokens: u64,
+    /// `cacheReadInputTokenCount` summed.
+    pub cache_read_input_tokens: u64,
+    /// `cacheWriteInputTokenCount` summed.
+    pub cache_write_input_tokens: u64,
+    /// The four token counts above summed.
+    pub total_tokens: u64,
+    /// Invocations whose record carries an `errorCode`.
+    pub errors: u64,
+}
+
+impl Counters {
+    /// The counters of one invocation; `total_tokens` is derived.
+    pub fn one(
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_read_input_tokens: u64,
+        cache_write_input_tokens: u64,
+        is_error: bool,
+    ) -> Self {
+        Counters {
+            requests: 1,
+            input_tokens,
+            output_tokens,
+            cache_read_input_tokens,
+            cache_write_input_tokens,
+            total_tokens: input_tokens
+                .saturating_add(output_tokens)
+                .saturating_add(cache_read_input_tokens)
+                .saturating_add(cache_write_input_tokens),
+            errors: u64::from(is_error),
+        }
+    }
+
+    /// Adds `other` field by field, saturating instead of overflowing.
+    pub fn add(&mut self, other: &Counters) {
+        self.requests = self.requests.saturating_add(other.requests);
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.cache_read_input_tokens = self
+            .cache_read_input_tokens
+            .saturating_add(other.cache_read_input_tokens);
+        self.cache_write_input_tokens = self
+            .cache_write_input_tokens
+            .saturating_add(other.cache_write_input_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
+        self.errors = self.errors.saturating_add(other.errors);
+    }
+
+    /// Whether nothing was counted.
+    pub fn is_zero(&self) -> bool {
+        *self == Counters::default()
+    }
+}
+
+/// One entry of the time series or of a breakdown: a key and its counters, side by side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    /// A bucket key (`2026-11-25`, `2026-11-25T14`) or a value as logged (a region, a full
+    /// `modelId`, a full `identity.arn`, an operation), or [`OTHER_KEY`] / [`UNKNOWN_KEY`].
+    pub key: String,
+    /// The counters, serialized as fields of the row.
+    #[serde(flatten)]
+    pub counters: Counters,
+}
+
+/// The kind of source a report was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// CloudWatch Logs Insights queries over the invocation log group.
+    CloudwatchInsights,
+    /// A scan of the log group's events (FilterLogEvents).
+    CloudwatchScan,
+    /// A local JSON-lines file.
+    File,
+    /// The generated sample dataset bundled with the server.
+    BundledSample,
+}
+
+impl SourceKind {
+    /// The wire name, e.g. `bundled-sample`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::CloudwatchInsights => "cloudwatch-insights",
+            SourceKind::CloudwatchScan => "cloudwatch-scan",
+            SourceKind::File => "file",
+            SourceKind::BundledSample => "bundled-sample",
+        }
+    }
+}
+
+/// Where a report's records came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// The kind of source.
+    pub kind: SourceKind,
+    /// The CloudWatch log group, when the source is one (`null` otherwise).
+    pub log_group: Option<String>,
+    /// The AWS region read from, when the source is remote (`null` otherwise).
+    pub region: Option<String>,
+}
+
+impl SourceInfo {
+    /// A source with neither log group nor region (a file, the sample).
+    pub fn local(kind: SourceKind) -> Self {
+        SourceInfo {
+            kind,
+            log_group: None,
+            region: None,
+        }
+    }
+}
+
+/// The time range a report covers, `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    /// The first instant included.
+    pub start: Timestamp,
+    /// The first instant excluded.
+    pub end: Timestamp,
+}
+
+/// A usage report; see the module docs for the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageReport {
+    /// Where the records came from.
+    pub source: SourceInfo,
+    /// The time range covered.
+    pub period: Period,
+    /// Everything counted.
+    pub totals: Counters,
+    /// The time series, ascending and zero-filled: one row per day or per hour of the period.
+    pub daily: Vec<Row>,
+    /// By `region`.
+    pub by_region: Vec<Row>,
+    /// By `modelId`.
+    pub by_model: Vec<Row>,
+    /// By `identity.arn`.
+    pub by_user: Vec<Row>,
+    /// By `operation`.
+    pub by_operation: Vec<Row>,
+    /// Records that could not be read (bad JSON, no usable `timestamp`, oversized lines).
+    pub skipped_records: u64,
+    /// Total tokens per time-series bucket for the biggest models, for the chart. Not part
+    /// of the JSON contract.
+    #[serde(skip)]
+    pub model_series: Vec<ModelSeries>,
+}
+
+/// One model's total tokens per bucket of the report's time series.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ModelSeries {
+    /// The `modelId`, or `(other)` for the folded rest.
+    pub model: String,
+    /// Total tokens per bucket, aligned with `daily`.
+    pub tokens: Vec<u64>,
+}
+
+impl UsageReport {
+    /// The four breakdowns with their section names, in report order.
+    pub fn breakdowns(&self) -> [(&'static str, &[Row]); 4] {
+        [
+            ("by_region", &self.by_region),
+            ("by_model", &self.by_model),
+            ("by_user", &self.by_user),
+            ("by_operation", &self.by_operation),
+        ]
+    }
+}

@@ -1,0 +1,157 @@
+//! A plain-text rendering of a [`UsageReport`] for people: the MCP tool's text content and
+//! the command line.
+//!
+//! Sections for totals, the time series and each breakdown, as tables with aligned columns
+//! and thousands separators.
+
+use std::fmt::Write;
+
+use super::{Counters, Row, UsageReport};
+
+const COLUMNS: [&str; 7] = [
+    "Requests",
+    "Input",
+    "Output",
+    "Cache read",
+    "Cache write",
+    "Total",
+    "Errors",
+];
+
+/// Renders `report` as aligned text tables.
+pub fn render_text(report: &UsageReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Amazon Bedrock usage from {} to {} (UTC, end excluded)",
+        report.period.start, report.period.end
+    );
+    let mut source = format!("Source: {}", report.source.kind.as_str());
+    if let Some(group) = &report.source.log_group {
+        let _ = write!(source, ", log group {group}");
+    }
+    if let Some(region) = &report.source.region {
+        let _ = write!(source, ", region {region}");
+    }
+    out.push_str(&source);
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Skipped records: {}",
+        thousands(report.skipped_records)
+    );
+
+    out.push_str("\nTotals\n");
+    let t = &report.totals;
+    let totals = [
+        ("Requests", t.requests),
+        ("Input tokens", t.input_tokens),
+        ("Output tokens", t.output_tokens),
+        ("Cache read input tokens", t.cache_read_input_tokens),
+        ("Cache write input tokens", t.cache_write_input_tokens),
+        ("Total tokens", t.total_tokens),
+        ("Errors", t.errors),
+    ];
+    let label_width = totals.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let value_width = totals
+        .iter()
+        .map(|(_, v)| thousands(*v).len())
+        .max()
+        .unwrap_or(0);
+    for (label, value) in totals {
+        let _ = writeln!(
+            out,
+            "  {label:<label_width$}  {:>value_width$}",
+            thousands(value)
+        );
+    }
+
+    let hourly = report.daily.first().is_some_and(|r| r.key.contains('T'));
+    let (series_title, series_key) = if hourly {
+        ("Hourly", "Hour (UTC)")
+    } else {
+        ("Daily", "Day (UTC)")
+    };
+    table(&mut out, series_title, series_key, &report.daily);
+    table(&mut out, "By region", "Region", &report.by_region);
+    table(&mut out, "By model", "Model", &report.by_model);
+    table(&mut out, "By user", "User", &report.by_user);
+    table(&mut out, "By operation", "Operation", &report.by_operation);
+    out
+}
+
+/// Appends one titled table of rows.
+fn table(out: &mut String, title: &str, key_header: &str, rows: &[Row]) {
+    let _ = write!(out, "\n{title}\n");
+    if rows.is_empty() {
+        out.push_str("  (none)\n");
+        return;
+    }
+    let cells: Vec<[String; 7]> = rows.iter().map(|r| number_cells(&r.counters)).collect();
+    let key_width = rows
+        .iter()
+        .map(|r| r.key.chars().count())
+        .chain([key_header.len()])
+        .max()
+        .unwrap_or(0);
+    let mut widths = COLUMNS.map(str::len);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut line = format!("  {key_header:<key_width$}");
+    for (header, w) in COLUMNS.iter().zip(widths) {
+        let _ = write!(line, "  {header:>w$}");
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    for (row, numbers) in rows.iter().zip(&cells) {
+        let mut line = format!("  {:<key_width$}", row.key);
+        for (cell, w) in numbers.iter().zip(widths) {
+            let _ = write!(line, "  {cell:>w$}");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+}
+
+fn number_cells(c: &Counters) -> [String; 7] {
+    [
+        c.requests,
+        c.input_tokens,
+        c.output_tokens,
+        c.cache_read_input_tokens,
+        c.cache_write_input_tokens,
+        c.total_tokens,
+        c.errors,
+    ]
+    .map(thousands)
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
+}

@@ -1,0 +1,85 @@
+//! Where invocation-log records come from, behind one trait.
+//!
+//! A [`UsageSource`] answers a [`UsageQuery`] with a [`UsageReport`], telling a
+//! [`ProgressSink`] how far it got (so the MCP layer can send progress notifications) and
+//! stopping when its [`CancellationToken`] fires. Implementations here: [`file::FileSource`]
+//! (a local JSON-lines file, plain or gzip) and [`sample::SampleSource`] (the bundled,
+//! generated dataset). CloudWatch sources live beside them and share the same
+//! [`Aggregator`](super::aggregate::Aggregator).
+
+pub mod file;
+pub mod sample;
+
+pub use file::FileSource;
+pub use sample::SampleSource;
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use super::query::UsageQuery;
+use super::report::UsageReport;
+pub use super::report::{SourceInfo, SourceKind};
+
+/// Why a source could not produce a report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The cancellation token fired before the report was complete.
+    #[error("the usage report was cancelled")]
+    Cancelled,
+    /// A local file could not be opened or read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A remote backend (CloudWatch Logs) failed: network, throttling, permissions.
+    #[error("log source error: {0}")]
+    Backend(String),
+    /// The task reading the source failed unexpectedly.
+    #[error("the usage source task failed: {0}")]
+    Internal(String),
+}
+
+/// Receives progress from a running source.
+///
+/// Sources call it from their own task, at most a few hundred times per report; it should
+/// return quickly (forward to a channel or send a notification without waiting on it).
+pub trait ProgressSink: Send + Sync {
+    /// A new phase has started, e.g. "reading usage.jsonl" or "running Logs Insights query".
+    fn phase(&self, message: &str);
+    /// `done` units of work out of `total` (when known) are complete; the unit belongs to the
+    /// current phase (bytes for files, records, queries).
+    fn progress(&self, done: u64, total: Option<u64>);
+}
+
+/// A [`ProgressSink`] that drops everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl ProgressSink for NoProgress {
+    fn phase(&self, _message: &str) {}
+    fn progress(&self, _done: u64, _total: Option<u64>) {}
+}
+
+/// A source of invocation-log records that can answer a usage query.
+#[async_trait]
+pub trait UsageSource: Send + Sync {
+    /// Reads the records of `query`'s period and aggregates them.
+    ///
+    /// Returns [`SourceError::Cancelled`] soon after `cancel` fires.
+    async fn collect(
+        &self,
+        query: &UsageQuery,
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<UsageReport, SourceError>;
+
+    /// What kind of source this is and where it reads from, as reported in `source`.
+    fn describe(&self) -> SourceInfo;
+}

@@ -1,0 +1,239 @@
+//! The report contract: exact field names, a JSON Schema that every report validates against
+//! (and that rejects reports missing fields), a lossless JSON round trip, and the text
+//! rendering's sections and alignment.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use bedrock_usage_mcp::usage::source::SampleSource;
+use bedrock_usage_mcp::usage::{
+    Date, Granularity, NoProgress, QueryError, UsageQuery, UsageReport, UsageSource, render_text,
+    report_json_schema,
+};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+const COUNTERS: [&str; 7] = [
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_write_input_tokens",
+    "total_tokens",
+    "errors",
+];
+
+async fn sample_report(granularity: Granularity, days: u32, top_n: usize) -> UsageReport {
+    let today = Date::parse("2026-11-25").unwrap();
+    SampleSource::for_today(today)
+        .collect(
+            &UsageQuery::last_days(today, days, granularity)
+                .unwrap()
+                .with_top_n(top_n),
+            &NoProgress,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap()
+}
+
+fn keys(v: &Value) -> BTreeSet<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+/// Validates `value` against the subset of JSON Schema the report schema uses (`type`,
+/// `properties`, `required`, `items`, `enum`, `minimum`), and also refuses properties the
+/// schema does not declare. Returns the path of the first violation.
+fn validate(schema: &Value, value: &Value, path: &str) -> Result<(), String> {
+    if let Some(types) = schema.get("type") {
+        let allowed: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().map(|t| t.as_str().unwrap()).collect(),
+            _ => return Err(format!("{path}: bad type in schema")),
+        };
+        let actual = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        if !allowed.contains(&actual) {
+            return Err(format!("{path}: {actual} is not {allowed:?}"));
+        }
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        return Err(format!("{path}: {value} not in enum"));
+    }
+    if let Some(min) = schema.get("minimum").and_then(Value::as_i64)
+        && value.as_i64().is_some_and(|v| v < min)
+    {
+        return Err(format!("{path}: below minimum"));
+    }
+    if let Value::Object(obj) = value {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for required in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = required.as_str().unwrap();
+            if !obj.contains_key(name) {
+                return Err(format!("{path}: missing {name}"));
+            }
+        }
+        for (name, child) in obj {
+            let Some(child_schema) = properties.and_then(|p| p.get(name)) else {
+                return Err(format!("{path}: undeclared property {name}"));
+            };
+            validate(child_schema, child, &format!("{path}.{name}"))?;
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            validate(item_schema, item, &format!("{path}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn field_names_are_the_contract() {
+    let report = serde_json::to_value(sample_report(Granularity::Day, 30, 3).await).unwrap();
+    assert_eq!(
+        keys(&report),
+        BTreeSet::from([
+            "source",
+            "period",
+            "totals",
+            "daily",
+            "by_region",
+            "by_model",
+            "by_user",
+            "by_operation",
+            "skipped_records",
+        ])
+    );
+    assert_eq!(
+        keys(&report["source"]),
+        BTreeSet::from(["kind", "log_group", "region"])
+    );
+    assert_eq!(report["source"]["kind"], "bundled-sample");
+    assert_eq!(report["source"]["log_group"], Value::Null);
+    assert_eq!(report["period"]["start"], "2026-10-27T00:00:00Z");
+    assert_eq!(report["period"]["end"], "2026-11-26T00:00:00Z");
+    assert_eq!(keys(&report["totals"]), BTreeSet::from(COUNTERS));
+    let mut row_keys = BTreeSet::from(COUNTERS);
+    row_keys.insert("key");
+    for section in ["daily", "by_region", "by_model", "by_user", "by_operation"] {
+        for row in report[section].as_array().unwrap() {
+            assert_eq!(keys(row), row_keys, "{section}");
+        }
+    }
+    // top_n 3 over 8 users: three named, then the fold.
+    let users = report["by_user"].as_array().unwrap();
+    assert_eq!(users.len(), 4);
+    assert_eq!(users[3]["key"], "(other)");
+    assert!(report["daily"][0]["key"].as_str().unwrap().len() == 10);
+}
+
+#[tokio::test]
+async fn reports_validate_against_the_schema() {
+    let schema = report_json_schema();
+    assert_eq!(schema["type"], "object");
+    for report in [
+        sample_report(Granularity::Day, 30, 20).await,
+        sample_report(Granularity::Hour, 2, 1).await,
+        sample_report(Granularity::Day, 400, 0).await,
+    ] {
+        let value = serde_json::to_value(&report).unwrap();
+        validate(&schema, &value, "$").unwrap();
+        let hourly = value["daily"][0]["key"].as_str().unwrap();
+        assert!(hourly.len() == 10 || (hourly.len() == 13 && &hourly[10..11] == "T"));
+
+        // The validator (and so the schema) can fail.
+        let mut broken = value.clone();
+        broken["totals"].as_object_mut().unwrap().remove("errors");
+        assert!(validate(&schema, &broken, "$").is_err());
+        let mut broken = value.clone();
+        broken["source"]["kind"] = "s3".into();
+        assert!(validate(&schema, &broken, "$").is_err());
+        let mut broken = value;
+        broken["by_model"][0]["extra"] = 1.into();
+        assert!(validate(&schema, &broken, "$").is_err());
+    }
+}
+
+#[tokio::test]
+async fn json_round_trips() {
+    let mut report = sample_report(Granularity::Hour, 3, 2).await;
+    assert!(
+        !report.model_series.is_empty(),
+        "the chart series is filled"
+    );
+    let text = serde_json::to_string(&report).unwrap();
+    let back: UsageReport = serde_json::from_str(&text).unwrap();
+    // The chart series is not part of the JSON contract.
+    report.model_series.clear();
+    assert_eq!(back, report);
+}
+
+#[tokio::test]
+async fn text_has_every_section_aligned() {
+    let report = sample_report(Granularity::Day, 30, 20).await;
+    let text = render_text(&report);
+    for heading in [
+        "Totals",
+        "Daily",
+        "By region",
+        "By model",
+        "By user",
+        "By operation",
+    ] {
+        assert!(
+            text.lines().any(|l| l == heading),
+            "no {heading} section in\n{text}"
+        );
+    }
+    assert!(text.contains("2026-11-25"));
+    assert!(text.contains("us.anthropic.claude-sonnet-4-20250514-v1:0"));
+    assert!(text.contains("Skipped records: 6"));
+    let total = report.totals.total_tokens;
+    assert!(total > 1_000_000, "{total}");
+    let grouped = total
+        .to_string()
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(text.contains(&grouped), "{grouped} not in\n{text}");
+
+    // Within each table every line has the same width, so columns line up.
+    for block in text.split("\n\n").skip(2) {
+        let widths: BTreeSet<usize> = block.lines().skip(1).map(|l| l.chars().count()).collect();
+        assert_eq!(widths.len(), 1, "ragged table:\n{block}");
+    }
+
+    let hourly = render_text(&sample_report(Granularity::Hour, 1, 20).await);
+    assert!(hourly.lines().any(|l| l == "Hourly"), "{hourly}");
+    assert!(hourly.contains("2026-11-25T23"));
+}
+
+#[test]
+fn invalid_queries_explain_themselves() {
+    let t = "2026-11-01T00:00:00Z".parse().unwrap();
+    let err = UsageQuery::new(t, t, Granularity::Day).unwrap_err();
+    assert!(matches!(err, QueryError::EmptyPeriod { .. }));
+    assert!(err.to_string().contains("2026-11-01T00:00:00Z"), "{err}");
+    let far = "2200-01-01T00:00:00Z".parse().unwrap();
+    let err = UsageQuery::new(t, far, Granularity::Hour).unwrap_err();
+    assert!(err.to_string().contains("hour buckets"), "{err}");
+    assert!(UsageQuery::new(t, far, Granularity::Day).is_ok());
+}
