@@ -184,6 +184,71 @@ fn python_sdk_reports_match_the_dataset_in_both_eras() {
 }
 
 #[test]
+fn cost_estimates_follow_the_operators_table() {
+    let dir = tempdir::Dir::new("product-pricing");
+    let data = dir.0.join("invocations.jsonl");
+    write_records(&data, 1_000, 20..=100, 11).expect("dataset");
+    let expected = count(&data);
+    let model = expected
+        .tokens_by_model
+        .keys()
+        .next()
+        .expect("a model")
+        .clone();
+    let prices = dir.0.join("prices.json");
+    let table = json!({ "currency": "EUR", "note": "test prices", "models": [
+        { "match": model, "input_per_million": 2.0, "output_per_million": 10.0,
+          "cache_read_per_million": 0.5, "cache_write_per_million": 4.0 } ] });
+    std::fs::write(&prices, table.to_string()).expect("prices");
+    // The cost of that model, from the raw records.
+    let mut cost = 0.0;
+    for line in std::fs::read_to_string(&data).expect("dataset").lines() {
+        let r: Value = serde_json::from_str(line).expect("record");
+        if r["modelId"] != model.as_str() {
+            continue;
+        }
+        let n = |v: &Value| v.as_u64().unwrap_or(0) as f64;
+        cost += (n(&r["input"]["inputTokenCount"]) * 2.0
+            + n(&r["output"]["outputTokenCount"]) * 10.0
+            + n(&r["input"]["cacheReadInputTokenCount"]) * 0.5
+            + n(&r["input"]["cacheWriteInputTokenCount"]) * 4.0)
+            / 1e6;
+    }
+    let server = ServerProcess::start(
+        env!("CARGO_BIN_EXE_bedrock-usage-mcp"),
+        &[
+            "--usage-file",
+            data.to_str().expect("utf-8"),
+            "--pricing-file",
+            prices.to_str().expect("utf-8"),
+        ],
+    );
+    let report = mcp_client(
+        &server.url,
+        "2026-07-28",
+        &[
+            "report",
+            "--start",
+            WINDOW_START,
+            "--end",
+            WINDOW_END,
+            "--top-n",
+            "1",
+            "--json",
+        ],
+    );
+    let estimate = &report["estimated_cost"];
+    assert_eq!(estimate["currency"], "EUR");
+    let total = estimate["total"].as_f64().expect("total");
+    assert!((total - cost).abs() < 1e-6, "{total} vs {cost}");
+    assert_eq!(
+        estimate["unpriced_models"].as_array().map(Vec::len),
+        Some(expected.tokens_by_model.len() - 1),
+        "every other model is listed as unpriced, even those folded into (other)"
+    );
+}
+
+#[test]
 fn charts_filters_and_argument_errors() {
     let f = fixture("product-chart");
     let model = f

@@ -9,6 +9,7 @@ use bedrock_usage_mcp::store::StoreArgs;
 use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server};
 use bedrock_usage_mcp::transport::McpService;
 use bedrock_usage_mcp::usage::UsageSource;
+use bedrock_usage_mcp::usage::pricing::PricingTable;
 use bedrock_usage_mcp::usage::source::{FileSource, SampleSource};
 use bedrock_usage_mcp::{lambda, serve};
 use clap::Parser;
@@ -30,6 +31,17 @@ struct Cli {
     /// How to read CloudWatch: Logs Insights aggregation, or a FilterLogEvents scan.
     #[arg(long, env = "BEDROCK_USAGE_CLOUDWATCH_MODE", default_value = "insights", value_parser = ["insights", "scan"])]
     cloudwatch_mode: String,
+    /// A pricing table (JSON) for cost estimates; without one, reports carry no costs.
+    #[arg(long, env = "BEDROCK_PRICING_FILE")]
+    pricing_file: Option<std::path::PathBuf>,
+    /// The pricing table itself, as JSON (for environments without files, such as Lambda).
+    #[arg(
+        long,
+        env = "BEDROCK_PRICING_JSON",
+        conflicts_with = "pricing_file",
+        hide_env_values = true
+    )]
+    pricing_json: Option<String>,
     /// A JSON-lines file (or .jsonl.gz) of invocation log records, one per line.
     #[arg(long, env = "BEDROCK_USAGE_FILE", conflicts_with = "log_group")]
     usage_file: Option<std::path::PathBuf>,
@@ -42,7 +54,13 @@ async fn main() -> anyhow::Result<()> {
     let on_lambda = lambda::detected();
     let config = cli.http.transport_config()?;
     let sources = choose_source(&cli, on_lambda)?;
-    let server = usage_server(sources, cli.http.state_key()?);
+    let pricing = match (&cli.pricing_file, &cli.pricing_json) {
+        (Some(path), _) => Some(PricingTable::from_file(path)?),
+        (None, Some(json)) => Some(PricingTable::from_json(json)?),
+        (None, None) => None,
+    }
+    .map(Arc::new);
+    let server = usage_server(sources, pricing, cli.http.state_key()?);
     let store = cli
         .store
         .build()

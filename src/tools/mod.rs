@@ -15,6 +15,7 @@ pub use sources::{FixedSource, SourceSelector};
 use std::sync::Arc;
 
 use crate::server::{CacheHints, McpServer};
+use crate::usage::pricing::PricingTable;
 
 const INSTRUCTIONS: &str = "This server reports Amazon Bedrock usage from model-invocation \
 logs. Call get_bedrock_usage_report for requests, tokens and errors by day, region, model, \
@@ -23,11 +24,15 @@ the review_bedrock_usage prompt to look for cost and usage anomalies.";
 
 /// The product server over `sources`. `state_key` seals `requestState` (shared by every
 /// instance behind one URL).
-pub fn usage_server(sources: Arc<dyn SourceSelector>, state_key: Option<Vec<u8>>) -> McpServer {
+pub fn usage_server(
+    sources: Arc<dyn SourceSelector>,
+    pricing: Option<Arc<PricingTable>>,
+    state_key: Option<Vec<u8>>,
+) -> McpServer {
     let mut builder = McpServer::builder("bedrock-usage-mcp", env!("CARGO_PKG_VERSION"))
         .title("Amazon Bedrock usage")
         .instructions(INSTRUCTIONS)
-        .tool(ReportTool::new(sources.clone()))
+        .tool(ReportTool::new(sources.clone()).with_pricing(pricing))
         .resources(report_resource::ReportResources::new(sources.clone()))
         .prompt(review_prompt::ReviewPrompt::new(sources.clone()))
         .completer(completion::UsageCompleter::new(sources))

@@ -10,6 +10,7 @@ use super::arguments::{ReportArguments, input_schema};
 use super::progress::{ChannelSink, Forwarder};
 use super::sources::SourceSelector;
 use crate::server::{HandlerError, RequestContext, ToolHandler};
+use crate::usage::pricing::PricingTable;
 use crate::usage::{Date, SourceError, UsageReport, render_text, report_json_schema};
 
 pub const NAME: &str = "get_bedrock_usage_report";
@@ -24,12 +25,19 @@ PNG chart. Read-only.";
 /// The report tool: arguments in, a [`UsageReport`] out.
 pub struct ReportTool {
     sources: Arc<dyn SourceSelector>,
+    pricing: Option<Arc<PricingTable>>,
     today: Arc<dyn Fn() -> Date + Send + Sync>,
 }
 
 impl ReportTool {
     pub fn new(sources: Arc<dyn SourceSelector>) -> Self {
         Self::with_clock(sources, Date::today)
+    }
+
+    /// Adds an `estimated_cost` section priced by the operator's table.
+    pub fn with_pricing(mut self, pricing: Option<Arc<PricingTable>>) -> Self {
+        self.pricing = pricing;
+        self
     }
 
     /// A tool whose "today" comes from `today` (tests pin it).
@@ -39,6 +47,7 @@ impl ReportTool {
     ) -> Self {
         Self {
             sources,
+            pricing: None,
             today: Arc::new(today),
         }
     }
@@ -100,17 +109,33 @@ impl ToolHandler for ReportTool {
             forwarder.forward(ctx, event).await?;
         }
         match outcome {
-            Ok(report) => Ok(report_result(&report, request.include_chart)),
+            Ok(report) => Ok(report_result(
+                &report,
+                self.pricing.as_deref(),
+                request.include_chart,
+            )),
             Err(SourceError::Cancelled) => Err(HandlerError::Cancelled),
             Err(e) => Ok(tool_error(&format!("the usage source failed: {e}"))),
         }
     }
 }
 
-/// The report as `structuredContent` and as text (and a chart when asked).
-fn report_result(report: &UsageReport, include_chart: bool) -> CallToolResult {
-    let structured = serde_json::to_value(report).unwrap_or(Value::Null);
-    let mut content = vec![json!({ "type": "text", "text": render_text(report) })];
+/// The report as `structuredContent` and as text (plus a cost estimate when the operator
+/// supplied prices, and a chart when asked).
+fn report_result(
+    report: &UsageReport,
+    pricing: Option<&PricingTable>,
+    include_chart: bool,
+) -> CallToolResult {
+    let mut structured = serde_json::to_value(report).unwrap_or(Value::Null);
+    let mut text = render_text(report);
+    if let Some(table) = pricing {
+        let estimate = table.estimate(report);
+        text.push('\n');
+        text.push_str(&estimate.render_text());
+        structured["estimated_cost"] = serde_json::to_value(&estimate).unwrap_or(Value::Null);
+    }
+    let mut content = vec![json!({ "type": "text", "text": text })];
     if include_chart {
         match crate::usage::chart::render_png_base64(report) {
             Ok(png) => {

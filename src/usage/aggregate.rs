@@ -81,6 +81,25 @@ impl Breakdown {
         }
     }
 
+    /// Every entry, sorted like [`Breakdown::into_rows`] but never folded.
+    fn rows_unfolded(&self) -> Vec<Row> {
+        let mut rows: Vec<Row> = self
+            .entries
+            .iter()
+            .map(|(key, counters)| Row {
+                key: key.to_string(),
+                counters: *counters,
+            })
+            .collect();
+        rows.sort_unstable_by(|a, b| {
+            b.counters
+                .total_tokens
+                .cmp(&a.counters.total_tokens)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        rows
+    }
+
     /// Sorted by `total_tokens` descending, ties by key; past `top_n` folded into `(other)`.
     fn into_rows(self, top_n: usize) -> Vec<Row> {
         let mut rows: Vec<Row> = self
@@ -262,6 +281,7 @@ impl Aggregator {
         let granularity = self.query.granularity();
         let top_n = self.query.top_n();
         let model_series = series_by_model(self.model_series, top_n);
+        let all_models = self.by_model.rows_unfolded();
         let daily = (self.first_bucket..)
             .zip(self.series)
             .map(|(bucket, counters)| Row {
@@ -283,6 +303,7 @@ impl Aggregator {
             by_operation: self.by_operation.into_rows(top_n),
             skipped_records: self.skipped,
             model_series,
+            all_models,
         }
     }
 }

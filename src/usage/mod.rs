@@ -12,10 +12,12 @@
 //! - [`source`]: the [`UsageSource`] trait, progress and errors; the file and bundled-sample
 //!   sources.
 //! - [`chart`]: a PNG chart of tokens over time, stacked by model (no fonts or image crates).
+//! - [`pricing`]: cost estimates from an operator-supplied pricing table (no built-in prices).
 //! - [`testdata`]: seeded synthetic records for tests, benchmarks and the sample.
 
 pub mod aggregate;
 pub mod chart;
+pub mod pricing;
 pub mod query;
 pub mod record;
 pub mod report;

@@ -569,3 +569,18 @@ mod tests {
         assert!((3..=7).all(|v| draws.contains(&v)));
     }
 }
+
+/// An empty report of the default window, for tests that fill in only what they need.
+pub fn empty_report() -> crate::usage::UsageReport {
+    use crate::usage::{Aggregator, Granularity, SourceInfo, SourceKind, UsageQuery};
+    let start = WINDOW_START
+        .parse()
+        .unwrap_or_else(|_| crate::usage::Timestamp::now());
+    let end = WINDOW_END
+        .parse()
+        .unwrap_or_else(|_| crate::usage::Timestamp::now());
+    match UsageQuery::new(start, end, Granularity::Day) {
+        Ok(query) => Aggregator::new(&query, SourceInfo::local(SourceKind::File)).finish(),
+        Err(e) => panic!("the default window is a valid query: {e}"),
+    }
+}

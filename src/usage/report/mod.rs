@@ -186,6 +186,10 @@ pub struct UsageReport {
     /// of the JSON contract.
     #[serde(skip)]
     pub model_series: Vec<ModelSeries>,
+    /// Every model's counters, never folded into `(other)`: what a cost estimate needs. Not
+    /// part of the JSON contract.
+    #[serde(skip)]
+    pub all_models: Vec<Row>,
 }
 
 /// One model's total tokens per bucket of the report's time series.

@@ -114,6 +114,20 @@ pub fn report_json_schema() -> Value {
             "by_model": breakdown("model", "modelId as logged: model id, inference profile id or ARN."),
             "by_user": breakdown("caller", "identity.arn as logged."),
             "by_operation": breakdown("operation", "Converse, ConverseStream, InvokeModel or InvokeModelWithResponseStream."),
+            "estimated_cost": {
+                "type": "object",
+                "description": "Present only when the operator configured a pricing table: the cost of the period by that table.",
+                "properties": {
+                    "currency": {"type": "string"},
+                    "note": {"type": ["string", "null"]},
+                    "total": {"type": "number", "minimum": 0},
+                    "by_model": {"type": "array", "items": {"type": "object",
+                        "properties": {"key": {"type": "string"}, "cost": {"type": "number", "minimum": 0}},
+                        "required": ["key", "cost"]}},
+                    "unpriced_models": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["currency", "total", "by_model", "unpriced_models"],
+            },
             "skipped_records": {
                 "type": "integer",
                 "minimum": 0,

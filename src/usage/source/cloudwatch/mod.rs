@@ -1,0 +1,172 @@
+//! Bedrock invocation logs in CloudWatch Logs, read two ways behind one [`UsageSource`] trait:
+//! [`InsightsSource`] (Logs Insights aggregates in CloudWatch; the default) and [`ScanSource`]
+//! (FilterLogEvents streams every event here). For the same events both give the same report
+//! as [`FileSource`](super::FileSource) gives for the same records as a JSON-lines file (the
+//! exceptions are listed under "What each source can count" below).
+//!
+//! [`CloudWatchSelector`] picks the log group and region of each report (the server's defaults,
+//! or the tool's `log_group_name` / `region` arguments). AWS clients are made on first use,
+//! one per region, and cached: starting the server (a Lambda cold start included) touches no
+//! network. They use the crate's one HTTPS stack, [`http_client`](crate::store::dynamodb::http_client)
+//! (hyper + rustls on ring), and the standard AWS configuration (environment, profile,
+//! `AWS_ENDPOINT_URL`); the region comes from `--region` / `AWS_REGION` or the profile, never
+//! from instance metadata.
+//!
+//! # Logs Insights ([`InsightsSource`])
+//!
+//! The period is cut into time slices, and each slice is one query, which CloudWatch runs and
+//! aggregates; only the summed rows travel. For the slice `[A, B)` (epoch milliseconds) of a
+//! daily report filtered by region and model, the query is:
+//!
+//! ```text
+//! filter toMillis(@timestamp) >= A and toMillis(@timestamp) < B
+//! | filter (not ispresent(timestamp)) or (region = "us-east-1" and modelId = "amazon.nova-pro-v1:0")
+//! | stats count(*) as events, count(timestamp) as records, sum(input.inputTokenCount) as input_tokens, sum(output.outputTokenCount) as output_tokens, sum(input.cacheReadInputTokenCount) as cache_read_tokens, sum(input.cacheWriteInputTokenCount) as cache_write_tokens, count(errorCode) as errors by bin(24h), region, modelId, identity.arn, operation
+//! ```
+//!
+//! (`bin(1h)` for hourly reports; without filters the second line is left out; the filters
+//! that may appear are `region`, `accountId`, `modelId` and `identity.arn`.) Grouping by the
+//! time bucket and all four breakdown dimensions at once makes every row a set of records that
+//! share a bucket, region, model, user and operation, so feeding the rows to
+//! [`Aggregator::add_counts`](crate::usage::Aggregator::add_counts) reproduces the time series
+//! and every breakdown exactly, `top_n` folding included. Filter values are written as
+//! double-quoted string literals with `\` and `"` escaped; a value with a control character is
+//! refused, so no user text reaches the query unescaped. `count(errorCode)` counts the records
+//! that carry an `errorCode` (Logs Insights has no conditional sum; `count(field)` counts the
+//! events where the field is present). The events that are not invocation records (no
+//! top-level `timestamp`, e.g. non-JSON text) are let through the filter on purpose: they
+//! land in `events` but not in `records`, and `events - records` is added to
+//! `skipped_records`.
+//!
+//! The `StartQuery` time range (whole seconds, both ends inclusive) covers the slice, and the
+//! first `filter` cuts it to the millisecond, so that neighbouring slices never count an event
+//! twice.
+//!
+//! ## The 10,000-row limit and how slices are split
+//!
+//! A query returns at most 10,000 rows. The period is first cut at bucket boundaries into
+//! slices of [`InsightsOptions::initial_slice`] (default: 7 days for daily reports, 1 day for
+//! hourly ones). A slice whose query comes back with 10,000 rows is taken as truncated: its
+//! rows are dropped and it is split into [`InsightsOptions::split_into`] (default 4) smaller
+//! slices, at bucket boundaries while it spans several buckets and evenly in time within one
+//! bucket, recursively, down to one second; a one-second slice that still has 10,000 distinct
+//! (region, model, user, operation) combinations is an error that names the scan mode. Slices
+//! never overlap, so the merged report is exact whatever the splits.
+//!
+//! ## Limits, polling and cancellation
+//!
+//! At most [`InsightsOptions::max_concurrent_queries`] (default 4) queries run at once; an
+//! account may run 30 (fewer on some plans) across all its users, so the server leaves room
+//! for others. `GetQueryResults` is polled with backoff (100 ms doubling to 2 s). The query
+//! statuses: `Scheduled` and `Running` keep polling; `Complete` delivers; `Failed`,
+//! `Cancelled` (by someone else) and `Timeout` (CloudWatch stops a query after 60 minutes) end
+//! the report with an error saying which slice and what to do; `Unknown` is polled a few more
+//! times, then is an error too. `ThrottlingException`, `LimitExceededException` (too many
+//! concurrent queries) and `ServiceUnavailableException` are retried with backoff (200 ms
+//! doubling to 5 s, 8 attempts). When the report is cancelled, or one slice fails, every
+//! running query gets a `StopQuery`, so CloudWatch stops scanning (and billing) for it.
+//! Progress: a phase per query, and `done / total` in slices (the total grows when a slice is
+//! split).
+//!
+//! ## Cost
+//!
+//! Logs Insights is billed per GB of log data scanned (USD 0.005 per GB in us-east-1 at the
+//! time of writing), whatever the query returns, and Bedrock's records are mostly request
+//! and response bodies. A report over a period scans every event of the log group in it once;
+//! a truncated slice is paid for and then scanned again in smaller pieces, so a period whose
+//! slices need splitting `d` levels deep costs up to `d + 1` scans. The bytes scanned are
+//! logged (`tracing`, target `bedrock_usage_mcp::usage::source::cloudwatch`) per report.
+//! Log groups in the Infrequent Access class support these queries too.
+//!
+//! # FilterLogEvents scan ([`ScanSource`])
+//!
+//! Pages through `FilterLogEvents` over the period with `nextToken` and folds each page into
+//! the aggregator as it arrives ([`Aggregator::add_line`](crate::usage::Aggregator::add_line)),
+//! so memory holds one page (at most 1 MB or 10,000 events) and the counters, never the
+//! period's events. Cancellation is checked between pages and interrupts a request in flight;
+//! progress is the part of the period covered so far, in seconds. With a `modelId` or user
+//! filter it sends a `filterPattern` (`{ ($.modelId = "...") && ($.identity.arn = "...") }`,
+//! only for values made of characters that need no escaping there) so CloudWatch drops other
+//! events before sending them; the aggregator still applies every filter exactly. The scan is
+//! not billed per GB the way Insights is, but it moves every matching event (bodies included)
+//! to the server and is limited to a few requests per second per account: slow for big
+//! periods, exact, and cheap.
+//!
+//! The scan asks for [`ScanOptions::timestamp_slack`] (default 5 minutes) more on both sides
+//! of the period: it places records by their own `timestamp`, like the file source, and a
+//! record whose CloudWatch event time differs a little from it is still found.
+//!
+//! # What each source can count
+//!
+//! - The file source and the scan read each record's own `timestamp`; Logs Insights places a
+//!   record by its CloudWatch event time (`@timestamp`), the only time it can filter and bin.
+//!   Bedrock writes both for the same invocation; where they differ across a bucket boundary,
+//!   the Insights report puts the record in the neighbouring bucket.
+//! - `skipped_records`: the file source counts every unreadable line of the file; the
+//!   CloudWatch sources count the unreadable events whose event time is in the period. Logs
+//!   Insights sees as unreadable only the events without a top-level `timestamp` field
+//!   (non-JSON text, truncated events, other JSON); a record with a `timestamp` it cannot read
+//!   or a token count of the wrong type (which the file source skips) is counted. When the
+//!   scan sends a `filterPattern`, CloudWatch does not return non-JSON events at all, so
+//!   `skipped_records` is 0 there (turn the pattern off with
+//!   [`ScanOptions::filter_pattern`] to count them).
+//! - `errors`: Insights counts records with an `errorCode` field, also if it is `null` or
+//!   empty (which the other sources do not count; Bedrock writes neither).
+//! - Logs Insights discovers at most 1,000 fields of a JSON event (100 in older accounts'
+//!   documentation), in order, and Bedrock writes the token counts after the request body: a
+//!   record whose request body alone flattens to more fields loses its counts in Insights
+//!   reports. Use the scan for such logs, or log large bodies to S3.
+
+mod client;
+mod insights;
+mod retry;
+mod scan;
+mod selector;
+
+pub use client::{ClientCache, LogsClient};
+pub use insights::{InsightsOptions, InsightsSource, MAX_RESULT_ROWS, query_text};
+pub use retry::Backoff;
+pub use scan::{ScanOptions, ScanSource, filter_pattern};
+pub use selector::{CloudWatchSelector, valid_log_group_name, valid_region};
+
+use std::fmt;
+use std::str::FromStr;
+
+/// How a CloudWatch source reads the log group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CloudWatchMode {
+    /// Logs Insights `stats` queries: aggregation in CloudWatch, billed per GB scanned.
+    #[default]
+    Insights,
+    /// FilterLogEvents: every event streamed and aggregated here.
+    Scan,
+}
+
+impl CloudWatchMode {
+    /// The flag value: `insights` or `scan`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudWatchMode::Insights => "insights",
+            CloudWatchMode::Scan => "scan",
+        }
+    }
+}
+
+impl fmt::Display for CloudWatchMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CloudWatchMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "insights" => Ok(CloudWatchMode::Insights),
+            "scan" => Ok(CloudWatchMode::Scan),
+            other => Err(format!(
+                "unknown CloudWatch mode {other:?}: expected insights or scan"
+            )),
+        }
+    }
+}
