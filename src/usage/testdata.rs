@@ -537,6 +537,22 @@ fn write_lines(
     Ok(())
 }
 
+/// An empty report of the default window, for tests that fill in only what they need.
+pub fn empty_report() -> crate::usage::UsageReport {
+    use crate::usage::{Aggregator, Granularity, SourceInfo, SourceKind, UsageQuery};
+    let start = WINDOW_START
+        .parse()
+        .unwrap_or_else(|_| crate::usage::Timestamp::now());
+    let end = WINDOW_END
+        .parse()
+        .unwrap_or_else(|_| crate::usage::Timestamp::now());
+    match UsageQuery::new(start, end, Granularity::Day) {
+        Ok(query) => Aggregator::new(&query, SourceInfo::local(SourceKind::File)).finish(),
+        Err(e) => panic!("the default window is a valid query: {e}"),
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,20 +583,5 @@ mod tests {
         let draws: Vec<u64> = (0..1000).map(|_| rng.in_range(3..=7)).collect();
         assert!(draws.iter().all(|d| (3..=7).contains(d)));
         assert!((3..=7).all(|v| draws.contains(&v)));
-    }
-}
-
-/// An empty report of the default window, for tests that fill in only what they need.
-pub fn empty_report() -> crate::usage::UsageReport {
-    use crate::usage::{Aggregator, Granularity, SourceInfo, SourceKind, UsageQuery};
-    let start = WINDOW_START
-        .parse()
-        .unwrap_or_else(|_| crate::usage::Timestamp::now());
-    let end = WINDOW_END
-        .parse()
-        .unwrap_or_else(|_| crate::usage::Timestamp::now());
-    match UsageQuery::new(start, end, Granularity::Day) {
-        Ok(query) => Aggregator::new(&query, SourceInfo::local(SourceKind::File)).finish(),
-        Err(e) => panic!("the default window is a valid query: {e}"),
     }
 }
