@@ -16,7 +16,8 @@
 //!   as thin glue over [`usage`].
 //! - [`transport`]: Streamable HTTP on axum: guards, POST/GET/DELETE, SSE, JSON-or-SSE
 //!   answers, resumable streams read from the store.
-//! - [`store`]: the [`store::SessionStore`] trait and its in-memory implementation.
+//! - [`store`]: the [`store::SessionStore`] trait, its in-memory implementation (local runs)
+//!   and its DynamoDB implementation (Lambda), with the flags that choose one.
 //! - [`client`]: an MCP client for both eras (the engine of `mcp-client` and its smoke check).
 //! - [`config`]: flags and environment shared by the binaries.
 //! - [`fixtures`]: the tools, resources and prompts the official conformance suite calls.

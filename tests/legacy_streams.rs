@@ -354,3 +354,120 @@ async fn expired_and_deleted_sessions_answer_404() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(app.post(Some(&expiring), ping).await.status(), 404);
 }
+
+/// A memory store that, like a shared store, also wakes its waiters every few milliseconds.
+struct PollingStore(bedrock_usage_mcp::store::MemoryStore);
+
+#[async_trait::async_trait]
+impl bedrock_usage_mcp::store::SessionStore for PollingStore {
+    async fn create_session(
+        &self,
+        r: &bedrock_usage_mcp::store::SessionRecord,
+    ) -> Result<(), bedrock_usage_mcp::store::StoreError> {
+        self.0.create_session(r).await
+    }
+    async fn load_session(
+        &self,
+        id: &bedrock_usage_mcp::store::SessionId,
+    ) -> Result<Option<bedrock_usage_mcp::store::SessionRecord>, bedrock_usage_mcp::store::StoreError>
+    {
+        self.0.load_session(id).await
+    }
+    async fn update_session(
+        &self,
+        id: &bedrock_usage_mcp::store::SessionId,
+        u: bedrock_usage_mcp::store::SessionUpdate,
+    ) -> Result<(), bedrock_usage_mcp::store::StoreError> {
+        self.0.update_session(id, u).await
+    }
+    async fn terminate_session(
+        &self,
+        id: &bedrock_usage_mcp::store::SessionId,
+    ) -> Result<bool, bedrock_usage_mcp::store::StoreError> {
+        self.0.terminate_session(id).await
+    }
+    async fn append_event(
+        &self,
+        k: &bedrock_usage_mcp::store::StreamKey,
+        e: bedrock_usage_mcp::store::StoredEvent,
+    ) -> Result<u64, bedrock_usage_mcp::store::StoreError> {
+        self.0.append_event(k, e).await
+    }
+    async fn read_events(
+        &self,
+        k: &bedrock_usage_mcp::store::StreamKey,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<
+        Vec<(u64, bedrock_usage_mcp::store::StoredEvent)>,
+        bedrock_usage_mcp::store::StoreError,
+    > {
+        self.0.read_events(k, after, limit).await
+    }
+    async fn has_event(
+        &self,
+        k: &bedrock_usage_mcp::store::StreamKey,
+        seq: u64,
+    ) -> Result<bool, bedrock_usage_mcp::store::StoreError> {
+        self.0.has_event(k, seq).await
+    }
+    async fn put_reply(
+        &self,
+        s: &bedrock_usage_mcp::store::SessionId,
+        k: &str,
+        m: &str,
+    ) -> Result<bool, bedrock_usage_mcp::store::StoreError> {
+        self.0.put_reply(s, k, m).await
+    }
+    async fn get_reply(
+        &self,
+        s: &bedrock_usage_mcp::store::SessionId,
+        k: &str,
+    ) -> Result<Option<String>, bedrock_usage_mcp::store::StoreError> {
+        self.0.get_reply(s, k).await
+    }
+    fn subscribe(
+        &self,
+        topic: &bedrock_usage_mcp::store::Topic,
+    ) -> bedrock_usage_mcp::store::ChangeSignal {
+        let local = self.0.subscribe(topic);
+        Box::pin(async move {
+            tokio::select! {
+                () = local => {}
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+        })
+    }
+    fn poll_interval(&self) -> Option<Duration> {
+        Some(Duration::from_millis(10))
+    }
+}
+
+#[tokio::test]
+async fn idle_streams_get_keep_alives_even_when_the_store_polls() {
+    use http_body_util::BodyExt;
+    let config = TransportConfig {
+        keep_alive: Duration::from_millis(100),
+        ..TransportConfig::default()
+    };
+    let store = std::sync::Arc::new(PollingStore(bedrock_usage_mcp::store::MemoryStore::new()));
+    let app = App::serving(
+        bedrock_usage_mcp::fixtures::conformance_server(None),
+        store,
+        config,
+    );
+    let session = app.initialize("2025-11-25").await;
+    let mut body = app.get(&session, None).await.into_body();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(450);
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await {
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    let comments = text.matches(": keep-alive").count();
+    assert!(
+        (3..=5).contains(&comments),
+        "{comments} keep-alives in 450 ms: {text:?}"
+    );
+}

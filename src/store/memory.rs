@@ -145,7 +145,10 @@ impl SessionStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<(EventSeq, StoredEvent)>, StoreError> {
         let state = self.state();
-        let start = after.map_or(0, |seq| seq as usize + 1);
+        let start = match after {
+            None => 0,
+            Some(seq) => usize::try_from(seq).map_or(usize::MAX, |s| s.saturating_add(1)),
+        };
         Ok(state
             .streams
             .get(key)

@@ -8,10 +8,14 @@
 //! race on are conditional, and waiting is expressed as a [`ChangeSignal`] that an implementation
 //! may satisfy by an in-process wake-up, by polling, or both.
 
+mod config;
+pub mod dynamodb;
 mod memory;
 mod records;
 mod signal;
 
+pub use config::{StoreArgs, StoreConfigError, StoreKind};
+pub use dynamodb::DynamoStore;
 pub use memory::MemoryStore;
 pub use records::{
     EventSeq, SessionId, SessionRecord, SessionUpdate, StoredEvent, StreamId, StreamKey, unix_now,
@@ -94,4 +98,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// A signal that resolves when `topic` may have changed. Create it *before* reading, then
     /// await it only if the read found nothing new: a change between the two still wakes it.
     fn subscribe(&self, topic: &Topic) -> ChangeSignal;
+
+    /// How often [`SessionStore::subscribe`] signals resolve without a change, because writes
+    /// by other instances cannot announce themselves; `None` for a store whose signals are
+    /// purely in-process. Callers that wait for something rare (a cancellation) use it to
+    /// read less often than a streaming reader does.
+    fn poll_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
 }

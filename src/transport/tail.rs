@@ -39,6 +39,9 @@ pub struct Tail {
     deadline: Option<Instant>,
     /// Set by the handler of the POST this connection answers, to close it early.
     disconnect: Option<Arc<Notify>>,
+    /// When the next keep-alive comment is due: an absolute time, because the store's own
+    /// polling wakes this loop far more often than the keep-alive interval.
+    next_keep_alive: Instant,
     done: bool,
 }
 
@@ -78,6 +81,7 @@ impl Tail {
             keep_alive: config.keep_alive,
             deadline: config.max_stream_duration.map(|d| Instant::now() + d),
             disconnect: None,
+            next_keep_alive: Instant::now() + config.keep_alive,
             done: false,
         }
     }
@@ -104,6 +108,7 @@ impl Tail {
             }
             if let Some((seq, event)) = self.pending.pop_front() {
                 if let Some(frame) = self.frame(seq, event) {
+                    self.next_keep_alive = Instant::now() + self.keep_alive;
                     return Some(frame);
                 }
                 continue;
@@ -141,7 +146,10 @@ impl Tail {
                     self.done = true;
                     return Some(sse::retry(self.retry.as_millis() as u64));
                 }
-                () = tokio::time::sleep(self.keep_alive) => return Some(sse::keep_alive()),
+                () = tokio::time::sleep_until(self.next_keep_alive) => {
+                    self.next_keep_alive = Instant::now() + self.keep_alive;
+                    return Some(sse::keep_alive());
+                }
                 () = tokio::time::sleep(until_deadline) => {
                     // SSE polling: close the connection, not the stream; the client resumes.
                     self.done = true;

@@ -2,6 +2,9 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod http;
+pub mod lambda;
+pub mod moto;
 pub mod sse;
 
 use std::io::{BufRead, BufReader};

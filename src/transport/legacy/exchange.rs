@@ -78,14 +78,34 @@ impl LegacyExchange {
         let done = state.outstanding == 0;
         match state.stream.clone() {
             Some(key) => {
-                let event = match (response, done) {
-                    (Some(r), true) => StoredEvent::final_message(r.to_string()),
-                    (Some(r), false) => StoredEvent::message(r.to_string()),
-                    (None, true) => StoredEvent::final_message(String::new()),
-                    (None, false) => return,
+                let event = |data: String| {
+                    if done {
+                        StoredEvent::final_message(data)
+                    } else {
+                        StoredEvent::message(data)
+                    }
                 };
-                if let Err(e) = self.store.append_event(&key, event).await {
-                    tracing::warn!(error = %e, "could not store a response event");
+                let data = match &response {
+                    Some(r) => r.to_string(),
+                    None if done => String::new(),
+                    None => return,
+                };
+                match self.store.append_event(&key, event(data)).await {
+                    Ok(_) => {}
+                    // The answer cannot be stored (over the store's item size): the client gets
+                    // an error in its place rather than a stream that never ends.
+                    Err(e @ StoreError::TooLarge { .. }) => {
+                        let id = response.as_ref().map_or(Value::Null, |r| r["id"].clone());
+                        let error = rmcp::model::ErrorData::internal_error(
+                            format!("the response could not be delivered: {e}"),
+                            None,
+                        );
+                        let fallback = message::error_response(&id, &error).to_string();
+                        if let Err(e) = self.store.append_event(&key, event(fallback)).await {
+                            tracing::warn!(error = %e, "could not store an error response");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not store a response event"),
                 }
             }
             None => {

@@ -1,6 +1,7 @@
 //! Serving the messages of one legacy POST.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
@@ -228,25 +229,42 @@ impl RequestTask {
 
     /// Resolves when the client cancels request `id` with `notifications/cancelled`, which may
     /// have been posted to any instance.
+    ///
+    /// Cancellations are rare and most requests are short, so on a polling store this reads
+    /// once after [`FIRST_CANCEL_CHECK`] and then every [`CANCEL_CHECK_EVERY`], not at the
+    /// store's stream-polling rate; an in-process store wakes it at once.
     async fn cancelled_by_client(&self, id: &Value) {
         let key = cancel_key(id);
         let topic = Topic::Reply {
             session: self.record.id.clone(),
             key: key.clone(),
         };
+        let store = &self.service.store;
+        let polling = store.poll_interval();
+        if polling.is_some() {
+            tokio::time::sleep(FIRST_CANCEL_CHECK).await;
+        }
         loop {
-            let changed = self.service.store.subscribe(&topic);
-            match self.service.store.get_reply(&self.record.id, &key).await {
+            let changed = store.subscribe(&topic);
+            match store.get_reply(&self.record.id, &key).await {
                 Ok(Some(_)) => {
                     self.cancel.cancel();
                     return;
                 }
-                Ok(None) => changed.await,
+                Ok(None) => match polling {
+                    None => changed.await,
+                    Some(interval) => tokio::time::sleep(interval.max(CANCEL_CHECK_EVERY)).await,
+                },
                 Err(_) => std::future::pending::<()>().await,
             }
         }
     }
 }
+
+/// When a request first looks for a cancellation on a polling store.
+const FIRST_CANCEL_CHECK: Duration = Duration::from_millis(250);
+/// How often it looks again.
+const CANCEL_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// Applies a client notification to the session.
 async fn accept_notification(

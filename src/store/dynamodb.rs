@@ -1,0 +1,279 @@
+//! The DynamoDB [`SessionStore`]: sessions that survive scale-out, for Lambda.
+//!
+//! Any instance can serve any request of a session: everything lives in one table, races
+//! between instances are settled by conditional writes, and a reader waiting for a change is
+//! woken in-process when the writer is on its own instance, or else finds the change by
+//! polling every `poll_interval` while (and only while) it waits.
+//!
+//! # Table layout
+//!
+//! One table, on-demand capacity, string keys `pk` (partition) and `sk` (sort), TTL on the
+//! number attribute `expires_at` of every item. One partition per session:
+//!
+//! | `pk`        | `sk`                           | other attributes                        |
+//! |-------------|--------------------------------|-----------------------------------------|
+//! | `S#<sid>`   | `SESSION`                      | `protocol_version`, `client_capabilities` and `client_info` (JSON text), `log_level`, `subscriptions` (string set, absent when empty), `initialized`, `terminated`, `terminated_by`, `writer`, `expires_at` |
+//! | `S#<sid>`   | `E#<stream>#<seq, 20 digits>`  | `data` (the JSON-RPC message, empty for a priming event or marker), `last`, `writer`, `expires_at` |
+//! | `S#<sid>`   | `R#<reply key>`                | `message`, `expires_at`                 |
+//!
+//! Zero-padded sequence numbers make a stream one contiguous, ordered key range, so a `Query`
+//! with `sk BETWEEN E#<stream>#<from> AND E#<stream>#~` replays it in pages and one with
+//! `begins_with` descending, `Limit 1`, finds its last number. Reply keys over 256 bytes are
+//! stored as `R#sha256:<hex>` (the client chooses request ids; sort keys stop at 1 KB).
+//!
+//! DynamoDB deletes expired items lazily (within days), so every read checks `expires_at`
+//! itself. Events and replies expire [`DynamoStore::with_item_grace`] (default a day) after
+//! their session's expiry as it stood when they were written; the session item's own
+//! `expires_at` slides forward with use.
+//!
+//! `writer` (and `terminated_by`) hold a random token per write, so that a conditional write
+//! the SDK retried after it had in fact succeeded recognises its own item instead of
+//! reporting a lost race.
+//!
+//! Writes two instances could race on are conditional: creating a session
+//! (`attribute_not_exists`), changing a live one (not terminated, not expired), terminating
+//! (the first terminator wins and is told so), the first reply (`attribute_not_exists(sk)`),
+//! and every event (`attribute_not_exists(sk)`, so none is overwritten; see `stream` for how
+//! sequence numbers are claimed). A message that would make its item larger than
+//! [`MAX_ITEM_BYTES`] (DynamoDB's 400 KB, with a margin) is refused with
+//! [`StoreError::TooLarge`], naming the largest message that item could carry.
+//!
+//! Reads that decide correctness are strongly consistent: loading a session, reading and
+//! checking events, reading replies. Appends and replies check that their session is live,
+//! using what this instance saw within the last [`DynamoStore::with_liveness_cache`] (default
+//! 1 s; `load_session` fills it), so a burst of events costs one session read, not one each.
+//!
+//! # What each MCP operation costs
+//!
+//! Counted from the transport (`src/transport`) with the default settings, and pinned by the
+//! `operations_cost_what_the_docs_say` test (`tests/store_contract.rs`) where the count does
+//! not depend on timing.
+//! R = one strongly consistent read request (`GetItem`, or one `Query` page): 1 read unit per
+//! 4 KB read, at least 1. W = one write request (`PutItem`, `UpdateItem`): 1 write unit per KB
+//! written, also when its condition fails. `d` is how long the operation runs or waits, `p`
+//! the poll interval (100 ms). Every request in a session starts by loading it (the "load"
+//! below); one request per half session TTL also extends it (+1 W).
+//!
+//! | operation (legacy session)             | reads                                                   | writes |
+//! |----------------------------------------|---------------------------------------------------------|--------|
+//! | `initialize`                           | 0                                                       | 1: create |
+//! | `notifications/initialized`            | 1: load                                                 | 1: update |
+//! | `tools/call` answered as JSON          | 1: load; up to 1 + d/p: watch for cancellation          | 0 |
+//! | `tools/call` streaming N notifications | 1: load; 1 + d/p: watch for cancellation; 1 per further second: session still live; 1 to N + 2 + d/p: the reader's queries, one per wake-up | N + 2: priming, N events, response |
+//! | resume (`GET` + `Last-Event-ID`)       | 1: load; 1: the resumed event; 1: the stream's last number; 1 per 64 events (or 1 MB) replayed; d/p while another instance still writes the stream | 1: marker claiming the stream (none if the resumed event was the last) |
+//! | standalone `GET` stream                | 1: load; 1: the stream's last number (none on the instance that wrote it last; if another did since, the failed write below costs this query after all); d/p for as long as it is open | 1: priming (+1 failed, see left) |
+//! | server-to-client request round trip, within a streaming `tools/call` | 1 + d/p: waiting for the reply; 1: load by the reply's POST (any instance); 1: the reader's query | 2: request event, reply |
+//! | `notifications/cancelled`              | 1: load                                                 | 1: recorded like a reply |
+//! | `DELETE`                               | 0 (1 if the session is unknown)                         | 1: conditional update, also when already ended |
+//!
+//! Waiting is what costs: an open standalone `GET` stream polls 10 times a second (36,000
+//! reads an hour), and every running tool call watches for cancellation at the same rate. A
+//! longer `--store-poll-ms` trades latency across instances for fewer reads; wake-ups within
+//! one instance are immediate either way.
+
+mod cache;
+mod calls;
+mod error;
+mod item;
+mod reply;
+mod session;
+mod stream;
+mod table;
+
+pub use calls::CallCounts;
+pub use item::MAX_ITEM_BYTES;
+pub use table::create_table;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_config::environment::EnvironmentVariableRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::region::ProfileFileRegionProvider;
+use aws_sdk_dynamodb::Client;
+use aws_smithy_http_client::tls;
+
+use super::records::{EventSeq, SessionId, SessionRecord, SessionUpdate, StoredEvent, StreamKey};
+use super::signal::{ChangeSignal, Topic, Wakeups};
+use super::{SessionStore, StoreError};
+use cache::{Liveness, NextSeq};
+use calls::Calls;
+
+/// How often a waiting reader polls by default.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How long a session seen live is trusted to be, by default.
+pub const DEFAULT_LIVENESS_CACHE: Duration = Duration::from_secs(1);
+/// How long events and replies outlive their session's expiry, by default.
+pub const DEFAULT_ITEM_GRACE: Duration = Duration::from_secs(24 * 3600);
+
+/// Sessions, streams and replies in one DynamoDB table (layout in the module docs).
+#[derive(Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    poll_interval: Duration,
+    item_grace: Duration,
+    liveness: Liveness,
+    next_seq: NextSeq,
+    wakeups: Wakeups,
+    calls: Calls,
+}
+
+impl DynamoStore {
+    /// A store on `table`, with default settings. Makes no request.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            item_grace: DEFAULT_ITEM_GRACE,
+            liveness: Liveness::new(DEFAULT_LIVENESS_CACHE),
+            next_seq: NextSeq::default(),
+            wakeups: Wakeups::default(),
+            calls: Calls::default(),
+        }
+    }
+
+    /// How often a waiting reader looks for changes made by other instances.
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// How long this instance trusts that a session it saw live still is, before an append or
+    /// reply checks again. Zero checks every time.
+    pub fn with_liveness_cache(mut self, ttl: Duration) -> Self {
+        self.liveness = Liveness::new(ttl);
+        self
+    }
+
+    /// How long events and replies outlive their session's expiry.
+    pub fn with_item_grace(mut self, grace: Duration) -> Self {
+        self.item_grace = grace;
+        self
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
+    /// The requests this store has sent so far.
+    pub fn calls(&self) -> CallCounts {
+        self.calls.snapshot()
+    }
+}
+
+/// The HTTP(S) client for the AWS SDK: hyper with rustls on ring.
+pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+/// A DynamoDB client configured the standard AWS way (environment, profile; the endpoint from
+/// `AWS_ENDPOINT_URL`), without network I/O: the region must come from `AWS_REGION` (set on
+/// Lambda) or the profile, never from instance metadata, and credentials load on first use.
+pub async fn client_from_env() -> Result<Client, StoreError> {
+    // Resolved here, first: left unresolved, the SDK would ask instance metadata (a network
+    // request, and a slow one off EC2).
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new())
+        .region()
+        .await
+        .ok_or_else(|| {
+            StoreError::Backend(
+                "no AWS region: set AWS_REGION (or a region in the AWS profile)".to_owned(),
+            )
+        })?;
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .http_client(http_client())
+        .load()
+        .await;
+    Ok(Client::new(&config))
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn create_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        self.put_session(record).await
+    }
+
+    async fn load_session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.get_session(id).await
+    }
+
+    async fn update_session(
+        &self,
+        id: &SessionId,
+        update: SessionUpdate,
+    ) -> Result<(), StoreError> {
+        self.change_session(id, update).await
+    }
+
+    async fn terminate_session(&self, id: &SessionId) -> Result<bool, StoreError> {
+        self.end_session(id).await
+    }
+
+    async fn append_event(
+        &self,
+        key: &StreamKey,
+        event: StoredEvent,
+    ) -> Result<EventSeq, StoreError> {
+        self.append(key, event).await
+    }
+
+    async fn read_events(
+        &self,
+        key: &StreamKey,
+        after: Option<EventSeq>,
+        limit: usize,
+    ) -> Result<Vec<(EventSeq, StoredEvent)>, StoreError> {
+        self.read(key, after, limit).await
+    }
+
+    async fn has_event(&self, key: &StreamKey, seq: EventSeq) -> Result<bool, StoreError> {
+        self.event_exists(key, seq).await
+    }
+
+    async fn put_reply(
+        &self,
+        session: &SessionId,
+        key: &str,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        self.put_reply_item(session, key, message).await
+    }
+
+    async fn get_reply(
+        &self,
+        session: &SessionId,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.get_reply_item(session, key).await
+    }
+
+    /// Resolves on an in-process change (a write through this store object), or after the poll
+    /// interval, since writes by other instances announce nothing.
+    fn subscribe(&self, topic: &Topic) -> ChangeSignal {
+        let local = self.wakeups.subscribe(topic);
+        let poll = self.poll_interval;
+        Box::pin(async move {
+            tokio::select! {
+                () = local => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        })
+    }
+
+    fn poll_interval(&self) -> Option<Duration> {
+        Some(self.poll_interval)
+    }
+}
