@@ -4,53 +4,8 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{ServerProcess, node22, test_tool};
-
-/// Runs `conformance server --url URL ARGS…` and returns (success, combined output).
-fn run_suite(url: &str, args: &[&str]) -> (bool, String) {
-    let cli = test_tool("npm/node_modules/@modelcontextprotocol/conformance/dist/index.js");
-    let output = Command::new(node22())
-        .arg(cli)
-        .args(["server", "--url", url])
-        .args(args)
-        .output()
-        .expect("running the conformance suite");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-/// The `Total: N passed, M failed` line of a suite run.
-fn totals(output: &str) -> (u32, u32) {
-    let line = output
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("Total:"))
-        .unwrap_or_else(|| panic!("no Total line in:\n{output}"));
-    let numbers: Vec<u32> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    (numbers[0], numbers[1])
-}
-
-/// The `Passed: N/M, F failed, W warnings` line of a single-scenario run.
-fn scenario_totals(output: &str) -> (u32, u32) {
-    let line = output
-        .lines()
-        .find(|l| l.starts_with("Passed:"))
-        .unwrap_or_else(|| panic!("no Passed line in:\n{output}"));
-    let numbers: Vec<u32> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    (numbers[0], numbers[2])
-}
+use common::ServerProcess;
+use common::suite::{run_suite, scenario_totals, totals};
 
 #[test]
 fn requirements_2025_11_25_pass_with_no_failed_check() {

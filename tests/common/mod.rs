@@ -5,7 +5,9 @@ pub mod app;
 pub mod http;
 pub mod lambda;
 pub mod moto;
+pub mod proxy;
 pub mod sse;
+pub mod suite;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -22,9 +24,15 @@ impl ServerProcess {
     /// Starts `binary` (a path from `env!("CARGO_BIN_EXE_...")`) with `--bind 127.0.0.1:0` and
     /// `args`, and waits for its `listening on URL` line.
     pub fn start(binary: &str, args: &[&str]) -> Self {
+        Self::start_with_env(binary, args, &[])
+    }
+
+    /// Like [`ServerProcess::start`], with extra environment variables.
+    pub fn start_with_env(binary: &str, args: &[&str], env: &[(&str, String)]) -> Self {
         let mut child = Command::new(binary)
             .args(["--bind", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -45,6 +53,14 @@ impl ServerProcess {
     /// The conformance fixture server.
     pub fn conformance(args: &[&str]) -> Self {
         Self::start(env!("CARGO_BIN_EXE_conformance-server"), args)
+    }
+}
+
+impl ServerProcess {
+    /// Kills the process at once (SIGKILL), as a crashing or frozen instance would vanish.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,0 +1,376 @@
+//! Sessions that survive scale-out: two real `conformance-server` processes sharing one
+//! DynamoDB table (on moto), so that any request of a session may land on either. The official
+//! suite runs through a round-robin nginx in front of them; the six cross-instance semantics of
+//! the scale-out issue run against the two instances directly.
+
+mod common;
+
+use std::time::Duration;
+
+use bedrock_usage_mcp::client::{SseDecoder, SseEvent};
+use common::ServerProcess;
+use common::moto::{Moto, unique_table};
+use common::proxy::RoundRobin;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+const STATE_KEY: &str = "scale-out-test-request-state-key-0123456789";
+
+/// Two instances on one fresh table.
+struct Pair {
+    a: ServerProcess,
+    b: ServerProcess,
+    _moto: std::sync::Arc<Moto>,
+}
+
+fn pair(extra: &[&str]) -> Pair {
+    let moto = Moto::shared();
+    let table = unique_table("scale");
+    let instance = |create: bool| {
+        let mut args = vec![
+            "--session-store",
+            "dynamodb",
+            "--dynamodb-table",
+            &table,
+            "--request-state-key",
+            STATE_KEY,
+            "--store-poll-ms",
+            "50",
+        ];
+        if create {
+            args.push("--create-table");
+        }
+        args.extend_from_slice(extra);
+        ServerProcess::start_with_env(env!("CARGO_BIN_EXE_conformance-server"), &args, &moto.env())
+    };
+    let a = instance(true);
+    let b = instance(false);
+    Pair { a, b, _moto: moto }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn post(url: &str, session: Option<&str>, body: Value) -> reqwest::Response {
+    let mut request = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string());
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    request.send().await.expect("POST")
+}
+
+async fn get(url: &str, session: &str, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut request = http()
+        .get(url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", session);
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    request.send().await.expect("GET")
+}
+
+async fn initialize(url: &str) -> String {
+    let response = post(
+        url,
+        None,
+        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": { "elicitation": {}, "sampling": {} },
+            "clientInfo": { "name": "scale-out", "version": "1" } } }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    response.headers()["mcp-session-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
+fn call(id: u64, tool: &str, arguments: Value, token: Option<&str>) -> Value {
+    let mut params = json!({ "name": tool, "arguments": arguments });
+    if let Some(token) = token {
+        params["_meta"] = json!({ "progressToken": token });
+    }
+    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params })
+}
+
+/// Reads SSE events from a response as they arrive.
+struct Events {
+    body: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    decoder: SseDecoder,
+    ready: std::collections::VecDeque<SseEvent>,
+}
+
+impl Events {
+    fn new(response: reqwest::Response) -> Self {
+        Self {
+            body: response.bytes_stream().boxed(),
+            decoder: SseDecoder::default(),
+            ready: Default::default(),
+        }
+    }
+
+    /// The next event with data (priming events included), or `None` on end or timeout.
+    async fn next(&mut self, wait: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(event);
+            }
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Ok(Some(Ok(chunk))) => self.ready.extend(self.decoder.push(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next event carrying a JSON message.
+    async fn next_message(&mut self, wait: Duration) -> Option<(Option<String>, Value)> {
+        while let Some(event) = self.next(wait).await {
+            if let Ok(message) = serde_json::from_str::<Value>(&event.data) {
+                return Some((event.id, message));
+            }
+        }
+        None
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn progress_of(message: &Value) -> Option<f64> {
+    (message["method"] == "notifications/progress")
+        .then(|| message["params"]["progress"].as_f64())
+        .flatten()
+}
+
+#[test]
+fn conformance_suite_passes_through_a_round_robin_proxy() {
+    let pair = pair(&[]);
+    let proxy = RoundRobin::start(&[&pair.a.url, &pair.b.url]);
+    common::suite::assert_both_requirement_sets_pass(&proxy.url);
+}
+
+#[tokio::test]
+async fn initialize_on_a_and_every_later_request_on_b() {
+    let pair = pair(&[]);
+    let session = initialize(&pair.a.url).await;
+    let note = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    assert_eq!(post(&pair.b.url, Some(&session), note).await.status(), 202);
+    let listed = post(
+        &pair.b.url,
+        Some(&session),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }),
+    )
+    .await
+    .text()
+    .await
+    .expect("a body");
+    let listed: Value = serde_json::from_str(&listed).expect("JSON");
+    assert!(
+        listed["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+    let level = json!({ "jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": { "level": "error" } });
+    assert_eq!(post(&pair.b.url, Some(&session), level).await.status(), 200);
+    // The level set on B governs a call on A: the logging tool now answers quietly (JSON).
+    let quiet = post(
+        &pair.a.url,
+        Some(&session),
+        call(3, "test_tool_with_logging", json!({}), None),
+    )
+    .await;
+    assert_eq!(quiet.headers()["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn delete_on_a_ends_the_session_on_b() {
+    let pair = pair(&[]);
+    let session = initialize(&pair.a.url).await;
+    let deleted = http()
+        .delete(&pair.a.url)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(deleted.status(), 200);
+    let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    assert_eq!(post(&pair.b.url, Some(&session), ping).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_stream_cut_on_a_resumes_on_b_exactly_once() {
+    let pair = pair(&[]);
+    let session = initialize(&pair.a.url).await;
+    let args = json!({ "steps": 8, "interval_ms": 150 });
+    let response = post(
+        &pair.a.url,
+        Some(&session),
+        call(9, "test_long_operation", args, Some("t")),
+    )
+    .await;
+    let mut stream = Events::new(response);
+    let mut seen = Vec::new();
+    let mut last_id = None;
+    while seen.len() < 2 {
+        let (id, message) = stream.next_message(WAIT).await.expect("progress on A");
+        seen.extend(progress_of(&message));
+        last_id = id;
+    }
+    drop(stream); // A keeps producing into the store
+    let resumed = get(&pair.b.url, &session, last_id.as_deref()).await;
+    assert_eq!(resumed.status(), 200);
+    let mut stream = Events::new(resumed);
+    let mut ids = Vec::new();
+    let answer = loop {
+        let (id, message) = stream.next_message(WAIT).await.expect("events on B");
+        ids.push(id);
+        if message.get("result").is_some() {
+            break message;
+        }
+        seen.extend(progress_of(&message));
+    };
+    assert_eq!(answer["id"], 9);
+    assert_eq!(answer["result"]["content"][0]["text"], "completed 8 steps");
+    assert_eq!(
+        seen,
+        (1..=8).map(f64::from).collect::<Vec<_>>(),
+        "in order, exactly once"
+    );
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids, unique);
+}
+
+#[tokio::test]
+async fn a_reply_posted_to_b_reaches_the_tool_on_a() {
+    let pair = pair(&[]);
+    let session = initialize(&pair.a.url).await;
+    let response = post(
+        &pair.a.url,
+        Some(&session),
+        call(4, "test_elicitation", json!({ "message": "Name?" }), None),
+    )
+    .await;
+    let mut stream = Events::new(response);
+    let (_, request) = stream
+        .next_message(WAIT)
+        .await
+        .expect("the elicitation request");
+    assert_eq!(request["method"], "elicitation/create");
+    let reply = json!({ "jsonrpc": "2.0", "id": request["id"],
+                        "result": { "action": "accept", "content": { "response": "from B" } } });
+    assert_eq!(post(&pair.b.url, Some(&session), reply).await.status(), 202);
+    let (_, answer) = stream
+        .next_message(WAIT)
+        .await
+        .expect("the tool's answer on A");
+    let text = answer["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains("from B"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_standalone_stream_on_b_hears_what_happens_on_a() {
+    let pair = pair(&[]);
+    let session = initialize(&pair.a.url).await;
+    let mut standalone = Events::new(get(&pair.b.url, &session, None).await);
+    assert!(
+        standalone
+            .next(WAIT)
+            .await
+            .expect("priming")
+            .data
+            .is_empty()
+    );
+    let subscribe = json!({ "jsonrpc": "2.0", "id": 1, "method": "resources/subscribe",
+                            "params": { "uri": "test://watched-resource" } });
+    assert_eq!(
+        post(&pair.a.url, Some(&session), subscribe).await.status(),
+        200
+    );
+    for (id, tool) in [
+        (2, "test_trigger_resource_update"),
+        (3, "test_trigger_tool_change"),
+    ] {
+        let answer = post(&pair.a.url, Some(&session), call(id, tool, json!({}), None)).await;
+        assert_eq!(answer.status(), 200);
+    }
+    let mut methods = Vec::new();
+    while methods.len() < 4 {
+        let (_, message) = standalone
+            .next_message(WAIT)
+            .await
+            .expect("notifications on B");
+        methods.push(message["method"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(
+        methods,
+        [
+            "notifications/message",
+            "notifications/resources/updated",
+            "notifications/message",
+            "notifications/tools/list_changed"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_killed_instance_loses_nothing_it_had_sent() {
+    let mut pair = pair(&["--max-stream-secs", "2"]);
+    let session = initialize(&pair.a.url).await;
+    let args = json!({ "steps": 100, "interval_ms": 50 });
+    let response = post(
+        &pair.a.url,
+        Some(&session),
+        call(5, "test_long_operation", args, Some("k")),
+    )
+    .await;
+    let mut stream = Events::new(response);
+    let priming = stream.next(WAIT).await.expect("priming");
+    let mut sent = Vec::new();
+    while sent.len() < 3 {
+        let (_, message) = stream.next_message(WAIT).await.expect("progress from A");
+        sent.extend(progress_of(&message));
+    }
+    pair.a.kill();
+    let mut replay = Events::new(get(&pair.b.url, &session, priming.id.as_deref()).await);
+    let mut replayed = Vec::new();
+    while let Some((_, message)) = replay.next_message(Duration::from_secs(4)).await {
+        replayed.extend(progress_of(&message));
+    }
+    assert!(replayed.len() >= sent.len(), "{replayed:?} vs {sent:?}");
+    assert_eq!(
+        replayed[..sent.len()],
+        sent[..],
+        "everything A sent is replayed by B"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_session_answers_404_on_both() {
+    let pair = pair(&["--session-ttl", "10"]);
+    let session = initialize(&pair.a.url).await;
+    let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    assert_eq!(
+        post(&pair.b.url, Some(&session), ping.clone())
+            .await
+            .status(),
+        200
+    );
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(
+        post(&pair.a.url, Some(&session), ping.clone())
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(post(&pair.b.url, Some(&session), ping).await.status(), 404);
+}
