@@ -10,7 +10,9 @@ use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server};
 use bedrock_usage_mcp::transport::McpService;
 use bedrock_usage_mcp::usage::UsageSource;
 use bedrock_usage_mcp::usage::pricing::PricingTable;
-use bedrock_usage_mcp::usage::source::{FileSource, SampleSource};
+use bedrock_usage_mcp::usage::source::{
+    CloudWatchMode, CloudWatchSelector, FileSource, SampleSource,
+};
 use bedrock_usage_mcp::{lambda, serve};
 use clap::Parser;
 
@@ -52,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
     let on_lambda = lambda::detected();
-    let config = cli.http.transport_config()?;
+    let mut config = cli.http.transport_config()?;
     let sources = choose_source(&cli, on_lambda)?;
     let pricing = match (&cli.pricing_file, &cli.pricing_json) {
         (Some(path), _) => Some(PricingTable::from_file(path)?),
@@ -66,6 +68,14 @@ async fn main() -> anyhow::Result<()> {
         .build()
         .await
         .context("setting up the session store")?;
+    // A stream read on another instance than its writer's only ends when its last event
+    // arrives; if the writer died, a time limit must end it, so shared stores get one.
+    if store.poll_interval().is_some() && config.max_stream_duration.is_none() {
+        config.max_stream_duration = Some(std::time::Duration::from_secs(240));
+        tracing::info!(
+            "shared session store: SSE connections close after 240 s (--max-stream-secs)"
+        );
+    }
     let service = McpService::new(server, store, config);
     if on_lambda {
         tracing::info!("serving Lambda invocations (streaming)");
@@ -93,11 +103,19 @@ fn choose_source(cli: &Cli, on_lambda: bool) -> anyhow::Result<Arc<dyn SourceSel
         tracing::info!(file = %path.display(), "reading usage from a local file");
         Arc::new(FileSource::new(path))
     } else if let Some(group) = &cli.log_group {
-        bail!(
-            "reading the log group {group} needs the CloudWatch sources, which this build does not have yet (mode {}, region {:?})",
-            cli.cloudwatch_mode,
-            cli.region
+        let mode: CloudWatchMode = cli.cloudwatch_mode.parse().map_err(anyhow::Error::msg)?;
+        // Makes no client and loads no configuration: nothing touches the network until the
+        // first report (a Lambda cold start stays offline).
+        let selector = CloudWatchSelector::new(mode, group, cli.region.clone())
+            .map_err(anyhow::Error::msg)
+            .context("--log-group / --region")?;
+        tracing::info!(
+            log_group = %group,
+            region = cli.region.as_deref().unwrap_or("(AWS configuration)"),
+            %mode,
+            "reading usage from CloudWatch Logs"
         );
+        return Ok(Arc::new(selector));
     } else if on_lambda {
         bail!("BEDROCK_LOG_GROUP is not set: on Lambda the server must read a real log group");
     } else {

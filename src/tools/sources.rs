@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::usage::UsageSource;
+use crate::usage::source::CloudWatchSelector;
 
 /// Picks the source a report reads, given the tool's optional `log_group_name` and `region`.
 pub trait SourceSelector: Send + Sync {
@@ -38,5 +39,21 @@ impl SourceSelector for FixedSource {
 
     fn default_source(&self) -> Arc<dyn UsageSource> {
         self.0.clone()
+    }
+}
+
+/// CloudWatch Logs: the server's log group and region, or those the arguments name (clients
+/// are made per region on first use, so selecting does no I/O).
+impl SourceSelector for CloudWatchSelector {
+    fn select(
+        &self,
+        log_group: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<Arc<dyn UsageSource>, String> {
+        self.source_for(log_group, region)
+    }
+
+    fn default_source(&self) -> Arc<dyn UsageSource> {
+        CloudWatchSelector::default_source(self)
     }
 }

@@ -7,9 +7,11 @@
 //! generated dataset). CloudWatch sources live beside them and share the same
 //! [`Aggregator`](super::aggregate::Aggregator).
 
+pub mod cloudwatch;
 pub mod file;
 pub mod sample;
 
+pub use cloudwatch::{CloudWatchMode, CloudWatchSelector, InsightsSource, ScanSource};
 pub use file::FileSource;
 pub use sample::SampleSource;
 

@@ -1,16 +1,17 @@
-//! Bedrock invocation logs in CloudWatch Logs, read two ways behind one [`UsageSource`] trait:
-//! [`InsightsSource`] (Logs Insights aggregates in CloudWatch; the default) and [`ScanSource`]
-//! (FilterLogEvents streams every event here). For the same events both give the same report
-//! as [`FileSource`](super::FileSource) gives for the same records as a JSON-lines file (the
-//! exceptions are listed under "What each source can count" below).
+//! Bedrock invocation logs in CloudWatch Logs, read two ways behind one
+//! [`UsageSource`](super::UsageSource) trait: [`InsightsSource`] (Logs Insights aggregates in
+//! CloudWatch; the default) and [`ScanSource`] (FilterLogEvents streams every event here).
+//! For the same events both give the same report as [`FileSource`](super::FileSource) gives
+//! for the same records as a JSON-lines file (the exceptions are listed under "What each
+//! source can count" below).
 //!
 //! [`CloudWatchSelector`] picks the log group and region of each report (the server's defaults,
 //! or the tool's `log_group_name` / `region` arguments). AWS clients are made on first use,
 //! one per region, and cached: starting the server (a Lambda cold start included) touches no
-//! network. They use the crate's one HTTPS stack, [`http_client`](crate::store::dynamodb::http_client)
-//! (hyper + rustls on ring), and the standard AWS configuration (environment, profile,
-//! `AWS_ENDPOINT_URL`); the region comes from `--region` / `AWS_REGION` or the profile, never
-//! from instance metadata.
+//! network. They use the crate's one HTTPS stack,
+//! [`http_client`](crate::store::dynamodb::http_client) (hyper + rustls on ring), and the
+//! standard AWS configuration (environment, profile, `AWS_ENDPOINT_URL`); the region comes
+//! from `--region` / `AWS_REGION` or the profile, never from instance metadata.
 //!
 //! # Logs Insights ([`InsightsSource`])
 //!
@@ -50,8 +51,10 @@
 //! rows are dropped and it is split into [`InsightsOptions::split_into`] (default 4) smaller
 //! slices, at bucket boundaries while it spans several buckets and evenly in time within one
 //! bucket, recursively, down to one second; a one-second slice that still has 10,000 distinct
-//! (region, model, user, operation) combinations is an error that names the scan mode. Slices
-//! never overlap, so the merged report is exact whatever the splits.
+//! (region, model, user, operation) combinations is an error that names the scan mode. So is
+//! a report that would need more than [`InsightsOptions::max_queries`] (default 1,000)
+//! queries; the first cut uses at most a quarter of them (longer first slices for very long
+//! periods). Slices never overlap, so the merged report is exact whatever the splits.
 //!
 //! ## Limits, polling and cancellation
 //!
@@ -64,7 +67,8 @@
 //! times, then is an error too. `ThrottlingException`, `LimitExceededException` (too many
 //! concurrent queries) and `ServiceUnavailableException` are retried with backoff (200 ms
 //! doubling to 5 s, 8 attempts). When the report is cancelled, or one slice fails, every
-//! running query gets a `StopQuery`, so CloudWatch stops scanning (and billing) for it.
+//! running query gets a `StopQuery`, so CloudWatch stops scanning (and billing) for it; so
+//! does a query whose results cannot be read.
 //! Progress: a phase per query, and `done / total` in slices (the total grows when a slice is
 //! split).
 //!

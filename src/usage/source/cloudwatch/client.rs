@@ -1,0 +1,153 @@
+//! CloudWatch Logs clients, made on first use and cached per region.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::environment::EnvironmentVariableRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::region::ProfileFileRegionProvider;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::Region;
+use tokio::sync::OnceCell;
+
+use crate::store::dynamodb::http_client;
+use crate::usage::source::SourceError;
+
+/// Where clients come from: the standard AWS configuration, loaded on first use, or a
+/// configuration given up front (tests, embedding).
+#[derive(Debug)]
+enum Base {
+    Standard(OnceCell<SdkConfig>),
+    Given(SdkConfig),
+}
+
+/// One CloudWatch Logs client per region, made on first use and then reused (they share the
+/// configuration, the credentials cache and the HTTPS connection pool).
+///
+/// Making the cache does no I/O: the AWS configuration (environment, profile, endpoint) is
+/// loaded the first time a client is asked for, and credentials on the first request.
+#[derive(Debug)]
+pub struct ClientCache {
+    base: Base,
+    clients: Mutex<HashMap<Option<String>, Client>>,
+}
+
+impl ClientCache {
+    /// Clients from the standard AWS configuration (`AWS_REGION`, `AWS_PROFILE`,
+    /// `AWS_ENDPOINT_URL`, the credential chain), on the crate's HTTPS client. The default
+    /// region comes from the environment or the profile, never from instance metadata.
+    pub fn from_env() -> Self {
+        ClientCache {
+            base: Base::Standard(OnceCell::new()),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Clients from `config` (its region is the default one).
+    pub fn with_config(config: SdkConfig) -> Self {
+        ClientCache {
+            base: Base::Given(config),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client for `region`, or for the configuration's default region when `None`.
+    pub async fn client(&self, region: Option<&str>) -> Result<Client, SourceError> {
+        let key = region.map(str::to_owned);
+        if let Some(client) = self.lock().get(&key) {
+            return Ok(client.clone());
+        }
+        let base = match &self.base {
+            Base::Given(config) => config,
+            Base::Standard(cell) => cell.get_or_init(load_standard).await,
+        };
+        let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(base);
+        if let Some(region) = region {
+            builder = builder.region(Region::new(region.to_owned()));
+        }
+        let config = builder.build();
+        if config.region().is_none() {
+            return Err(SourceError::Backend(
+                "no AWS region for CloudWatch Logs: pass --region, set AWS_REGION, or give the \
+                 tool a region"
+                    .to_owned(),
+            ));
+        }
+        let client = Client::from_conf(config);
+        Ok(self.lock().entry(key).or_insert(client).clone())
+    }
+
+    /// How many clients have been made so far.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no client has been made yet (nothing touched the network).
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<String>, Client>> {
+        self.clients.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn load_standard() -> SdkConfig {
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new());
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .http_client(http_client())
+        .load()
+        .await
+}
+
+/// The client a source uses: a ready one, or one the [`ClientCache`] makes on first use.
+#[derive(Debug, Clone)]
+pub struct LogsClient {
+    inner: Inner,
+}
+
+#[derive(Debug, Clone)]
+enum Inner {
+    Ready(Client),
+    Lazy {
+        cache: Arc<ClientCache>,
+        region: Option<String>,
+    },
+}
+
+impl LogsClient {
+    /// A ready client.
+    pub fn ready(client: Client) -> Self {
+        LogsClient {
+            inner: Inner::Ready(client),
+        }
+    }
+
+    /// The client of `cache` for `region` (`None`: the default region), made when first used.
+    pub fn lazy(cache: Arc<ClientCache>, region: Option<String>) -> Self {
+        LogsClient {
+            inner: Inner::Lazy { cache, region },
+        }
+    }
+
+    /// The region asked for, when known without loading the configuration.
+    pub fn region_hint(&self) -> Option<String> {
+        match &self.inner {
+            Inner::Ready(client) => client.config().region().map(|r| r.to_string()),
+            Inner::Lazy { region, .. } => region.clone(),
+        }
+    }
+
+    /// The client, made now if needed, and its region.
+    pub async fn get(&self) -> Result<(Client, Option<String>), SourceError> {
+        let client = match &self.inner {
+            Inner::Ready(client) => client.clone(),
+            Inner::Lazy { cache, region } => cache.client(region.as_deref()).await?,
+        };
+        let region = client.config().region().map(|r| r.to_string());
+        Ok((client, region))
+    }
+}
