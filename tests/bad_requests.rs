@@ -123,13 +123,32 @@ fn routing_and_guards(s: &Sessions) -> Vec<Case> {
             error(INVALID_REQUEST),
         )
         .header_contains("allow", "POST"),
+        // OPTIONS answers CORS preflights (browsers on allowed origins); without an Origin it
+        // only names the methods.
         row(
             "OPTIONS",
             RawRequest::new(Method::OPTIONS),
-            405,
-            error(INVALID_REQUEST),
+            204,
+            Want::Empty,
         )
-        .header_contains("allow", "POST"),
+        .header_contains("allow", "POST")
+        .header_absent("access-control-allow-origin"),
+        row(
+            "OPTIONS preflight from an allowed origin",
+            RawRequest::new(Method::OPTIONS)
+                .header("origin", "http://localhost:5173")
+                .header("access-control-request-method", "POST"),
+            204,
+            Want::Empty,
+        )
+        .header_contains("access-control-allow-origin", "http://localhost:5173")
+        .header_contains("access-control-allow-headers", "mcp-session-id"),
+        row(
+            "OPTIONS preflight from a hostile origin",
+            RawRequest::new(Method::OPTIONS).header("origin", "https://evil.example"),
+            403,
+            error(INVALID_REQUEST),
+        ),
         row("HEAD", RawRequest::new(Method::HEAD), 405, Want::Plain)
             .header_contains("allow", "POST"),
         // DNS-rebinding guard.

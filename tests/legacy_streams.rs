@@ -477,3 +477,33 @@ async fn idle_streams_get_keep_alives_even_when_the_store_polls() {
         "{comments} keep-alives in 450 ms: {text:?}"
     );
 }
+
+#[tokio::test]
+async fn browsers_on_allowed_origins_can_read_the_session_header() {
+    let app = App::new(TransportConfig::default());
+    let request = http::Request::post("/mcp")
+        .header("host", "127.0.0.1")
+        .header("origin", "http://localhost:5173")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(axum::body::Body::from(
+            json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": { "name": "browser", "version": "1" } } })
+            .to_string(),
+        ))
+        .expect("request");
+    let response = app.send(request).await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    assert!(
+        headers["access-control-expose-headers"]
+            .to_str()
+            .unwrap_or_default()
+            .contains("mcp-session-id")
+    );
+}

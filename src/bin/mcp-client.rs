@@ -14,16 +14,16 @@ use serde_json::{Value, json};
 #[command(version)]
 struct Cli {
     /// The MCP endpoint, e.g. the `mcp_url` Terraform outputs.
-    #[arg(long, env = "MCP_URL")]
-    url: String,
+    #[arg(long, env = "MCP_URL", global = true)]
+    url: Option<String>,
     /// An extra header `Name: value` on every request (repeatable), e.g. `x-api-key: …`.
-    #[arg(long = "header", value_name = "NAME:VALUE")]
+    #[arg(long = "header", value_name = "NAME:VALUE", global = true)]
     headers: Vec<String>,
     /// Protocol version: a legacy one (session) or 2026-07-28 (stateless).
-    #[arg(long, default_value = "2025-11-25")]
+    #[arg(long, default_value = "2025-11-25", global = true)]
     protocol: String,
     /// Seconds to wait for an answer to start arriving.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 120, global = true)]
     timeout: u64,
     #[command(subcommand)]
     command: Command,
@@ -116,8 +116,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("--header {h:?} is not NAME:VALUE"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let Some(url) = cli.url.clone() else {
+        bail!("--url (or MCP_URL) is required: the MCP endpoint, e.g. http://127.0.0.1:8080/mcp");
+    };
     let options = ClientOptions {
-        url: cli.url.clone(),
+        url,
         headers,
         protocol: cli.protocol.clone(),
         timeout: Duration::from_secs(cli.timeout),

@@ -6,6 +6,7 @@
 
 mod body;
 mod config;
+mod cors;
 mod delete;
 mod get;
 mod guard;
@@ -72,12 +73,15 @@ async fn endpoint(State(service): State<McpService>, request: Request<Body>) -> 
     {
         return e.into_response();
     }
-    match parts.method {
+    let mut response = match parts.method {
         Method::POST => post::handle(&service, headers, body).await,
         Method::GET => get::handle(&service, headers).await,
         Method::DELETE => delete::handle(&service, headers).await,
+        Method::OPTIONS => return cors::preflight(headers),
         _ => http_error::method_not_allowed("GET, POST, DELETE"),
-    }
+    };
+    cors::decorate(headers, &mut response);
+    response
 }
 
 async fn not_found() -> Response {

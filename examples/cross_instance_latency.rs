@@ -1,0 +1,292 @@
+//! What crossing instances costs with the DynamoDB store: the added latency per hop and the
+//! DynamoDB requests per tool call. Starts `moto_server` on 127.0.0.1 and two in-process
+//! "instances" (two stores on one table, each with its own in-process wake-ups).
+//!
+//! `cargo run --release --example cross_instance_latency -- [POLL_MS] [ROUNDS]`
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use axum::Router;
+use axum::body::Body;
+use bedrock_usage_mcp::client::SseDecoder;
+use bedrock_usage_mcp::fixtures::conformance_server;
+use bedrock_usage_mcp::store::dynamodb::{self, DynamoStore, create_table};
+use bedrock_usage_mcp::transport::{McpService, TransportConfig};
+use http::Request;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Moto(Child);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let poll_ms: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100);
+    let rounds: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
+
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let _moto = Moto(
+        Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
+        .endpoint_url(&endpoint)
+        .http_client(dynamodb::http_client())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    create_table(&client, "bench").await?;
+    let poll = Duration::from_millis(poll_ms);
+    let store_a = Arc::new(DynamoStore::new(client.clone(), "bench").with_poll_interval(poll));
+    let store_b = Arc::new(DynamoStore::new(client, "bench").with_poll_interval(poll));
+    let key = b"cross-instance-bench-key-0123456789abcdef".to_vec();
+    let app = |store: Arc<DynamoStore>| {
+        McpService::new(
+            conformance_server(Some(key.clone())),
+            store,
+            TransportConfig::default(),
+        )
+        .router()
+    };
+    let (a, b) = (app(store_a.clone()), app(store_b.clone()));
+
+    let session = initialize(&a).await?;
+    let mut same = Vec::new();
+    let mut cross = Vec::new();
+    for i in 0..rounds {
+        same.push(reply_hop(&a, &a, &session, 100 + i as u64 * 2).await?);
+        cross.push(reply_hop(&a, &b, &session, 101 + i as u64 * 2).await?);
+    }
+    let (note_same, note_cross) = notification_hops(&a, &b, rounds).await?;
+
+    let before = store_b.calls();
+    let quick = post(
+        &b,
+        Some(&session),
+        call(900, "test_simple_text", json!({}), None),
+    )
+    .await?;
+    let _ = quick.into_body().collect().await?;
+    let json_call = store_b.calls().since(&before);
+    let (before_a, before_b) = (store_a.calls(), store_b.calls());
+    let streamed = post(
+        &a,
+        Some(&session),
+        call(
+            901,
+            "test_long_operation",
+            json!({ "steps": 3, "interval_ms": 0 }),
+            Some("t"),
+        ),
+    )
+    .await?;
+    let _ = streamed.into_body().collect().await?;
+    let stream_call_a = store_a.calls().since(&before_a);
+    let stream_call_b = store_b.calls().since(&before_b);
+
+    println!(
+        "cross-instance costs, DynamoDB store on moto, poll interval {poll_ms} ms, {rounds} rounds"
+    );
+    println!("| hop | same instance p50 / p90 | across instances p50 / p90 |");
+    println!("|---|---|---|");
+    println!(
+        "| reply to a server-to-client request reaches the waiting tool | {} | {} |",
+        p50_p90(&mut same),
+        p50_p90(&mut cross)
+    );
+    println!(
+        "| notification caused on A reaches a standalone GET stream | {} | {} |",
+        p50_p90(&mut { note_same }),
+        p50_p90(&mut { note_cross })
+    );
+    println!();
+    println!("| tool call | DynamoDB reads | DynamoDB writes |");
+    println!("|---|---|---|");
+    println!(
+        "| answered as JSON (instance B) | {} | {} |",
+        json_call.reads(),
+        json_call.writes()
+    );
+    println!(
+        "| streamed, 3 progress notifications (A serves it, B idle) | {} | {} |",
+        stream_call_a.reads() + stream_call_b.reads(),
+        stream_call_a.writes() + stream_call_b.writes()
+    );
+    Ok(())
+}
+
+/// A tool on `on` asks for input; the reply is posted to `reply_to`. Time from posting the
+/// reply to the tool's answer arriving.
+async fn reply_hop(
+    on: &Router,
+    reply_to: &Router,
+    session: &str,
+    id: u64,
+) -> anyhow::Result<Duration> {
+    let response = post(
+        on,
+        Some(session),
+        call(id, "test_elicitation", json!({ "message": "x" }), None),
+    )
+    .await?;
+    let mut events = Events::new(response.into_body());
+    let request = events
+        .next_message()
+        .await
+        .ok_or_else(|| anyhow::anyhow!("no request"))?;
+    let reply = json!({ "jsonrpc": "2.0", "id": request["id"],
+                        "result": { "action": "accept", "content": { "response": "r" } } });
+    let started = Instant::now();
+    let accepted = post(reply_to, Some(session), reply).await?;
+    anyhow::ensure!(accepted.status() == 202, "reply not accepted");
+    events
+        .next_message()
+        .await
+        .ok_or_else(|| anyhow::anyhow!("no answer"))?;
+    Ok(started.elapsed())
+}
+
+/// Two sessions, one holding its GET stream on A and one on B; a trigger on A for each. Time
+/// from sending the trigger to the notification arriving on the stream.
+async fn notification_hops(
+    a: &Router,
+    b: &Router,
+    rounds: usize,
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let mut same = Vec::new();
+    let mut cross = Vec::new();
+    for (target, times) in [(a, &mut same), (b, &mut cross)] {
+        let session = initialize(a).await?;
+        let get = Request::get("/mcp")
+            .header("host", "127.0.0.1")
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &session)
+            .body(Body::empty())?;
+        let mut events = Events::new(target.clone().oneshot(get).await?.into_body());
+        for i in 0..rounds {
+            let answer = post(
+                a,
+                Some(&session),
+                call(i as u64, "test_trigger_tool_change", json!({}), None),
+            )
+            .await?;
+            let _ = answer.into_body().collect().await?;
+            let started = Instant::now();
+            loop {
+                let message = events
+                    .next_message()
+                    .await
+                    .ok_or_else(|| anyhow::anyhow!("stream ended"))?;
+                if message["method"] == "notifications/tools/list_changed" {
+                    break;
+                }
+            }
+            times.push(started.elapsed());
+        }
+    }
+    Ok((same, cross))
+}
+
+fn p50_p90(samples: &mut [Duration]) -> String {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    format!(
+        "{:.1} ms / {:.1} ms",
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.9).as_secs_f64() * 1e3
+    )
+}
+
+async fn initialize(app: &Router) -> anyhow::Result<String> {
+    let response = post(
+        app,
+        None,
+        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": { "elicitation": {} },
+        "clientInfo": { "name": "bench", "version": "1" } } }),
+    )
+    .await?;
+    Ok(response.headers()["mcp-session-id"].to_str()?.to_owned())
+}
+
+async fn post(
+    app: &Router,
+    session: Option<&str>,
+    body: Value,
+) -> anyhow::Result<http::Response<Body>> {
+    let mut request = Request::post("/mcp")
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    Ok(app
+        .clone()
+        .oneshot(request.body(Body::from(body.to_string()))?)
+        .await?)
+}
+
+fn call(id: u64, tool: &str, arguments: Value, token: Option<&str>) -> Value {
+    let mut params = json!({ "name": tool, "arguments": arguments });
+    if let Some(token) = token {
+        params["_meta"] = json!({ "progressToken": token });
+    }
+    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params })
+}
+
+struct Events {
+    body: Body,
+    decoder: SseDecoder,
+    ready: std::collections::VecDeque<Value>,
+}
+
+impl Events {
+    fn new(body: Body) -> Self {
+        Self {
+            body,
+            decoder: SseDecoder::default(),
+            ready: Default::default(),
+        }
+    }
+
+    async fn next_message(&mut self) -> Option<Value> {
+        loop {
+            if let Some(message) = self.ready.pop_front() {
+                return Some(message);
+            }
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.body.frame())
+                .await
+                .ok()??
+                .ok()?;
+            if let Ok(data) = frame.into_data() {
+                for event in self.decoder.push(&data) {
+                    if let Ok(message) = serde_json::from_str(&event.data) {
+                        self.ready.push_back(message);
+                    }
+                }
+            }
+        }
+    }
+}
