@@ -1,0 +1,104 @@
+variable "region" {
+  description = "Region of the deployment (the root's region). null takes it from the environment."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "github_repository" {
+  description = "The GitHub repository allowed to assume the roles, as owner/name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$", var.github_repository))
+    error_message = "github_repository must be owner/name."
+  }
+}
+
+variable "github_environment" {
+  description = "The protected GitHub environment whose jobs may assume the apply role (configure required reviewers on it)."
+  type        = string
+  default     = "production"
+}
+
+variable "github_main_branch" {
+  description = "The branch whose pushes build images for production."
+  type        = string
+  default     = "main"
+}
+
+variable "create_oidc_provider" {
+  description = "Create the account's GitHub Actions OIDC provider (token.actions.githubusercontent.com). Set false if the account has one already; it is then looked up."
+  type        = bool
+  default     = true
+}
+
+variable "app_name" {
+  description = "The root module's `name` variable: the apply role may manage resources named after it only."
+  type        = string
+  default     = "bedrock-usage-mcp"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,38}[a-z0-9]$", var.app_name))
+    error_message = "app_name must match the root's name rules (3-40 lower-case letters, digits, hyphens)."
+  }
+}
+
+variable "state_bucket_name" {
+  description = "Name of the S3 bucket for Terraform state. null: <app_name>-tfstate-<account>-<region>."
+  type        = string
+  default     = null
+}
+
+variable "state_key" {
+  description = "Key of the production state object in the bucket (the pipeline's -backend-config key)."
+  type        = string
+  default     = "bedrock-usage-mcp/production.tfstate"
+}
+
+variable "create_lock_table" {
+  description = "Create a DynamoDB lock table, for Terraform older than 1.10 (newer versions lock with use_lockfile = true in S3)."
+  type        = bool
+  default     = false
+}
+
+variable "allow_bedrock_logging_management" {
+  description = "Let the apply role manage the region's Bedrock invocation-logging configuration (the root's manage_bedrock_invocation_logging = true)."
+  type        = bool
+  default     = false
+}
+
+variable "bedrock_log_group_name" {
+  description = "The root's bedrock_log_group_name: the apply role may create it when allow_bedrock_logging_management is true."
+  type        = string
+  default     = "/aws/bedrock/modelinvocations"
+}
+
+variable "allow_api_gateway_account_management" {
+  description = "Let the apply role set the region's API Gateway CloudWatch role (the root's manage_api_gateway_account = true)."
+  type        = bool
+  default     = false
+}
+
+variable "kms_key_arn" {
+  description = "The root's kms_key_arn, if any: the apply role may use it to encrypt the function's environment, table and logs."
+  type        = string
+  default     = null
+}
+
+variable "extra_apply_policy_json" {
+  description = "Extra IAM policy for the apply role, for options the default scope leaves out (custom_domain: acm:DescribeCertificate, route53:ChangeResourceRecordSets on the zone; waf_web_acl_arn: wafv2:AssociateWebACL, ...)."
+  type        = string
+  default     = null
+}
+
+variable "ecr_keep_images" {
+  description = "How many images the pipeline's ECR repository keeps."
+  type        = number
+  default     = 30
+}

@@ -1,0 +1,87 @@
+# The function's execution role: least privilege, every resource scoped where AWS allows it.
+
+resource "aws_iam_role" "lambda" {
+  name                 = "${var.name}-lambda"
+  permissions_boundary = local.permissions_boundary
+  description          = "Execution role of the ${var.name} MCP server"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect    = "Allow"
+        Principal = { Service = "lambda.amazonaws.com" }
+        Action    = "sts:AssumeRole"
+      },
+    ]
+  })
+}
+
+locals {
+  lambda_policy_statements = concat(
+    [
+      {
+        Sid      = "WriteOwnLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
+      },
+      {
+        # Both forms of the group's ARN: IAM matches StartQuery and FilterLogEvents against
+        # the bare ARN or the ":*" form depending on the API version of the call.
+        Sid      = "ReadBedrockInvocationLogs"
+        Effect   = "Allow"
+        Action   = ["logs:StartQuery", "logs:FilterLogEvents"]
+        Resource = [local.bedrock_log_group_arn, "${local.bedrock_log_group_arn}:*"]
+      },
+      {
+        # GetQueryResults and StopQuery take a query id and support no resource-level
+        # permissions: "*" is the only resource IAM accepts. A query can only have been
+        # started on the group above.
+        Sid      = "FollowInsightsQueries"
+        Effect   = "Allow"
+        Action   = ["logs:GetQueryResults", "logs:StopQuery"]
+        Resource = ["*"]
+      },
+      {
+        Sid    = "SessionTable"
+        Effect = "Allow"
+        Action = [
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:Query",
+          "dynamodb:ConditionCheckItem",
+        ]
+        Resource = [aws_dynamodb_table.this.arn]
+      },
+    ],
+    var.lambda.tracing ? [
+      {
+        # X-Ray's write APIs support no resource-level permissions.
+        Sid      = "XRay"
+        Effect   = "Allow"
+        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+        Resource = ["*"]
+      },
+    ] : [],
+    var.kms_key_arn != null ? [
+      {
+        # Decrypting the environment variables with a customer-managed key.
+        Sid      = "DecryptEnvironment"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = [var.kms_key_arn]
+      },
+    ] : [],
+  )
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  name = "least-privilege"
+  role = aws_iam_role.lambda.id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = local.lambda_policy_statements
+  })
+}

@@ -1,0 +1,79 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+# `id` is the region name on provider 5.x and 6.x (6.x deprecates `name`).
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.id
+
+  tags = merge(
+    {
+      Application = "bedrock-usage-mcp"
+      Deployment  = var.name
+      ManagedBy   = "terraform"
+    },
+    var.tags,
+  )
+
+  # An empty string (an unset pipeline variable) means no boundary.
+  permissions_boundary = var.permissions_boundary_arn == "" ? null : var.permissions_boundary_arn
+
+  # The MCP endpoint's path below the stage. The server is told the same path (MCP_ENDPOINT).
+  mcp_path = "/mcp"
+
+  # --- Bedrock invocation logs -----------------------------------------------------------------
+  bedrock_log_group_name = var.bedrock_log_group_name
+  # Built from the name, so an existing group needs no lookup (and plans need no read access).
+  bedrock_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.bedrock_log_group_name}"
+
+  # --- Hosts and URLs ---------------------------------------------------------------------------
+  custom_domain_name = try(var.custom_domain.domain_name, null)
+  # The execute-api host is not listed: it is known only once the API exists, which would tie
+  # the function to the API in a cycle. The server accepts the host API Gateway reports in the
+  # request context (requestContext.domainName) by itself.
+  allowed_hosts = distinct(compact(concat(var.mcp.allowed_hosts, [local.custom_domain_name])))
+
+  # --- The function's environment ------------------------------------------------------------
+  lambda_environment_all = {
+    BEDROCK_LOG_GROUP             = local.bedrock_log_group_name
+    BEDROCK_USAGE_CLOUDWATCH_MODE = var.mcp.cloudwatch_mode
+    MCP_SESSION_STORE             = "dynamodb"
+    MCP_SESSION_TABLE             = aws_dynamodb_table.this.name
+    MCP_SESSION_TTL               = tostring(var.mcp.session_ttl_seconds)
+    MCP_ENDPOINT                  = local.mcp_path
+    MCP_ALLOWED_HOSTS             = join(",", local.allowed_hosts)
+    MCP_ALLOWED_ORIGINS           = join(",", var.mcp.allowed_origins)
+    MCP_MAX_STREAM_SECS           = tostring(var.mcp.max_stream_seconds)
+    MCP_KEEP_ALIVE_SECS           = tostring(var.mcp.keep_alive_seconds)
+    MCP_REQUEST_STATE_KEY         = local.request_state_key
+    BEDROCK_PRICING_JSON          = var.bedrock_pricing_json == null ? "" : var.bedrock_pricing_json
+    MCP_LOG_FORMAT                = "json"
+    RUST_LOG                      = var.lambda.rust_log
+    # REST APIs put the stage in the path (/prod/mcp); lambda_http drops it with this set, so
+    # the router sees /mcp whatever the stage is called or whether a custom domain is used.
+    AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH = "true"
+  }
+  # Empty lists are left out rather than passed as "" (the server's defaults apply).
+  lambda_environment = { for k, v in local.lambda_environment_all : k => v if v != "" }
+
+  # --- requestState key -------------------------------------------------------------------------
+  request_state_key = sensitive(coalesce(var.request_state_key, one(terraform_data.request_state_key[*].output)))
+}
+
+# The hashicorp/random provider is not used (it cannot be installed offline here, and one
+# provider keeps the lock file small). uuid() formats 128 bits read from crypto/rand; two of
+# them, hashed, give a 64-character key. ignore_changes keeps the first value: uuid() changes on every
+# plan, and a new key would invalidate every requestState in flight.
+resource "terraform_data" "request_state_key" {
+  count = var.request_state_key == null ? 1 : 0
+
+  input = sha256("${uuid()}${uuid()}")
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}

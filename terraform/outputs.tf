@@ -1,0 +1,139 @@
+locals {
+  base_url = local.custom_domain_name == null ? aws_api_gateway_stage.this.invoke_url : "https://${local.custom_domain_name}"
+  mcp_url  = "${trimsuffix(local.base_url, "/")}${local.mcp_path}"
+
+  host_server_name = "bedrock-usage"
+  api_key_value    = var.auth_mode == "api_key" ? aws_api_gateway_api_key.this[0].value : null
+}
+
+output "mcp_url" {
+  description = "The MCP endpoint (Streamable HTTP): https://<api>.execute-api.<region>.amazonaws.com/<stage>/mcp, or https://<custom domain>/mcp."
+  value       = local.mcp_url
+}
+
+output "auth_mode" {
+  description = "How callers authenticate: api_key (x-api-key header), iam (SigV4) or none."
+  value       = var.auth_mode
+}
+
+output "api_key" {
+  description = "The API key MCP hosts send as x-api-key (auth_mode = \"api_key\"; null otherwise). Read it with `terraform output -raw api_key`."
+  value       = local.api_key_value
+  sensitive   = true
+}
+
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "session_table_name" {
+  description = "Name of the DynamoDB session table."
+  value       = aws_dynamodb_table.this.name
+}
+
+output "bedrock_log_group_name" {
+  description = "Log group of the Bedrock model-invocation logs the server reads."
+  value       = local.bedrock_log_group_name
+}
+
+output "lambda_log_group_name" {
+  description = "Log group of the function (JSON)."
+  value       = aws_cloudwatch_log_group.lambda.name
+}
+
+output "api_access_log_group_name" {
+  description = "Log group of the API Gateway access logs (JSON)."
+  value       = aws_cloudwatch_log_group.api_access.name
+}
+
+output "rest_api_id" {
+  description = "ID of the REST API."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "stage_name" {
+  description = "Stage of the REST API (part of the execute-api URL)."
+  value       = aws_api_gateway_stage.this.stage_name
+}
+
+output "execute_api_arn" {
+  description = "Resource ARN to grant execute-api:Invoke on (auth_mode = \"iam\"): every method of the MCP path on this stage."
+  value       = "${aws_api_gateway_rest_api.this.execution_arn}/${aws_api_gateway_stage.this.stage_name}/*${local.mcp_path}"
+}
+
+output "image_uri" {
+  description = "The image the function runs, by digest."
+  value       = local.image_uri
+}
+
+output "ecr_repository_url" {
+  description = "The ECR repository Terraform builds into (null when image_uri is given)."
+  value       = one(aws_ecr_repository.this[*].repository_url)
+}
+
+output "custom_domain_target" {
+  description = "With custom_domain and no route53_zone_id: the regional domain name and hosted zone to point an alias (or CNAME) record at."
+  value = var.custom_domain == null ? null : {
+    regional_domain_name = aws_api_gateway_domain_name.this[0].regional_domain_name
+    regional_zone_id     = aws_api_gateway_domain_name.this[0].regional_zone_id
+  }
+}
+
+output "claude_code_command" {
+  description = "Adds the server to Claude Code. Contains the API key: print it with `terraform output -raw claude_code_command`."
+  sensitive   = true
+  value = join(" ", compact([
+    "claude mcp add --transport http",
+    local.host_server_name,
+    "'${local.mcp_url}'",
+    local.api_key_value == null ? "" : "--header 'x-api-key: ${local.api_key_value}'",
+  ]))
+}
+
+output "vscode_mcp_json" {
+  description = "A .vscode/mcp.json for VS Code. The API key is prompted for once and kept in VS Code's secret storage, not in the file."
+  value = var.auth_mode != "api_key" ? jsonencode({
+    servers = { (local.host_server_name) = { type = "http", url = local.mcp_url } }
+    }) : jsonencode({
+    inputs = [{
+      type        = "promptString"
+      id          = "bedrock-usage-api-key"
+      description = "API key of ${var.name} (terraform output -raw api_key)"
+      password    = true
+    }]
+    servers = {
+      (local.host_server_name) = {
+        type    = "http"
+        url     = local.mcp_url
+        headers = { "x-api-key" = "$${input:bedrock-usage-api-key}" }
+      }
+    }
+  })
+}
+
+output "cursor_mcp_json" {
+  description = "A ~/.cursor/mcp.json (or .cursor/mcp.json) for Cursor. The API key is read from the environment variable BEDROCK_USAGE_MCP_API_KEY."
+  value = jsonencode({
+    mcpServers = {
+      (local.host_server_name) = merge(
+        { url = local.mcp_url },
+        var.auth_mode == "api_key" ? { headers = { "x-api-key" = "$${env:BEDROCK_USAGE_MCP_API_KEY}" } } : {},
+      )
+    }
+  })
+}
+
+output "smoke_command" {
+  description = "Checks the deployment end to end with the project's mcp-client (run from terraform/)."
+  value = join(" ", compact([
+    "mcp-client --url \"$(terraform output -raw mcp_url)\"",
+    var.auth_mode == "api_key" ? "--header \"x-api-key: $(terraform output -raw api_key)\"" : "",
+    "smoke",
+  ]))
+}
+
+output "request_state_key_fingerprint" {
+  description = "First 16 hex digits of the SHA-256 of MCP_REQUEST_STATE_KEY: shows whether the key changed between applies without showing the key."
+  value       = substr(sha256(nonsensitive(sha256(local.request_state_key))), 0, 16)
+}

@@ -1,0 +1,81 @@
+# The function's role: exactly the actions it needs, on its own resources.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+variables {
+  image_uri              = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ci-images@sha256:2222222222222222222222222222222222222222222222222222222222222222"
+  bedrock_log_group_name = "/org/bedrock/invocations"
+}
+
+run "lambda_role_is_least_privilege" {
+  command = apply
+
+  assert {
+    condition     = jsondecode(aws_iam_role.lambda.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
+    error_message = "Only Lambda may assume the execution role."
+  }
+
+  assert {
+    condition = {
+      for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Sid => s.Action
+      } == {
+      WriteOwnLogs              = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      ReadBedrockInvocationLogs = ["logs:StartQuery", "logs:FilterLogEvents"]
+      FollowInsightsQueries     = ["logs:GetQueryResults", "logs:StopQuery"]
+      SessionTable = [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "dynamodb:ConditionCheckItem",
+      ]
+    }
+    error_message = "The role must allow exactly the log, query and table actions the server uses."
+  }
+
+  assert {
+    condition = {
+      for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Sid => s.Resource
+      } == {
+      WriteOwnLogs = ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/bedrock-usage-mcp:*"]
+      ReadBedrockInvocationLogs = [
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/org/bedrock/invocations",
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/org/bedrock/invocations:*",
+      ]
+      FollowInsightsQueries = ["*"]
+      SessionTable          = ["arn:aws:dynamodb:eu-west-1:123456789012:table/bedrock-usage-mcp-sessions"]
+    }
+    error_message = "Every statement must be scoped to its resource; only GetQueryResults/StopQuery (no resource-level permissions) may use *."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Effect == "Allow" && !anytrue([for a in s.Action : strcontains(a, "*")])])
+    error_message = "No wildcard actions."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.BEDROCK_LOG_GROUP == "/org/bedrock/invocations"
+    error_message = "The function must read the log group it is allowed to read."
+  }
+}
+
+run "customer_managed_key" {
+  command = apply
+
+  variables {
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Resource if s.Sid == "DecryptEnvironment"] == [["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]]
+    error_message = "With a customer-managed key the role may decrypt with that key only."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.server_side_encryption[0].kms_key_arn == var.kms_key_arn && aws_lambda_function.this.kms_key_arn == var.kms_key_arn && aws_cloudwatch_log_group.lambda.kms_key_id == var.kms_key_arn
+    error_message = "The key must encrypt the table, the function's environment and the log groups."
+  }
+}

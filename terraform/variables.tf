@@ -1,0 +1,375 @@
+# ---------------------------------------------------------------------------------------------
+# Where and what
+# ---------------------------------------------------------------------------------------------
+
+variable "name" {
+  description = "Name of the deployment: the Lambda function, the REST API and the ECR repository take it; the session table, roles and log groups use it as a prefix."
+  type        = string
+  default     = "bedrock-usage-mcp"
+
+  validation {
+    # Role names get suffixes such as "-bedrock-logging" and stay within IAM's 64 characters.
+    condition     = can(regex("^[a-z][a-z0-9-]{1,38}[a-z0-9]$", var.name))
+    error_message = "name must be 3-40 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy to (the region of the Bedrock invocation logs). null takes the region from the environment (AWS_REGION or the profile)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.region == null || can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must look like us-east-1."
+  }
+}
+
+variable "allowed_account_ids" {
+  description = "If set, the AWS provider refuses to run against any other account: a guard for pipelines."
+  type        = list(string)
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags added to every resource (through the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for the log groups, the session table, the ECR repository and the Lambda environment. null uses AWS-owned/managed keys. The key policy must allow CloudWatch Logs (logs.<region>.amazonaws.com) to use it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary attached to every IAM role this root creates (null or \"\" for none). terraform/bootstrap creates one and lets the pipeline's apply role create roles only with it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || var.permissions_boundary_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN (or null/empty for none)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# The container image
+# ---------------------------------------------------------------------------------------------
+
+variable "image_uri" {
+  description = "A prebuilt image, by digest (<account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<digest>), as the pipeline passes it. null makes Terraform build the image from the sources with docker buildx and push it to an ECR repository it creates."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image_uri == null || can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9][a-z0-9._/-]*@sha256:[a-f0-9]{64}$", var.image_uri))
+    error_message = "image_uri must be an ECR image by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits>. Tags are mutable; deploy digests."
+  }
+}
+
+variable "architecture" {
+  description = "Lambda architecture, and the platform the image is built for: arm64 (Graviton, cheaper) or x86_64."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "image_build" {
+  description = "How Terraform builds the image when image_uri is null. source_dir: the repository root (Cargo.toml, src/, docker/Dockerfile); default: the folder above this one. docker: the docker CLI to call."
+  type = object({
+    source_dir = optional(string)
+    docker     = optional(string, "docker")
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "ecr" {
+  description = "The ECR repository Terraform creates when it builds the image: how many images to keep, and whether destroy may delete a repository that still holds images."
+  type = object({
+    keep_images  = optional(number, 10)
+    force_delete = optional(bool, true)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.ecr.keep_images >= 2 && var.ecr.keep_images <= 1000
+    error_message = "ecr.keep_images must be between 2 and 1000 (the deployed image must survive the next push)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# The function
+# ---------------------------------------------------------------------------------------------
+
+variable "lambda" {
+  description = "The function: memory (MB), timeout (seconds, up to 900; streams are closed before it by mcp.max_stream_seconds), optional reserved concurrency, X-Ray tracing, log retention (days) and RUST_LOG."
+  type = object({
+    memory_mb            = optional(number, 512)
+    timeout_seconds      = optional(number, 900)
+    reserved_concurrency = optional(number)
+    tracing              = optional(bool, false)
+    log_retention_days   = optional(number, 30)
+    rust_log             = optional(string, "info")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.lambda.memory_mb >= 128 && var.lambda.memory_mb <= 10240
+    error_message = "lambda.memory_mb must be between 128 and 10240."
+  }
+  validation {
+    condition     = var.lambda.timeout_seconds >= 30 && var.lambda.timeout_seconds <= 900
+    error_message = "lambda.timeout_seconds must be between 30 and 900."
+  }
+  validation {
+    condition     = var.lambda.reserved_concurrency == null || try(var.lambda.reserved_concurrency >= 1, false)
+    error_message = "lambda.reserved_concurrency must be null (unreserved) or at least 1."
+  }
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.lambda.log_retention_days)
+    error_message = "lambda.log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
+
+variable "mcp" {
+  description = <<-EOT
+    Server settings passed to the function as environment variables:
+    allowed_hosts (MCP_ALLOWED_HOSTS; the execute-api host is accepted by the server itself, custom_domain is added here automatically),
+    allowed_origins (MCP_ALLOWED_ORIGINS; browser origins, empty = loopback only),
+    max_stream_seconds (MCP_MAX_STREAM_SECS; SSE streams are closed after this and clients resume; below the Lambda timeout and the 900 s gateway timeout),
+    keep_alive_seconds (MCP_KEEP_ALIVE_SECS; well inside API Gateway's 300 s idle timeout),
+    session_ttl_seconds (MCP_SESSION_TTL),
+    cloudwatch_mode (BEDROCK_USAGE_CLOUDWATCH_MODE: insights or scan).
+  EOT
+  type = object({
+    allowed_hosts       = optional(list(string), [])
+    allowed_origins     = optional(list(string), [])
+    max_stream_seconds  = optional(number, 240)
+    keep_alive_seconds  = optional(number, 15)
+    session_ttl_seconds = optional(number, 3600)
+    cloudwatch_mode     = optional(string, "insights")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for h in var.mcp.allowed_hosts : h == "*" || can(regex("^[A-Za-z0-9.-]+(:[0-9]+)?$", h))])
+    error_message = "mcp.allowed_hosts must be host names (optionally with :port), without scheme or path, or \"*\" (any host)."
+  }
+  validation {
+    condition     = alltrue([for o in var.mcp.allowed_origins : o == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]+)?$", o))])
+    error_message = "mcp.allowed_origins must be origins such as https://app.example.com (scheme, host, optional port; no path), or \"*\" (any origin)."
+  }
+  validation {
+    condition     = var.mcp.max_stream_seconds >= 10 && var.mcp.max_stream_seconds < 900
+    error_message = "mcp.max_stream_seconds must be at least 10 and below 900 (the API Gateway integration timeout)."
+  }
+  validation {
+    condition     = var.mcp.keep_alive_seconds >= 1 && var.mcp.keep_alive_seconds < 300
+    error_message = "mcp.keep_alive_seconds must be between 1 and 299 (API Gateway closes idle streams after 300 s)."
+  }
+  validation {
+    condition     = var.mcp.session_ttl_seconds >= 60 && var.mcp.session_ttl_seconds <= 604800
+    error_message = "mcp.session_ttl_seconds must be between 60 and 604800 (7 days)."
+  }
+  validation {
+    condition     = contains(["insights", "scan"], var.mcp.cloudwatch_mode)
+    error_message = "mcp.cloudwatch_mode must be insights (CloudWatch Logs Insights) or scan (FilterLogEvents)."
+  }
+}
+
+variable "request_state_key" {
+  description = "Secret (at least 32 characters) shared by every instance to seal requestState (MCP_REQUEST_STATE_KEY). null: Terraform generates one once (a terraform_data resource holding the SHA-256 of two uuid() values) and keeps it in state; rotate with `terraform apply -replace=terraform_data.request_state_key[0]`."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.request_state_key == null || try(length(var.request_state_key) >= 32, false)
+    error_message = "request_state_key must be at least 32 characters."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Access
+# ---------------------------------------------------------------------------------------------
+
+variable "auth_mode" {
+  description = "How callers authenticate at API Gateway: api_key (default; x-api-key header, usage plan with throttling and quota), iam (SigV4-signed requests, authorizationType AWS_IAM) or none (open endpoint; needs allow_unauthenticated_access = true). oauth is reserved for a later release."
+  type        = string
+  default     = "api_key"
+
+  validation {
+    condition     = var.auth_mode != "oauth"
+    error_message = "auth_mode \"oauth\" is reserved (OAuth protected-resource discovery at /.well-known/oauth-protected-resource) but not implemented yet; use api_key or iam."
+  }
+  validation {
+    condition     = contains(["api_key", "iam", "none", "oauth"], var.auth_mode)
+    error_message = "auth_mode must be api_key, iam or none."
+  }
+}
+
+variable "allow_unauthenticated_access" {
+  description = "Acknowledgement required by auth_mode = \"none\": anyone who knows the URL can query your Bedrock usage."
+  type        = bool
+  default     = false
+}
+
+variable "api" {
+  description = "The REST API stage: its name (part of the URL: .../<stage_name>/mcp), stage-wide throttling (requests per second and burst), execution logging level (OFF, ERROR or INFO), detailed metrics, access-log retention (days) and X-Ray tracing on the stage."
+  type = object({
+    stage_name           = optional(string, "prod")
+    throttle_rate_limit  = optional(number, 50)
+    throttle_burst_limit = optional(number, 100)
+    logging_level        = optional(string, "ERROR")
+    metrics_enabled      = optional(bool, true)
+    log_retention_days   = optional(number, 30)
+    xray_tracing         = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,128}$", var.api.stage_name))
+    error_message = "api.stage_name must be 1-128 letters, digits, hyphens or underscores."
+  }
+  validation {
+    condition     = var.api.throttle_rate_limit > 0 && var.api.throttle_burst_limit >= 1
+    error_message = "api.throttle_rate_limit must be positive and api.throttle_burst_limit at least 1."
+  }
+  validation {
+    condition     = contains(["OFF", "ERROR", "INFO"], var.api.logging_level)
+    error_message = "api.logging_level must be OFF, ERROR or INFO."
+  }
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.api.log_retention_days)
+    error_message = "api.log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653)."
+  }
+}
+
+variable "usage_plan" {
+  description = "With auth_mode = \"api_key\": the usage plan of the generated API key (requests per second, burst, and a quota of requests per DAY, WEEK or MONTH; quota_limit = 0 means no quota)."
+  type = object({
+    throttle_rate_limit  = optional(number, 10)
+    throttle_burst_limit = optional(number, 20)
+    quota_limit          = optional(number, 20000)
+    quota_period         = optional(string, "DAY")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["DAY", "WEEK", "MONTH"], var.usage_plan.quota_period)
+    error_message = "usage_plan.quota_period must be DAY, WEEK or MONTH."
+  }
+  validation {
+    condition     = var.usage_plan.throttle_rate_limit > 0 && var.usage_plan.throttle_burst_limit >= 1 && var.usage_plan.quota_limit >= 0
+    error_message = "usage_plan limits must be positive (quota_limit may be 0 for no quota)."
+  }
+}
+
+variable "custom_domain" {
+  description = "Optional custom domain (REGIONAL) mapped to the stage at the root path, so the URL is https://<domain_name>/mcp. certificate_arn: an ACM certificate in this region. route53_zone_id: if set, an alias record is created there; otherwise point DNS at the custom_domain_target output."
+  type = object({
+    domain_name     = string
+    certificate_arn = string
+    route53_zone_id = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.custom_domain == null || can(regex("^([a-z0-9-]+\\.)+[a-z]{2,}$", var.custom_domain.domain_name))
+    error_message = "custom_domain.domain_name must be a lower-case DNS name."
+  }
+}
+
+variable "waf_web_acl_arn" {
+  description = "Optional AWS WAF (v2, REGIONAL) web ACL to associate with the stage."
+  type        = string
+  default     = null
+}
+
+variable "manage_api_gateway_account" {
+  description = "Create the role API Gateway uses to write logs and set it on the region's API Gateway account settings. Needed once per account and region before access logs work (\"CloudWatch Logs role ARN must be set in account settings\"); leave false if another stack already sets it, since the setting is account-wide."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Sessions
+# ---------------------------------------------------------------------------------------------
+
+variable "session_table" {
+  description = "The DynamoDB session table: deletion protection (sessions are short-lived, so off by default)."
+  type = object({
+    deletion_protection = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Bedrock model-invocation logs
+# ---------------------------------------------------------------------------------------------
+
+variable "bedrock_log_group_name" {
+  description = "Log group of the Bedrock model-invocation logs the server reports on. With manage_bedrock_invocation_logging = false it must already exist (another stack or the console owns the logging configuration)."
+  type        = string
+  default     = "/aws/bedrock/modelinvocations"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#-]{1,512}$", var.bedrock_log_group_name))
+    error_message = "bedrock_log_group_name must be a valid CloudWatch Logs group name."
+  }
+}
+
+variable "bedrock_pricing_json" {
+  description = "Optional pricing table (JSON, the server's BEDROCK_PRICING_JSON) for cost estimates; without one, reports carry token counts only. Lambda allows 4 KB of environment in total, so keep it under 3 KB."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bedrock_pricing_json == null || try(can(jsondecode(var.bedrock_pricing_json)) && length(var.bedrock_pricing_json) <= 3072, false)
+    error_message = "bedrock_pricing_json must be valid JSON of at most 3072 characters (Lambda's environment is limited to 4 KB)."
+  }
+}
+
+variable "manage_bedrock_invocation_logging" {
+  description = "Create the log group, the role Bedrock assumes and the region's model-invocation logging configuration. There is one configuration per account and region: leave false if another stack owns it."
+  type        = bool
+  default     = false
+}
+
+variable "bedrock_logging" {
+  description = "With manage_bedrock_invocation_logging = true: log retention (days), which data Bedrock delivers (text_data_delivery logs prompts and completions as well as token counts), and an optional S3 bucket for bodies over 100 KB."
+  type = object({
+    retention_days           = optional(number, 365)
+    text_data_delivery       = optional(bool, true)
+    image_data_delivery      = optional(bool, false)
+    embedding_data_delivery  = optional(bool, false)
+    video_data_delivery      = optional(bool, false)
+    large_data_s3_bucket     = optional(string)
+    large_data_s3_key_prefix = optional(string, "bedrock-invocation-logs")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.bedrock_logging.retention_days)
+    error_message = "bedrock_logging.retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653)."
+  }
+}
