@@ -7,7 +7,6 @@ use anyhow::{Context, bail};
 use bedrock_usage_mcp::config::{HttpArgs, init_tracing};
 use bedrock_usage_mcp::store::StoreArgs;
 use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server};
-use bedrock_usage_mcp::transport::McpService;
 use bedrock_usage_mcp::usage::UsageSource;
 use bedrock_usage_mcp::usage::pricing::PricingTable;
 use bedrock_usage_mcp::usage::source::{
@@ -54,7 +53,6 @@ async fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
     let on_lambda = lambda::detected();
-    let mut config = cli.http.transport_config()?;
     let sources = choose_source(&cli, on_lambda)?;
     let pricing = match (&cli.pricing_file, &cli.pricing_json) {
         (Some(path), _) => Some(PricingTable::from_file(path)?),
@@ -63,33 +61,7 @@ async fn main() -> anyhow::Result<()> {
     }
     .map(Arc::new);
     let server = usage_server(sources, pricing, cli.http.state_key()?);
-    let store = cli
-        .store
-        .build()
-        .await
-        .context("setting up the session store")?;
-    // A stream read on another instance than its writer's only ends when its last event
-    // arrives; if the writer died, a time limit must end it, so shared stores get one.
-    if store.poll_interval().is_some() && config.max_stream_duration.is_none() {
-        config.max_stream_duration = Some(std::time::Duration::from_secs(240));
-        tracing::info!(
-            "shared session store: SSE connections close after 240 s (--max-stream-secs)"
-        );
-    }
-    let service = McpService::new(server, store, config);
-    if on_lambda {
-        tracing::info!("serving Lambda invocations (streaming)");
-        return lambda::run(service.router())
-            .await
-            .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"));
-    }
-    let listener = serve::bind(cli.http.bind)
-        .await
-        .with_context(|| format!("binding {}", cli.http.bind))?;
-    let addr = serve::local_addr(&listener)?;
-    println!("listening on http://{addr}{}", cli.http.endpoint);
-    tracing::info!(%addr, "bedrock-usage-mcp listening");
-    serve::serve(listener, service.router(), serve::shutdown_signal()).await?;
+    serve::run(server, &cli.http, &cli.store).await?;
     Ok(())
 }
 
