@@ -183,8 +183,19 @@ async fn notification_hops(
             .header("accept", "text/event-stream")
             .header("mcp-session-id", &session)
             .body(Body::empty())?;
+        // Drain the stream on its own task, stamping arrivals: a body polled only while we
+        // wait would hide the store's polling delay.
         let mut events = Events::new(target.clone().oneshot(get).await?.into_body());
+        let (tx, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(message) = events.next_message().await {
+                if tx.send((Instant::now(), message)).is_err() {
+                    break;
+                }
+            }
+        });
         for i in 0..rounds {
+            let started = Instant::now();
             let answer = post(
                 a,
                 Some(&session),
@@ -192,17 +203,16 @@ async fn notification_hops(
             )
             .await?;
             let _ = answer.into_body().collect().await?;
-            let started = Instant::now();
-            loop {
-                let message = events
-                    .next_message()
+            let arrived = loop {
+                let (at, message) = arrivals
+                    .recv()
                     .await
                     .ok_or_else(|| anyhow::anyhow!("stream ended"))?;
                 if message["method"] == "notifications/tools/list_changed" {
-                    break;
+                    break at;
                 }
-            }
-            times.push(started.elapsed());
+            };
+            times.push(arrived - started);
         }
     }
     Ok((same, cross))
