@@ -112,14 +112,19 @@ impl SessionStore for MemoryStore {
 
     async fn terminate_session(&self, id: &SessionId) -> Result<bool, StoreError> {
         let mut state = self.state();
-        match state.sessions.get_mut(id) {
+        let newly = match state.sessions.get_mut(id) {
             Some(record) if !record.is_expired(unix_now()) => {
                 let newly = !record.terminated;
                 record.terminated = true;
-                Ok(newly)
+                newly
             }
-            _ => Err(StoreError::SessionNotFound),
-        }
+            _ => return Err(StoreError::SessionNotFound),
+        };
+        // A terminated session answers 404 from its record alone: its streams and replies can
+        // go now rather than at expiry, or a busy server holds every ended session's events.
+        state.streams.retain(|key, _| &key.session != id);
+        state.replies.remove(id);
+        Ok(newly)
     }
 
     async fn append_event(
@@ -213,5 +218,46 @@ impl SessionStore for MemoryStore {
 
     fn subscribe(&self, topic: &Topic) -> ChangeSignal {
         self.wakeups.subscribe(topic)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{StreamId, records::unix_now};
+
+    #[tokio::test]
+    async fn terminating_a_session_frees_its_events() {
+        let store = MemoryStore::new();
+        let record = SessionRecord {
+            id: SessionId::generate(),
+            protocol_version: "2025-11-25".into(),
+            client_capabilities: serde_json::json!({}),
+            client_info: serde_json::json!({}),
+            log_level: None,
+            subscriptions: Default::default(),
+            initialized: true,
+            terminated: false,
+            expires_at: unix_now() + 60,
+        };
+        store.create_session(&record).await.unwrap();
+        let key = StreamKey::new(record.id.clone(), StreamId::generate());
+        store
+            .append_event(&key, StoredEvent::priming())
+            .await
+            .unwrap();
+        store.put_reply(&record.id, "r", "{}").await.unwrap();
+        assert!(store.terminate_session(&record.id).await.unwrap());
+        assert!(store.read_events(&key, None, 10).await.unwrap().is_empty());
+        assert_eq!(store.get_reply(&record.id, "r").await.unwrap(), None);
+        assert!(!store.terminate_session(&record.id).await.unwrap());
+        assert!(
+            store
+                .load_session(&record.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .terminated
+        );
     }
 }
