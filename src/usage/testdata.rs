@@ -552,7 +552,6 @@ pub fn empty_report() -> crate::usage::UsageReport {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
