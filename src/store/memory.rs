@@ -1,7 +1,8 @@
 //! The in-memory [`SessionStore`]: one process, no polling, for local runs and tests.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
@@ -14,7 +15,9 @@ use super::{SessionStore, StoreError};
 /// Sessions, streams and replies in process memory, with in-process wake-ups.
 ///
 /// Expired sessions are purged lazily, together with their streams and replies, whenever a
-/// session is created.
+/// session is created; a terminated session's streams and replies go at once. A completed
+/// stream (its final response stored) stays readable for 30 s, and at most 512 of them are
+/// kept, so memory is bounded by the streams in flight rather than by the requests served.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
@@ -26,7 +29,16 @@ struct State {
     sessions: HashMap<SessionId, SessionRecord>,
     streams: HashMap<StreamKey, Vec<StoredEvent>>,
     replies: HashMap<SessionId, BTreeMap<String, String>>,
+    /// Streams whose last event is stored, oldest first: kept a little while for a client
+    /// that resumes after a cut, then freed.
+    completed: VecDeque<(Instant, StreamKey)>,
 }
+
+/// How long a completed stream stays readable for a resuming client.
+const COMPLETED_GRACE: Duration = Duration::from_secs(30);
+/// The most completed streams kept at once, whatever their age: memory stays bounded under
+/// any load.
+const COMPLETED_KEPT: usize = 512;
 
 impl MemoryStore {
     pub fn new() -> Self {
@@ -39,6 +51,18 @@ impl MemoryStore {
 }
 
 impl State {
+    /// Frees completed streams past their grace period or beyond the kept count.
+    fn forget_old_streams(&mut self) {
+        while let Some((at, _)) = self.completed.front() {
+            if self.completed.len() <= COMPLETED_KEPT && at.elapsed() < COMPLETED_GRACE {
+                break;
+            }
+            if let Some((_, key)) = self.completed.pop_front() {
+                self.streams.remove(&key);
+            }
+        }
+    }
+
     fn live_session(&mut self, id: &SessionId) -> Result<&mut SessionRecord, StoreError> {
         let now = unix_now();
         match self.sessions.get_mut(id) {
@@ -135,9 +159,15 @@ impl SessionStore for MemoryStore {
         let seq = {
             let mut state = self.state();
             state.live_session(&key.session)?;
+            let last = event.last;
             let events = state.streams.entry(key.clone()).or_default();
             events.push(event);
-            (events.len() - 1) as EventSeq
+            let seq = (events.len() - 1) as EventSeq;
+            if last {
+                state.completed.push_back((Instant::now(), key.clone()));
+            }
+            state.forget_old_streams();
+            seq
         };
         self.wakeups.notify(&Topic::Stream(key.clone()));
         Ok(seq)
@@ -226,10 +256,8 @@ mod tests {
     use super::*;
     use crate::store::{StreamId, records::unix_now};
 
-    #[tokio::test]
-    async fn terminating_a_session_frees_its_events() {
-        let store = MemoryStore::new();
-        let record = SessionRecord {
+    fn record() -> SessionRecord {
+        SessionRecord {
             id: SessionId::generate(),
             protocol_version: "2025-11-25".into(),
             client_capabilities: serde_json::json!({}),
@@ -239,7 +267,39 @@ mod tests {
             initialized: true,
             terminated: false,
             expires_at: unix_now() + 60,
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn completed_streams_are_kept_only_in_bounded_number() {
+        let store = MemoryStore::new();
+        let record = record();
+        store.create_session(&record).await.unwrap();
+        let keys: Vec<StreamKey> = (0..COMPLETED_KEPT + 10)
+            .map(|_| StreamKey::new(record.id.clone(), StreamId::generate()))
+            .collect();
+        for key in &keys {
+            store
+                .append_event(key, StoredEvent::priming())
+                .await
+                .unwrap();
+            store
+                .append_event(key, StoredEvent::final_message("{}".into()))
+                .await
+                .unwrap();
+        }
+        let kept = |key: &StreamKey| store.state().streams.contains_key(key);
+        assert!(!kept(&keys[0]) && !kept(&keys[9]), "the oldest are freed");
+        assert!(
+            kept(&keys[10]) && kept(&keys[COMPLETED_KEPT + 9]),
+            "the newest stay"
+        );
+    }
+
+    #[tokio::test]
+    async fn terminating_a_session_frees_its_events() {
+        let store = MemoryStore::new();
+        let record = record();
         store.create_session(&record).await.unwrap();
         let key = StreamKey::new(record.id.clone(), StreamId::generate());
         store
