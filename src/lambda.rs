@@ -65,3 +65,65 @@ fn gateway_domain(request: &lambda_http::Request) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Function URL invocation (payload format 2.0), as Lambda delivers it.
+    const FUNCTION_URL_EVENT: &str = r#"{
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/mcp",
+        "rawQueryString": "",
+        "headers": {
+            "host": "abcdefg.lambda-url.eu-west-1.on.aws",
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream"
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abcdefg",
+            "domainName": "abcdefg.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "abcdefg",
+            "http": { "method": "POST", "path": "/mcp", "protocol": "HTTP/1.1",
+                      "sourceIp": "192.0.2.1", "userAgent": "test" },
+            "requestId": "id", "routeKey": "$default", "stage": "$default",
+            "time": "25/Nov/2026:18:00:00 +0000", "timeEpoch": 1795636800000
+        },
+        "body": "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}",
+        "isBase64Encoded": false
+    }"#;
+
+    /// An API Gateway REST proxy invocation through the `prod` stage.
+    const REST_EVENT: &str = r#"{
+        "resource": "/mcp", "path": "/mcp", "httpMethod": "POST",
+        "headers": { "Host": "abc123.execute-api.eu-west-1.amazonaws.com" },
+        "multiValueHeaders": { "Host": ["abc123.execute-api.eu-west-1.amazonaws.com"] },
+        "queryStringParameters": null, "multiValueQueryStringParameters": null,
+        "pathParameters": null, "stageVariables": null,
+        "requestContext": {
+            "resourcePath": "/mcp", "httpMethod": "POST", "path": "/prod/mcp",
+            "stage": "prod", "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+            "requestId": "r", "accountId": "123456789012", "apiId": "abc123",
+            "identity": { "sourceIp": "192.0.2.1" }
+        },
+        "body": "{}", "isBase64Encoded": false
+    }"#;
+
+    #[test]
+    fn function_url_and_rest_events_route_to_the_endpoint_with_their_gateway_host() {
+        for (event, domain) in [
+            (FUNCTION_URL_EVENT, "abcdefg.lambda-url.eu-west-1.on.aws"),
+            (REST_EVENT, "abc123.execute-api.eu-west-1.amazonaws.com"),
+        ] {
+            let request = lambda_http::request::from_str(event).expect("a gateway event");
+            let adapted = adapt(request);
+            assert_eq!(adapted.uri().path(), "/mcp", "stage-free path for {domain}");
+            assert_eq!(
+                adapted.extensions().get::<GatewayHost>(),
+                Some(&GatewayHost(domain.to_owned()))
+            );
+        }
+    }
+}
