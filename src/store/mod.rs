@@ -49,7 +49,7 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn create_session(&self, record: &SessionRecord) -> Result<(), StoreError>;
 
     /// Loads a session. Expired sessions read as `None`; terminated ones are returned with
-    /// `terminated` set, so the caller can tell them apart if it wants to.
+    /// `terminated` set (their other fields may be gone), so the caller can tell them apart.
     async fn load_session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError>;
 
     /// Applies `update` to a live session; [`StoreError::SessionNotFound`] if it is missing,

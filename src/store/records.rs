@@ -150,6 +150,21 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// What a store that keeps only a tombstone of an ended session reports for it.
+    pub fn ended(id: SessionId, expires_at: u64) -> Self {
+        Self {
+            id,
+            protocol_version: String::new(),
+            client_capabilities: serde_json::Value::Null,
+            client_info: serde_json::Value::Null,
+            log_level: None,
+            subscriptions: BTreeSet::new(),
+            initialized: false,
+            terminated: true,
+            expires_at,
+        }
+    }
+
     pub fn is_expired(&self, now: u64) -> bool {
         self.expires_at <= now
     }
