@@ -16,3 +16,7 @@ fmt:
 
 ci:
 	bash .ci/run
+
+.PHONY: bench
+bench:  # the side-by-side benchmark against the official SDKs (not part of the tests)
+	bench/run.sh
