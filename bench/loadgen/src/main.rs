@@ -272,15 +272,7 @@ async fn launch(args: &[String]) -> i32 {
             return 1;
         }
         if let Ok(mut conn) = Conn::open(&target).await {
-            match send(
-                &mut conn,
-                &target,
-                Method::POST,
-                &[],
-                Some(body.clone()),
-            )
-            .await
-            {
+            match send(&mut conn, &target, Method::POST, &[], Some(body.clone())).await {
                 Ok(a) if a.status.is_success() && count(&a.body, "\"result\"") > 0 => {
                     let ms = started.elapsed().as_secs_f64() * 1000.0;
                     println!("{}", json!({"startup_ms": ms, "pid": pid}));

@@ -105,7 +105,10 @@ impl ServerHandler for Bench {
                 ))])
                 .into())
             }
-            other => Err(McpError::invalid_params(format!("unknown tool {other}"), None)),
+            other => Err(McpError::invalid_params(
+                format!("unknown tool {other}"),
+                None,
+            )),
         }
     }
 }
