@@ -14,13 +14,32 @@ resource "aws_ecr_repository" "ci" {
   }
 }
 
+# Only the main branch pushes here (pull requests build without pushing). Tags:
+#   src-<source hash>-<arch>   every image the main branch builds (scripts/source-hash.sh);
+#   deployed-<run>-<attempt>   added to the image's digest after a successful apply.
+# ECR never lets a rule expire an image that a higher-priority rule's tag selection matches, so
+# rule 1 protects every deployed image from rule 3: the live image is always deployed-tagged,
+# and rule 1 only expires deployed images when more than ecr_keep_deployed_images newer ones
+# exist (by push date), which a live image never meets unless a rollback deploys an image
+# older than that many deployments.
 resource "aws_ecr_lifecycle_policy" "ci" {
   repository = aws_ecr_repository.ci.name
   policy = jsonencode({
     rules = [
       {
         rulePriority = 1
-        description  = "Drop untagged images after a day"
+        description  = "Keep the ${var.ecr_keep_deployed_images} newest deployed images"
+        selection = {
+          tagStatus     = "tagged"
+          tagPrefixList = ["deployed-"]
+          countType     = "imageCountMoreThan"
+          countNumber   = var.ecr_keep_deployed_images
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Drop untagged images (layers of interrupted pushes) after a day"
         selection = {
           tagStatus   = "untagged"
           countType   = "sinceImagePushed"
@@ -30,12 +49,13 @@ resource "aws_ecr_lifecycle_policy" "ci" {
         action = { type = "expire" }
       },
       {
-        rulePriority = 2
-        description  = "Keep the ${var.ecr_keep_images} newest images"
+        rulePriority = 3
+        description  = "Keep the ${var.ecr_keep_images} newest images that were never deployed"
         selection = {
-          tagStatus   = "any"
-          countType   = "imageCountMoreThan"
-          countNumber = var.ecr_keep_images
+          tagStatus     = "tagged"
+          tagPrefixList = ["src-"]
+          countType     = "imageCountMoreThan"
+          countNumber   = var.ecr_keep_images
         }
         action = { type = "expire" }
       },

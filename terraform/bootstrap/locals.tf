@@ -14,8 +14,17 @@ locals {
   # so that it cannot rewrite its own permissions.
   ci_prefix = "gha-${local.app}"
 
-  state_bucket = coalesce(var.state_bucket_name, "${local.app}-tfstate-${local.account_id}-${local.region}")
-  lock_table   = "${local.ci_prefix}-tflock"
+  # S3 bucket names have at most 63 characters; app_name may have 40, the region 14. When the
+  # default is too long, app_name is cut and 8 hex digits of the full name's SHA-256 keep it
+  # unique (the account and region stay readable).
+  state_bucket_suffix  = "-tfstate-${local.account_id}-${local.region}"
+  state_bucket_default = "${local.app}${local.state_bucket_suffix}"
+  state_bucket_short   = "${trimsuffix(substr(local.app, 0, 63 - 9 - length(local.state_bucket_suffix)), "-")}-${substr(sha256(local.state_bucket_default), 0, 8)}${local.state_bucket_suffix}"
+  state_bucket = coalesce(
+    var.state_bucket_name,
+    length(local.state_bucket_default) <= 63 ? local.state_bucket_default : local.state_bucket_short,
+  )
+  lock_table = "${local.ci_prefix}-tflock"
 
   oidc_host         = "token.actions.githubusercontent.com"
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
@@ -46,4 +55,10 @@ locals {
   )
 
   state_objects = ["${aws_s3_bucket.state.arn}/${var.state_key}", "${aws_s3_bucket.state.arn}/${var.state_key}.tflock"]
+
+  # Saved plans of the main branch (terraform plan -out), applied by the apply job after review.
+  # They hold what the state holds, so they stay in this bucket rather than in workflow
+  # artifacts; the apply job also checks the plan's SHA-256 from the plan job's outputs.
+  plans_prefix = "plans/${var.state_key}/"
+  plan_objects = "${aws_s3_bucket.state.arn}/${local.plans_prefix}*"
 }

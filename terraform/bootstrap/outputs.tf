@@ -24,12 +24,12 @@ output "permissions_boundary_arn" {
 }
 
 output "image_role_arn" {
-  description = "Role of the image job (pull requests and the main branch)."
+  description = "Role of the image job (the main branch only; pull requests build without pushing)."
   value       = aws_iam_role.image.arn
 }
 
 output "plan_role_arn" {
-  description = "Role of the plan job (pull requests; read-only)."
+  description = "Role of the plan jobs (pull requests in the reviewed plan environment, and the main branch; read-only but for the lock and saved plans)."
   value       = aws_iam_role.plan.arn
 }
 

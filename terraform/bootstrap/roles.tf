@@ -1,7 +1,11 @@
-# Three roles for .github/workflows/deploy.yml, each trusted by one kind of job only:
-#   image: pushes images to the CI repository (pull requests and the main branch);
-#   plan:  reads what the root manages and the state (pull requests);
-#   apply: changes what the root manages, in the protected environment only.
+# Three roles for .github/workflows/deploy.yml, each trusted by one kind of job only (the
+# subjects are in oidc.tf; scripts/pipeline-test.sh and tests/ pin who can do what):
+#   image: pushes images to the CI repository: the main branch only. Pull requests build their
+#          image without pushing it, so nothing a pull request builds can reach production;
+#   plan:  reads what the root manages and the state, which holds the API key: pull requests in
+#          the reviewed "plan" environment, and the main branch, which also saves its plan in
+#          the state bucket for the apply job;
+#   apply: applies that saved plan, in the protected "production" environment only.
 
 # --- Permissions boundary for the roles the root creates -----------------------------------------
 # The apply role may create roles only with this boundary attached, so a role it creates can
@@ -64,7 +68,7 @@ resource "aws_iam_policy" "boundary" {
 
 resource "aws_iam_role" "image" {
   name                 = "${local.ci_prefix}-image"
-  description          = "GitHub Actions (${var.github_repository}): push images to ${aws_ecr_repository.ci.name}"
+  description          = "GitHub Actions (${var.github_repository}, branch ${var.github_main_branch}): push images to ${aws_ecr_repository.ci.name}"
   assume_role_policy   = local.github_trust.image
   max_session_duration = 3600
 }
@@ -105,7 +109,7 @@ resource "aws_iam_role_policy" "image" {
 
 resource "aws_iam_role" "plan" {
   name                 = "${local.ci_prefix}-plan"
-  description          = "GitHub Actions (${var.github_repository}): terraform plan on pull requests (read-only)"
+  description          = "GitHub Actions (${var.github_repository}, environment ${var.github_plan_environment} and branch ${var.github_main_branch}): terraform plan (read-only)"
   assume_role_policy   = local.github_trust.plan
   max_session_duration = 3600
 }
@@ -202,8 +206,18 @@ resource "aws_iam_role_policy" "plan" {
   name = "read-only"
   role = aws_iam_role.plan.id
   policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = concat(local.state_read_statements, local.read_statements)
+    Version = "2012-10-17"
+    Statement = concat(local.state_read_statements, local.read_statements, [
+      {
+        # The main branch's saved plan (terraform plan -out) for the apply job. A pull request's
+        # plan job could write here too; the apply job accepts only the plan whose SHA-256 the
+        # main branch's plan job output, and Terraform refuses a plan made from another state.
+        Sid      = "SavePlans"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject"]
+        Resource = local.plan_objects
+      },
+    ])
   })
 }
 
@@ -219,6 +233,12 @@ resource "aws_iam_role" "apply" {
 locals {
   apply_statements = concat(
     [
+      {
+        Sid      = "ReadPlans"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = local.plan_objects
+      },
       {
         Sid      = "StateWrite"
         Effect   = "Allow"

@@ -57,6 +57,23 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
       days_after_initiation = 7
     }
   }
+
+  # Saved plans are applied within the run that made them; keep them a week for inspection.
+  rule {
+    id     = "expire-saved-plans"
+    status = "Enabled"
+    filter {
+      prefix = "plans/"
+    }
+
+    expiration {
+      days = 7
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "state" {

@@ -26,8 +26,19 @@ variable "github_environment" {
   default     = "production"
 }
 
+variable "github_plan_environment" {
+  description = "The GitHub environment pull-request plans run in. The plan role can read the state (which holds the API key), so give this environment required reviewers: a reviewer approves each pull request's plan after reading its diff (workflows included)."
+  type        = string
+  default     = "plan"
+
+  validation {
+    condition     = var.github_plan_environment != var.github_environment
+    error_message = "github_plan_environment must differ from github_environment: pull requests must never get the apply role."
+  }
+}
+
 variable "github_main_branch" {
-  description = "The branch whose pushes build images for production."
+  description = "The branch whose pushes build images for production and make the plans the apply job applies."
   type        = string
   default     = "main"
 }
@@ -50,9 +61,14 @@ variable "app_name" {
 }
 
 variable "state_bucket_name" {
-  description = "Name of the S3 bucket for Terraform state. null: <app_name>-tfstate-<account>-<region>."
+  description = "Name of the S3 bucket for Terraform state. null: <app_name>-tfstate-<account>-<region>, with app_name cut short and a hash added when that exceeds S3's 63 characters."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.state_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.state_bucket_name))
+    error_message = "state_bucket_name must be a valid S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit."
+  }
 }
 
 variable "state_key" {
@@ -98,7 +114,23 @@ variable "extra_apply_policy_json" {
 }
 
 variable "ecr_keep_images" {
-  description = "How many images the pipeline's ECR repository keeps."
+  description = "How many images built on the main branch but never deployed (tags src-*) the pipeline's ECR repository keeps. Deployed images are kept by their own rule (ecr_keep_deployed_images)."
   type        = number
   default     = 30
+
+  validation {
+    condition     = var.ecr_keep_images >= 1
+    error_message = "ecr_keep_images must be at least 1."
+  }
+}
+
+variable "ecr_keep_deployed_images" {
+  description = "How many deployed images (tags deployed-*, added by the pipeline after each successful apply) the pipeline's ECR repository keeps, by push date. The live image is one of them, and a lower-priority rule can never expire an image this rule selects."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.ecr_keep_deployed_images >= 10
+    error_message = "ecr_keep_deployed_images must be at least 10, so that rollbacks find their images."
+  }
 }
