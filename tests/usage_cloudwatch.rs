@@ -1044,6 +1044,68 @@ async fn a_query_whose_results_cannot_be_read_is_stopped() {
 }
 
 #[tokio::test]
+async fn a_missing_log_group_is_zero_usage_with_a_warning_in_insights() {
+    let d = dataset();
+    let query = UsageQuery::new(d.start, d.end, Granularity::Day).unwrap();
+    let state = fake_state(UsageFilters::default(), Outcome::Rows);
+    state.refusals.lock().unwrap().insert(
+        "StartQuery".to_owned(),
+        vec!["resource-not-found-exception.json"; 100],
+    );
+    let fake = Fake::start(state).await;
+    let report = fake
+        .source(fast_insights())
+        .collect(&query, &NoProgress, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(report.totals.is_zero());
+    assert!(report.by_model.is_empty());
+    assert_eq!(report.source.kind, SourceKind::CloudwatchInsights);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert_eq!(report.warnings[0].code, "log_group_not_found");
+    let message = &report.warnings[0].message;
+    assert!(
+        message.contains("/aws/bedrock/modelinvocations"),
+        "{message}"
+    );
+    assert!(message.contains("us-east-1"), "{message}");
+    assert!(fake.queries().is_empty(), "no query ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_log_group_is_zero_usage_with_a_warning_in_the_scan() {
+    let moto = Moto::shared();
+    let d = dataset();
+    let query = UsageQuery::new(d.start, d.end, Granularity::Day).unwrap();
+    let group = unique_group("never-created");
+    let source = ScanSource::new(
+        LogsClient::ready(logs_client(&moto.endpoint, moto::REGION)),
+        &group,
+    );
+    let report = source
+        .collect(&query, &NoProgress, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(report.totals.is_zero());
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].message.contains(&group));
+    assert!(report.warnings[0].message.contains(moto::REGION));
+    // An existing, empty group is no reason for a warning.
+    let client = logs_client(&moto.endpoint, moto::REGION);
+    client
+        .create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    let report = source
+        .collect(&query, &NoProgress, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+}
+
+#[tokio::test]
 async fn throttling_and_the_concurrency_limit_are_retried() {
     let d = dataset();
     let query = UsageQuery::new(d.start, d.end, Granularity::Day).unwrap();
@@ -1231,17 +1293,21 @@ async fn the_selector_reads_other_groups_and_regions_with_lazy_clients() {
     assert_eq!(report.daily, expected.daily);
     assert_eq!(clients.len(), 1);
 
-    // The same group name in the default region (eu-west-1) does not exist in moto.
-    let err = selector
+    // The same group name in the default region (eu-west-1) does not exist in moto: zero
+    // usage, and a warning naming the group and the region.
+    let missing = selector
         .source_for(Some(&group), None)
         .unwrap()
         .collect(&query, &NoProgress, &CancellationToken::new())
         .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("ResourceNotFoundException"),
-        "{err}"
-    );
+        .unwrap();
+    assert!(missing.totals.is_zero());
+    assert_eq!(missing.daily.len(), 24, "zero-filled");
+    assert_eq!(missing.warnings.len(), 1, "{:?}", missing.warnings);
+    assert_eq!(missing.warnings[0].code, "log_group_not_found");
+    assert!(missing.warnings[0].message.contains(&group));
+    assert!(missing.warnings[0].message.contains("eu-west-1"));
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     assert_eq!(clients.len(), 2, "one client per region, cached");
     selector
         .source_for(Some(&group), Some("us-east-1"))

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use bedrock_usage_mcp::usage::source::SampleSource;
 use bedrock_usage_mcp::usage::{
-    Date, Granularity, NoProgress, QueryError, UsageQuery, UsageReport, UsageSource, render_text,
-    report_json_schema,
+    Date, Granularity, NoProgress, QueryError, UsageQuery, UsageReport, UsageSource, Warning,
+    render_text, report_json_schema,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -117,8 +117,10 @@ async fn field_names_are_the_contract() {
             "by_user",
             "by_operation",
             "skipped_records",
+            "warnings",
         ])
     );
+    assert_eq!(report["warnings"], serde_json::json!([]));
     assert_eq!(
         keys(&report["source"]),
         BTreeSet::from(["kind", "log_group", "region"])
@@ -167,6 +169,49 @@ async fn reports_validate_against_the_schema() {
         broken["by_model"][0]["extra"] = 1.into();
         assert!(validate(&schema, &broken, "$").is_err());
     }
+}
+
+#[tokio::test]
+async fn warnings_are_in_the_contract_the_schema_and_the_text() {
+    let mut report = sample_report(Granularity::Day, 7, 5).await;
+    report.warnings.push(Warning::log_group_not_found(
+        "/aws/bedrock/x",
+        Some("eu-west-3"),
+    ));
+    let value = serde_json::to_value(&report).unwrap();
+    let schema = report_json_schema();
+    validate(&schema, &value, "$").unwrap();
+    assert_eq!(value["warnings"][0]["code"], "log_group_not_found");
+    let message = value["warnings"][0]["message"].as_str().unwrap();
+    for needle in [
+        "/aws/bedrock/x",
+        "eu-west-3",
+        "model invocation logging",
+        "put-model-invocation-logging-configuration",
+    ] {
+        assert!(message.contains(needle), "{needle} not in {message}");
+    }
+    // The schema requires the list, and its items' fields.
+    let mut broken = value.clone();
+    broken.as_object_mut().unwrap().remove("warnings");
+    assert!(validate(&schema, &broken, "$").is_err());
+    let mut broken = value.clone();
+    broken["warnings"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("code");
+    assert!(validate(&schema, &broken, "$").is_err());
+    // A report written before the field existed still reads.
+    let mut old = value;
+    old.as_object_mut().unwrap().remove("warnings");
+    let back: UsageReport = serde_json::from_value(old).unwrap();
+    assert!(back.warnings.is_empty());
+
+    let text = render_text(&report);
+    assert!(
+        text.contains("WARNING (log_group_not_found): The CloudWatch log group /aws/bedrock/x"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -15,6 +15,9 @@ use bedrock_usage_mcp::usage::source::{
 use bedrock_usage_mcp::{lambda, serve};
 use clap::Parser;
 
+/// The log group read on Lambda when `BEDROCK_LOG_GROUP` is not set.
+const DEFAULT_LAMBDA_LOG_GROUP: &str = "/aws/bedrock/modelinvocations";
+
 /// An MCP server that reports Amazon Bedrock usage from model-invocation logs.
 #[derive(Debug, Parser)]
 #[command(version)]
@@ -66,7 +69,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// The configured source: a file, CloudWatch Logs, or (locally, with neither) the bundled
-/// sample, announced loudly so nobody mistakes it for their data.
+/// sample, announced loudly so nobody mistakes it for their data. Nothing here touches the
+/// network or checks that the log group exists: a fresh account, where Bedrock logging is not
+/// on yet, starts and answers reports with zero usage and a warning.
 fn choose_source(cli: &Cli, on_lambda: bool) -> anyhow::Result<Arc<dyn SourceSelector>> {
     let source: Arc<dyn UsageSource> = if let Some(path) = &cli.usage_file {
         if !path.is_file() {
@@ -74,7 +79,17 @@ fn choose_source(cli: &Cli, on_lambda: bool) -> anyhow::Result<Arc<dyn SourceSel
         }
         tracing::info!(file = %path.display(), "reading usage from a local file");
         Arc::new(FileSource::new(path))
-    } else if let Some(group) = &cli.log_group {
+    } else if let Some(group) = cli.log_group.as_deref().or_else(|| {
+        // A function deployed without a log group still starts: it reads the name Bedrock's
+        // console suggests, and a report says so (with a warning) when the group is missing.
+        on_lambda.then(|| {
+            tracing::warn!(
+                log_group = DEFAULT_LAMBDA_LOG_GROUP,
+                "BEDROCK_LOG_GROUP is not set: reading the default log group"
+            );
+            DEFAULT_LAMBDA_LOG_GROUP
+        })
+    }) {
         let mode: CloudWatchMode = cli.cloudwatch_mode.parse().map_err(anyhow::Error::msg)?;
         // Makes no client and loads no configuration: nothing touches the network until the
         // first report (a Lambda cold start stays offline).
@@ -88,8 +103,6 @@ fn choose_source(cli: &Cli, on_lambda: bool) -> anyhow::Result<Arc<dyn SourceSel
             "reading usage from CloudWatch Logs"
         );
         return Ok(Arc::new(selector));
-    } else if on_lambda {
-        bail!("BEDROCK_LOG_GROUP is not set: on Lambda the server must read a real log group");
     } else {
         eprintln!(
             "\n  *** No usage source configured: serving the BUNDLED SAMPLE DATASET (synthetic data, \

@@ -302,6 +302,7 @@ impl Aggregator {
             by_user: self.by_user.into_rows(top_n),
             by_operation: self.by_operation.into_rows(top_n),
             skipped_records: self.skipped,
+            warnings: Vec::new(),
             model_series,
             all_models,
         }

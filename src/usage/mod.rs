@@ -29,7 +29,7 @@ pub use aggregate::{Aggregator, Dimensions};
 pub use query::{Granularity, QueryError, UsageFilters, UsageQuery};
 pub use record::{InvocationRecord, RecordError};
 pub use report::{
-    Counters, ModelSeries, Period, Row, SourceInfo, SourceKind, UsageReport, render_text,
+    Counters, ModelSeries, Period, Row, SourceInfo, SourceKind, UsageReport, Warning, render_text,
     report_json_schema,
 };
 pub use source::{NoProgress, ProgressSink, SourceError, UsageSource};

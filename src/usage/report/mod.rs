@@ -6,7 +6,8 @@
 //!   "totals": COUNTERS,
 //!   "daily": [{"key": "YYYY-MM-DD" or "YYYY-MM-DDTHH", ...COUNTERS}],
 //!   "by_region" | "by_model" | "by_user" | "by_operation": [{"key": ..., ...COUNTERS}],
-//!   "skipped_records": N }
+//!   "skipped_records": N,
+//!   "warnings": [{"code": ..., "message": ...}] }
 //! ```
 //!
 //! The field names are part of the contract: change them only with the schema
@@ -182,6 +183,10 @@ pub struct UsageReport {
     pub by_operation: Vec<Row>,
     /// Records that could not be read (bad JSON, no usable `timestamp`, oversized lines).
     pub skipped_records: u64,
+    /// Why the numbers may not be what the reader expects (e.g. the log group does not exist
+    /// yet); empty when there is nothing to say.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
     /// Total tokens per time-series bucket for the biggest models, for the chart. Not part
     /// of the JSON contract.
     #[serde(skip)]
@@ -190,6 +195,40 @@ pub struct UsageReport {
     /// part of the JSON contract.
     #[serde(skip)]
     pub all_models: Vec<Row>,
+}
+
+/// Something the reader of a report should know: a stable `code` for scripts and a sentence
+/// for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// A stable identifier, e.g. [`Warning::LOG_GROUP_NOT_FOUND`].
+    pub code: String,
+    /// What happened and what to do about it.
+    pub message: String,
+}
+
+impl Warning {
+    /// The CloudWatch log group read does not exist (yet): the report counts nothing.
+    pub const LOG_GROUP_NOT_FOUND: &'static str = "log_group_not_found";
+
+    /// The log group `log_group` does not exist in `region`: what it means and how to turn
+    /// Bedrock's model-invocation logging on.
+    pub fn log_group_not_found(log_group: &str, region: Option<&str>) -> Self {
+        let region = region.unwrap_or("the default region");
+        Warning {
+            code: Self::LOG_GROUP_NOT_FOUND.to_owned(),
+            message: format!(
+                "The CloudWatch log group {log_group} does not exist in {region}, so this report \
+                 counts no usage. Bedrock writes it only once model invocation logging is \
+                 turned on: in the Bedrock console (Settings > Model invocation logging, \
+                 CloudWatch Logs destination {log_group} in {region}), with `aws bedrock \
+                 put-model-invocation-logging-configuration --region {region}`, or with this \
+                 project's Terraform (manage_bedrock_invocation_logging = true). If logging is \
+                 already on, point the server at its log group and region (BEDROCK_LOG_GROUP, \
+                 AWS_REGION) or pass log_group_name and region to the tool."
+            ),
+        }
+    }
 }
 
 /// One model's total tokens per bucket of the report's time series.

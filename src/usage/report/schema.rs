@@ -133,10 +133,22 @@ pub fn report_json_schema() -> Value {
                 "minimum": 0,
                 "description": "Records that could not be read (invalid JSON, no usable timestamp, oversized).",
             },
+            "warnings": {
+                "type": "array",
+                "description": "Why the numbers may not be what you expect, e.g. code log_group_not_found: the log group does not exist yet (Bedrock model invocation logging is off), so nothing was counted. Empty when there is nothing to say.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string", "description": "Stable identifier, e.g. log_group_not_found."},
+                        "message": {"type": "string", "description": "What happened and what to do."},
+                    },
+                    "required": ["code", "message"],
+                },
+            },
         },
         "required": [
             "source", "period", "totals", "daily", "by_region", "by_model", "by_user",
-            "by_operation", "skipped_records",
+            "by_operation", "skipped_records", "warnings",
         ],
     })
 }

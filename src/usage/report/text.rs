@@ -40,6 +40,9 @@ pub fn render_text(report: &UsageReport) -> String {
         "Skipped records: {}",
         thousands(report.skipped_records)
     );
+    for warning in &report.warnings {
+        let _ = writeln!(out, "\nWARNING ({}): {}", warning.code, warning.message);
+    }
 
     out.push_str("\nTotals\n");
     let t = &report.totals;

@@ -43,6 +43,11 @@ pub enum SourceError {
     /// A remote backend (CloudWatch Logs) failed: network, throttling, permissions.
     #[error("log source error: {0}")]
     Backend(String),
+    /// What the source reads does not exist (a CloudWatch log group nobody created yet).
+    /// CloudWatch sources turn it into an empty report with a warning; callers see it only
+    /// where that cannot be done.
+    #[error("log source not found: {0}")]
+    NotFound(String),
     /// The task reading the source failed unexpectedly.
     #[error("the usage source task failed: {0}")]
     Internal(String),

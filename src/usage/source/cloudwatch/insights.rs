@@ -215,8 +215,15 @@ impl UsageSource for InsightsSource {
             bytes_scanned,
             "Logs Insights report done"
         );
-        if let Some(e) = failure {
-            return Err(e);
+        match failure {
+            // No log group yet (every query is refused alike): nothing to count, and a
+            // warning that says why.
+            Some(SourceError::NotFound(_)) if done == 0 => {
+                return Ok(super::missing_log_group(query, self.info(region), progress));
+            }
+            Some(SourceError::NotFound(e)) => return Err(SourceError::Backend(e)),
+            Some(e) => return Err(e),
+            None => {}
         }
         if cancel.is_cancelled() {
             return Err(SourceError::Cancelled);
@@ -500,7 +507,11 @@ impl Run<'_> {
                 self.client.get_query_results().query_id(id).send()
             })
             .await
-            .map_err(Polled::Live)?;
+            .map_err(|e| match e {
+                // An unknown query id is not a missing log group.
+                SourceError::NotFound(e) => Polled::Live(SourceError::Backend(e)),
+                e => Polled::Live(e),
+            })?;
             let failed = |what: &str| {
                 SourceError::Backend(format!(
                     "the Logs Insights query {id} on {} from {} to {} {what}",

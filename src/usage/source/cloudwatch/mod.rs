@@ -106,6 +106,10 @@
 //!   record by its CloudWatch event time (`@timestamp`), the only time it can filter and bin.
 //!   Bedrock writes both for the same invocation; where they differ across a bucket boundary,
 //!   the Insights report puts the record in the neighbouring bucket.
+//! - A log group that does not exist (`ResourceNotFoundException` from `StartQuery` or
+//!   `FilterLogEvents`; a fresh account before Bedrock logging is on) is not an error: both
+//!   sources answer with zero usage and a `log_group_not_found` warning naming the group, the
+//!   region and how to turn logging on.
 //! - `skipped_records`: the file source counts every unreadable line of the file; the
 //!   CloudWatch sources count the unreadable events whose event time is in the period. Logs
 //!   Insights sees as unreadable only the events without a top-level `timestamp` field
@@ -135,6 +139,34 @@ pub use selector::{CloudWatchSelector, valid_log_group_name, valid_region};
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::usage::aggregate::Aggregator;
+use crate::usage::query::UsageQuery;
+use crate::usage::report::{UsageReport, Warning};
+use crate::usage::source::{ProgressSink, SourceInfo};
+
+/// The report of a log group that does not exist: zero usage over the period, and a warning
+/// naming the group and region and saying how to turn Bedrock's logging on. A fresh account
+/// has no log group until Bedrock writes its first record, and that is not a failure.
+fn missing_log_group(
+    query: &UsageQuery,
+    info: SourceInfo,
+    progress: &dyn ProgressSink,
+) -> UsageReport {
+    let warning = Warning::log_group_not_found(
+        info.log_group.as_deref().unwrap_or("(none)"),
+        info.region.as_deref(),
+    );
+    tracing::warn!(
+        log_group = info.log_group.as_deref().unwrap_or(""),
+        region = info.region.as_deref().unwrap_or(""),
+        "the log group does not exist: reporting zero usage with a warning"
+    );
+    progress.phase(&warning.message);
+    let mut report = Aggregator::new(query, info).finish();
+    report.warnings.push(warning);
+    report
+}
 
 /// How a CloudWatch source reads the log group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -18,6 +18,9 @@ const RETRYABLE_CODES: [&str; 6] = [
     "TooManyRequestsException",
 ];
 
+/// The error code of a call on a log group (or query) that does not exist.
+const NOT_FOUND: &str = "ResourceNotFoundException";
+
 /// Exponential backoff: `initial`, doubling up to `max`, for at most `attempts` tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
@@ -70,7 +73,8 @@ where
     SourceError::Backend(format!("{what}: {}", DisplayErrorContext(err)))
 }
 
-/// Runs `call` until it succeeds, fails for good, or `backoff.attempts` tries are spent,
+/// Runs `call` until it succeeds, fails for good (a `ResourceNotFoundException` as
+/// [`SourceError::NotFound`]), or `backoff.attempts` tries are spent,
 /// pausing between tries. The pauses end early with [`SourceError::Cancelled`] when `cancel`
 /// fires; so do calls in flight when `interrupt` is set (leave it unset for calls whose effect
 /// must be known, such as `StartQuery`).
@@ -115,6 +119,12 @@ where
                     () = cancel.cancelled() => return Err(SourceError::Cancelled),
                     () = tokio::time::sleep(pause) => {}
                 }
+            }
+            Err(err) if err.code() == Some(NOT_FOUND) => {
+                return Err(SourceError::NotFound(format!(
+                    "{what}: {}",
+                    DisplayErrorContext(&err)
+                )));
             }
             Err(err) => return Err(backend_error(what, &err)),
         }

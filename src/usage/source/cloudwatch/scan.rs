@@ -134,7 +134,16 @@ impl UsageSource for ScanSource {
                     .set_next_token(token.clone())
                     .send()
             })
-            .await?;
+            .await;
+            let page = match page {
+                Ok(page) => page,
+                // No log group yet: nothing to count, and a warning that says why.
+                Err(SourceError::NotFound(_)) if pages == 0 => {
+                    return Ok(super::missing_log_group(query, self.info(region), progress));
+                }
+                Err(SourceError::NotFound(e)) => return Err(SourceError::Backend(e)),
+                Err(e) => return Err(e),
+            };
             pages += 1;
             for event in page.events() {
                 let (Some(message), Some(at)) = (event.message(), event.timestamp()) else {
