@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::serve::{ConnectionLimits, MAX_CONNECTIONS};
 use crate::transport::TransportConfig;
 
 /// How the HTTP endpoint is served. Every flag has an environment equivalent.
@@ -58,6 +59,26 @@ pub struct HttpArgs {
     #[arg(long, env = "MCP_KEEP_ALIVE_SECS", default_value_t = 15)]
     pub keep_alive_secs: u64,
 
+    /// Most connections served at once (local listener); further clients wait until one
+    /// closes. Keep it below the file-descriptor limit (`ulimit -n`).
+    #[arg(long, env = "MCP_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+
+    /// Seconds a client has to send a complete request head, also the longest a kept-alive
+    /// connection waits for its next request (local listener).
+    #[arg(long, env = "MCP_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Close a connection on which no byte moved either way for this many seconds (local
+    /// listener). Must exceed --keep-alive-secs, or idle SSE streams would be cut.
+    #[arg(long, env = "MCP_IDLE_TIMEOUT_SECS", default_value_t = 300)]
+    pub idle_timeout_secs: u64,
+
+    /// Largest request head (request line and headers) in bytes; 431 beyond (local listener;
+    /// API Gateway has its own limit of about 10 KB).
+    #[arg(long, env = "MCP_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+
     /// Secret that seals requestState (2026-07-28); instances behind one URL must share it.
     /// Default: a random key per process.
     #[arg(long, env = "MCP_REQUEST_STATE_KEY", hide_env_values = true)]
@@ -77,6 +98,14 @@ pub enum ConfigError {
     StateKey,
     #[error("--max-body-bytes must be at least 1024")]
     BodyLimit,
+    #[error("--max-connections must be between 1 and {max}")]
+    MaxConnections { max: usize },
+    #[error("--header-timeout-secs must be between 1 and 3600")]
+    HeaderTimeout,
+    #[error("--idle-timeout-secs must be longer than --keep-alive-secs ({keep_alive})")]
+    IdleTimeout { keep_alive: u64 },
+    #[error("--max-header-bytes must be between 1024 and 262144")]
+    HeaderLimit,
 }
 
 impl HttpArgs {
@@ -110,6 +139,32 @@ impl HttpArgs {
                 .then(|| Duration::from_secs(self.max_stream_secs)),
             keep_alive: Duration::from_secs(self.keep_alive_secs),
             reply_timeout: defaults.reply_timeout,
+        })
+    }
+
+    /// Checks the flags and builds the limits of the local listener's connections.
+    pub fn connection_limits(&self) -> Result<ConnectionLimits, ConfigError> {
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(ConfigError::MaxConnections {
+                max: MAX_CONNECTIONS,
+            });
+        }
+        if !(1..=3600).contains(&self.header_timeout_secs) {
+            return Err(ConfigError::HeaderTimeout);
+        }
+        if self.idle_timeout_secs <= self.keep_alive_secs {
+            return Err(ConfigError::IdleTimeout {
+                keep_alive: self.keep_alive_secs,
+            });
+        }
+        if !(1024..=256 * 1024).contains(&self.max_header_bytes) {
+            return Err(ConfigError::HeaderLimit);
+        }
+        Ok(ConnectionLimits {
+            max_connections: self.max_connections,
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            max_header_bytes: self.max_header_bytes,
         })
     }
 
@@ -147,4 +202,59 @@ pub fn init_tracing() {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .try_init()
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        http: HttpArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<HttpArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("test").chain(args.iter().copied())).map(|c| c.http)
+    }
+
+    #[test]
+    fn connection_limit_flags_default_to_the_documented_limits() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(
+            args.connection_limits().unwrap(),
+            ConnectionLimits::default()
+        );
+    }
+
+    #[test]
+    fn connection_limit_flags_are_read_and_checked() {
+        let args = parse(&[
+            "--max-connections",
+            "64",
+            "--header-timeout-secs",
+            "3",
+            "--idle-timeout-secs",
+            "60",
+            "--max-header-bytes",
+            "10240",
+        ])
+        .unwrap();
+        let limits = args.connection_limits().unwrap();
+        assert_eq!(limits.max_connections, 64);
+        assert_eq!(limits.header_timeout, Duration::from_secs(3));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(60));
+        assert_eq!(limits.max_header_bytes, 10240);
+        for bad in [
+            &["--max-connections", "0"][..],
+            &["--header-timeout-secs", "0"],
+            &["--idle-timeout-secs", "15"],
+            &["--max-header-bytes", "100"],
+            &["--max-header-bytes", "1000000"],
+        ] {
+            let args = parse(bad).unwrap();
+            assert!(args.connection_limits().is_err(), "{bad:?} accepted");
+        }
+    }
 }

@@ -1,0 +1,120 @@
+//! What the local listener allows a connection, and the warnings it logs when a limit bites.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Bounds on the connections of the local listener. A slow or silent client can hold a
+/// connection (a file descriptor and a task) only this long, and only this many at once.
+///
+/// The Lambda door does not use them: API Gateway holds the connections there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Most connections served at once. Further clients wait in the listen backlog and are
+    /// accepted as connections close. Keep it below the process's file-descriptor limit.
+    pub max_connections: usize,
+    /// How long a client has to send a complete request head (request line and headers),
+    /// counted from when the server starts waiting for it: from the connection's start, and
+    /// after each answer on a kept-alive connection. The connection is closed after it.
+    pub header_timeout: Duration,
+    /// A connection on which no byte moves in either direction for this long is closed (a
+    /// stalled body, a client that stopped reading). SSE streams send keep-alives, so an open
+    /// stream is never idle.
+    pub idle_timeout: Duration,
+    /// Largest request head (request line and headers together) in bytes; a larger one is
+    /// answered 431 and the connection closed.
+    pub max_header_bytes: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+            max_header_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// A warning logged at most once per interval, with the number of occurrences it stands for.
+#[derive(Debug)]
+pub struct RateLimitedWarning {
+    interval: Duration,
+    last: Mutex<Option<Instant>>,
+    unlogged: AtomicU64,
+}
+
+impl RateLimitedWarning {
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: Mutex::new(None),
+            unlogged: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one occurrence and calls `log` with the occurrences since the last call that
+    /// logged, if the interval has passed since then.
+    pub fn hit(&self, log: impl FnOnce(u64)) {
+        self.unlogged.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let due = {
+            let Ok(mut last) = self.last.lock() else {
+                return;
+            };
+            let due = last.is_none_or(|at| now.duration_since(at) >= self.interval);
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        if due {
+            log(self.unlogged.swap(0, Ordering::Relaxed).max(1));
+        }
+    }
+}
+
+/// The warnings of one listener, one per kind of limit.
+#[derive(Debug)]
+pub struct LimitWarnings {
+    pub connection_limit: RateLimitedWarning,
+    pub slow_head: RateLimitedWarning,
+    pub head_too_large: RateLimitedWarning,
+    pub idle: RateLimitedWarning,
+    pub accept: RateLimitedWarning,
+}
+
+impl Default for LimitWarnings {
+    fn default() -> Self {
+        let every = || RateLimitedWarning::new(Duration::from_secs(10));
+        Self {
+            connection_limit: every(),
+            slow_head: every(),
+            head_too_large: every(),
+            idle: every(),
+            accept: every(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_the_first_hit_then_at_most_once_per_interval_with_the_count() {
+        let warning = RateLimitedWarning::new(Duration::from_secs(3600));
+        let mut logged = Vec::new();
+        for _ in 0..5 {
+            warning.hit(|n| logged.push(n));
+        }
+        assert_eq!(logged, vec![1]);
+        let warning = RateLimitedWarning::new(Duration::ZERO);
+        let mut logged = Vec::new();
+        for _ in 0..3 {
+            warning.hit(|n| logged.push(n));
+        }
+        assert_eq!(logged, vec![1, 1, 1]);
+    }
+}
