@@ -9,13 +9,30 @@ locals {
 
   source_dir = abspath(coalesce(var.image_build.source_dir, "${path.module}/.."))
 
-  # What docker/Dockerfile copies into the build (see .dockerignore).
-  source_files = local.build_image ? sort(concat(
-    tolist(fileset(local.source_dir, "src/**")),
-    [for f in ["Cargo.toml", "Cargo.lock", "build.rs", ".dockerignore", "docker/Dockerfile"] : f if fileexists("${local.source_dir}/${f}")],
-  )) : []
+  # The image's sources: the build context that .dockerignore lets through, plus the Dockerfile
+  # and .dockerignore. .dockerignore is an allowlist ("*", then "!path" lines), the one place
+  # that names them; scripts/source-hash.sh reads it the same way and computes the same hash
+  # (the pipeline's image tag), and scripts/pipeline-test.sh checks that both agree. The
+  # hashicorp/external provider could call the script instead, but it would add a provider to
+  # download (and lock) for every user, and the script needs bash.
+  dockerignore_lines = local.build_image ? [
+    for l in split("\n", file("${local.source_dir}/.dockerignore")) : trimspace(l)
+    if trimspace(l) != "" && !startswith(trimspace(l), "#")
+  ] : []
+  context_paths = [for l in local.dockerignore_lines : trimsuffix(trimprefix(trimprefix(l, "!"), "./"), "/") if startswith(l, "!")]
+  dockerignore_is_allowlist = !local.build_image || (
+    try(local.dockerignore_lines[0], "") == "*" &&
+    alltrue([for l in slice(local.dockerignore_lines, min(1, length(local.dockerignore_lines)), length(local.dockerignore_lines)) : startswith(l, "!")]) &&
+    alltrue([for p in local.context_paths : can(regex("^[^/*?\\[\\]\\\\][^*?\\[\\]\\\\]*$", p)) && !strcontains(p, "..")])
+  )
+
+  source_files = local.build_image ? sort(distinct(concat(
+    flatten([for p in local.context_paths : concat(tolist(fileset(local.source_dir, p)), tolist(fileset(local.source_dir, "${p}/**")))]),
+    ["docker/Dockerfile", ".dockerignore"],
+  ))) : []
+  # sha256 of "<sha256>  <path>" lines joined by "\n" (sha256sum's format, as the script does).
   source_hash = local.build_image ? sha256(join("\n", [
-    for f in local.source_files : "${f} ${filesha256("${local.source_dir}/${f}")}"
+    for f in local.source_files : "${filesha256("${local.source_dir}/${f}")}  ${f}"
   ])) : null
 
   image_tag      = local.build_image ? "src-${substr(local.source_hash, 0, 20)}-${var.architecture}" : null
@@ -26,6 +43,13 @@ locals {
 
 resource "terraform_data" "image" {
   count = local.build_image ? 1 : 0
+
+  lifecycle {
+    precondition {
+      condition     = local.dockerignore_is_allowlist
+      error_message = ".dockerignore must be an allowlist: a \"*\" line, then only \"!path\" lines with plain relative paths (no wildcards). terraform/image.tf and scripts/source-hash.sh hash exactly those paths."
+    }
+  }
 
   triggers_replace = {
     source_hash  = local.source_hash
@@ -45,7 +69,8 @@ resource "terraform_data" "image" {
       PLATFORM        = local.image_platform
       LAMBDA_ARCH     = var.architecture
     }
-    # Needs the AWS CLI and docker with buildx (plus QEMU binfmt when building arm64 on x86).
+    # Needs the AWS CLI and docker with buildx. The Dockerfile cross-compiles (cargo-zigbuild), so
+    # an arm64 image builds on an x86_64 machine without QEMU.
     command = <<-EOT
       set -euo pipefail
       if aws ecr describe-images --region "$AWS_REGION" --repository-name "$REPOSITORY_NAME" \
