@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use clap::{Args, ValueEnum};
 
 use super::dynamodb::{self, DynamoStore};
@@ -49,6 +51,24 @@ pub struct StoreArgs {
     )]
     pub poll_ms: u64,
 
+    /// Milliseconds one DynamoDB request attempt may take before the SDK gives up on it (and
+    /// retries, within the operation timeout).
+    #[arg(
+        long = "store-attempt-timeout-ms",
+        env = "MCP_STORE_ATTEMPT_TIMEOUT_MS",
+        default_value_t = 2000
+    )]
+    pub attempt_timeout_ms: u64,
+
+    /// Milliseconds one DynamoDB operation may take, retries included. Past it the request
+    /// that needed the store is answered 503 with `Retry-After`.
+    #[arg(
+        long = "store-operation-timeout-ms",
+        env = "MCP_STORE_OPERATION_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
+    pub operation_timeout_ms: u64,
+
     /// Create the DynamoDB table at start-up if it is missing (local use; in production the
     /// table is created by Terraform).
     #[arg(long = "create-table", env = "MCP_CREATE_TABLE")]
@@ -62,6 +82,10 @@ pub enum StoreConfigError {
     MissingTable,
     #[error("--store-poll-ms must be between 1 and 60000")]
     PollInterval,
+    #[error(
+        "--store-attempt-timeout-ms must be at least 100 and at most --store-operation-timeout-ms, which must be at most 60000"
+    )]
+    Timeouts,
     #[error("--create-table needs --session-store dynamodb")]
     CreateTableWithoutDynamoDb,
     #[error(transparent)]
@@ -73,6 +97,12 @@ impl StoreArgs {
     pub fn validate(&self) -> Result<(), StoreConfigError> {
         if !(1..=60_000).contains(&self.poll_ms) {
             return Err(StoreConfigError::PollInterval);
+        }
+        if self.attempt_timeout_ms < 100
+            || self.attempt_timeout_ms > self.operation_timeout_ms
+            || self.operation_timeout_ms > 60_000
+        {
+            return Err(StoreConfigError::Timeouts);
         }
         match self.kind {
             StoreKind::Memory if self.create_table => {
@@ -91,7 +121,7 @@ impl StoreArgs {
             StoreKind::Memory => Ok(Arc::new(MemoryStore::new())),
             StoreKind::DynamoDb => {
                 let table = self.table()?;
-                let client = dynamodb::client_from_env().await?;
+                let client = self.with_timeouts(&dynamodb::client_from_env().await?);
                 if self.create_table && dynamodb::create_table(&client, table).await? {
                     tracing::info!(table, "created the session table");
                 }
@@ -100,6 +130,22 @@ impl StoreArgs {
                 Ok(Arc::new(store))
             }
         }
+    }
+
+    /// `client` with this configuration's operation and attempt timeouts, so that no store
+    /// call outlives them (an unreachable table costs a request at most the operation timeout);
+    /// retries stay the SDK's.
+    pub fn with_timeouts(&self, client: &Client) -> Client {
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_millis(self.attempt_timeout_ms))
+            .operation_timeout(Duration::from_millis(self.operation_timeout_ms))
+            .build();
+        let config = client
+            .config()
+            .to_builder()
+            .timeout_config(timeouts)
+            .build();
+        Client::from_conf(config)
     }
 
     fn table(&self) -> Result<&str, StoreConfigError> {
@@ -134,6 +180,8 @@ mod tests {
         assert_eq!(args.kind, StoreKind::Memory);
         assert_eq!(args.poll_ms, 100);
         assert!(!args.create_table);
+        assert_eq!(args.attempt_timeout_ms, 2000);
+        assert_eq!(args.operation_timeout_ms, 5000);
         assert!(args.validate().is_ok());
     }
 
@@ -155,6 +203,16 @@ mod tests {
             args.validate(),
             Err(StoreConfigError::PollInterval)
         ));
+        for timeouts in [
+            &["--store-attempt-timeout-ms", "50"][..],
+            &["--store-attempt-timeout-ms", "6000"],
+            &["--store-operation-timeout-ms", "120000"],
+        ] {
+            assert!(matches!(
+                parse(timeouts).validate(),
+                Err(StoreConfigError::Timeouts)
+            ));
+        }
         let args = parse(&["--create-table"]);
         assert!(matches!(
             args.validate(),

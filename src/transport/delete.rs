@@ -6,6 +6,7 @@ use http::{HeaderMap, StatusCode};
 use super::McpService;
 use super::http_error::{self, HttpError};
 use super::legacy;
+use super::legacy::log_tag;
 use crate::protocol::headers;
 use crate::store::{SessionId, StoreError};
 
@@ -24,12 +25,12 @@ pub async fn handle(service: &McpService, headers: &HeaderMap) -> Response {
     }
     match service.store.terminate_session(&id).await {
         Ok(true) => {
-            tracing::info!(session = %id, "session terminated by the client");
+            tracing::info!(session = %log_tag(&id), "session terminated by the client");
             StatusCode::OK.into_response()
         }
         Ok(false) | Err(StoreError::SessionNotFound) => {
             HttpError::session_not_found().into_response()
         }
-        Err(e) => HttpError::internal(e.to_string()).into_response(),
+        Err(e) => HttpError::store(e).into_response(),
     }
 }

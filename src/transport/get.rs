@@ -18,7 +18,7 @@ use crate::store::{StoredEvent, StreamId, StreamKey};
 async fn resume(service: &McpService, key: StreamKey, seq: u64) -> Response {
     let seen = match service.store.read_events(&key, seq.checked_sub(1), 1).await {
         Ok(events) => events.into_iter().next().filter(|(s, _)| *s == seq),
-        Err(e) => return HttpError::internal(e.to_string()).into_response(),
+        Err(e) => return HttpError::store(e).into_response(),
     };
     let Some((_, event)) = seen else {
         return HttpError::bad_request("Bad Request: unknown Last-Event-ID").into_response();
@@ -32,7 +32,7 @@ async fn resume(service: &McpService, key: StreamKey, seq: u64) -> Response {
         .await
     {
         Ok(marker) => response::sse(Tail::resuming(service, key, seq, marker).into_body()),
-        Err(e) => HttpError::internal(e.to_string()).into_response(),
+        Err(e) => HttpError::store(e).into_response(),
     }
 }
 
@@ -71,7 +71,7 @@ pub async fn handle(service: &McpService, headers: &HeaderMap) -> Response {
                 .await
             {
                 Ok(seq) => response::sse(Tail::opening(service, key, seq).into_body()),
-                Err(e) => HttpError::internal(e.to_string()).into_response(),
+                Err(e) => HttpError::store(e).into_response(),
             }
         }
     }

@@ -5,6 +5,11 @@ use http::{HeaderValue, StatusCode, header};
 use rmcp::model::{ErrorCode, ErrorData};
 use serde_json::{Value, json};
 
+use crate::store::StoreError;
+
+/// Seconds a client is asked to wait (`Retry-After`) when the session store is unavailable.
+pub const STORE_RETRY_AFTER_SECS: u32 = 5;
+
 /// An answer that ends the request with an error status.
 #[derive(Debug, Clone)]
 pub struct HttpError {
@@ -12,6 +17,8 @@ pub struct HttpError {
     pub error: ErrorData,
     /// The JSON-RPC id of the request, when it could be read.
     pub id: Option<Value>,
+    /// Seconds for a `Retry-After` header, when the client should try again later.
+    pub retry_after: Option<u32>,
 }
 
 impl HttpError {
@@ -20,6 +27,7 @@ impl HttpError {
             status,
             error: ErrorData::new(code, message.into(), None),
             id: None,
+            retry_after: None,
         }
     }
 
@@ -34,7 +42,12 @@ impl HttpError {
     }
 
     pub fn from_error(status: StatusCode, error: ErrorData, id: Option<Value>) -> Self {
-        Self { status, error, id }
+        Self {
+            status,
+            error,
+            id,
+            retry_after: None,
+        }
     }
 
     /// -32600 with 400: a request the transport cannot accept.
@@ -66,6 +79,37 @@ impl HttpError {
         )
     }
 
+    /// The answer to a store operation that failed. A backend failure (unreachable, timed
+    /// out, throttled, refused) is 503 with `Retry-After` and a generic message: the details
+    /// go to the log, never to the client. A session that is gone is 404, as everywhere.
+    pub fn store(e: StoreError) -> Self {
+        match e {
+            StoreError::SessionNotFound => Self::session_not_found(),
+            StoreError::TooLarge { limit, .. } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::INVALID_REQUEST,
+                format!(
+                    "Payload Too Large: the message exceeds the session store's limit of {limit} bytes"
+                ),
+            ),
+            StoreError::AlreadyExists(_) | StoreError::Backend(_) => {
+                tracing::error!(error = %e, "session store unavailable");
+                Self::store_unavailable()
+            }
+        }
+    }
+
+    /// 503 with `Retry-After`: the session store did not answer in time or failed.
+    pub fn store_unavailable() -> Self {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::INTERNAL_ERROR,
+            "Service Unavailable: the session store is not answering; retry later",
+        );
+        error.retry_after = Some(STORE_RETRY_AFTER_SECS);
+        error
+    }
+
     pub fn body(&self) -> Value {
         let mut body = json!({ "jsonrpc": "2.0", "error": self.error });
         if let Some(id) = &self.id {
@@ -84,6 +128,11 @@ impl IntoResponse for HttpError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -84,7 +84,7 @@ pub async fn handle(service: &McpService, headers: &HeaderMap, body: Value) -> R
                     .put_reply(&record.id, &message::id_key(&id), &raw.to_string())
                     .await
                 {
-                    return HttpError::internal(e.to_string()).into_response();
+                    return HttpError::store(e).into_response();
                 }
             }
             Err(invalid) if batch => immediate.push(json!({

@@ -13,6 +13,7 @@ use crate::protocol::version;
 use crate::store::{SessionId, SessionRecord, unix_now};
 use crate::transport::McpService;
 use crate::transport::http_error::HttpError;
+use crate::transport::legacy::session::log_tag;
 use crate::transport::response;
 
 /// Creates a session and answers with its id in `Mcp-Session-Id`.
@@ -50,10 +51,7 @@ pub async fn initialize(service: &McpService, id: Value, params: Option<Value>) 
         expires_at: unix_now() + service.config.session_ttl.as_secs(),
     };
     if let Err(e) = service.store.create_session(&record).await {
-        tracing::error!(error = %e, "could not create a session");
-        return HttpError::internal(format!("could not create the session: {e}"))
-            .with_id(Some(id))
-            .into_response();
+        return HttpError::store(e).with_id(Some(id)).into_response();
     }
     let server = &service.server;
     let mut result = json!({
@@ -64,7 +62,7 @@ pub async fn initialize(service: &McpService, id: Value, params: Option<Value>) 
     if let Some(instructions) = server.instructions() {
         result["instructions"] = json!(instructions);
     }
-    tracing::info!(session = %record.id, version = negotiated, "session created");
+    tracing::info!(session = %log_tag(&record.id), version = negotiated, "session created");
     let mut response = response::json(StatusCode::OK, &message::response(&id, result));
     if let Ok(value) = HeaderValue::from_str(record.id.as_str()) {
         response.headers_mut().insert(headers::SESSION_ID, value);

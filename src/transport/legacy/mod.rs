@@ -7,4 +7,4 @@ mod initialize;
 mod session;
 
 pub use handle::handle;
-pub use session::{check_version_header, load as load_session};
+pub use session::{check_version_header, load as load_session, log_tag};

@@ -2,12 +2,23 @@
 
 use http::{HeaderMap, StatusCode};
 use rmcp::model::ErrorCode;
+use sha2::{Digest, Sha256};
 
 use crate::protocol::headers;
 use crate::protocol::version;
 use crate::store::{SessionId, SessionRecord, SessionUpdate, unix_now};
 use crate::transport::McpService;
 use crate::transport::http_error::HttpError;
+
+/// How logs name a session: the first 12 hex digits of its id's SHA-256. The id itself is a
+/// bearer credential and never goes to a log; the tag still ties one session's lines together.
+pub fn log_tag(id: &SessionId) -> String {
+    Sha256::digest(id.as_str().as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// In a session, `MCP-Protocol-Version` (when sent) must name a session-based version: 400
 /// otherwise.
@@ -39,7 +50,7 @@ pub async fn load(service: &McpService, headers: &HeaderMap) -> Result<SessionRe
         .store
         .load_session(&id)
         .await
-        .map_err(|e| HttpError::internal(e.to_string()))?
+        .map_err(HttpError::store)?
         .filter(|r| !r.terminated)
         .ok_or_else(HttpError::session_not_found)?;
 
