@@ -80,7 +80,8 @@ pub struct HttpArgs {
     pub max_header_bytes: usize,
 
     /// Secret that seals requestState (2026-07-28); instances behind one URL must share it.
-    /// Default: a random key per process.
+    /// Default: with the DynamoDB store, a key kept in the table (created once by the first
+    /// instance, read by every other); with the memory store, a random key per process.
     #[arg(long, env = "MCP_REQUEST_STATE_KEY", hide_env_values = true)]
     pub request_state_key: Option<String>,
 }

@@ -23,7 +23,7 @@ use limits::LimitWarnings;
 
 use crate::config::{ConfigError, HttpArgs};
 use crate::server::McpServer;
-use crate::store::{StoreArgs, StoreConfigError};
+use crate::store::{SessionStore, StoreArgs, StoreConfigError};
 use crate::transport::McpService;
 
 /// How long SSE connections stay open on a shared store when no limit was set.
@@ -46,6 +46,40 @@ pub enum RunError {
     Serve(#[from] std::io::Error),
     #[error("Lambda runtime: {0}")]
     Lambda(String),
+    #[error(
+        "reading the requestState key from the session store: {0} (or give --request-state-key)"
+    )]
+    StateKey(String),
+}
+
+/// The name under which a shared store keeps the key that seals `requestState`.
+pub const REQUEST_STATE_SECRET: &str = "request-state-key";
+
+/// How long start-up waits for the shared store's requestState key.
+const STATE_KEY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `server` with the requestState key every instance shares: the one given
+/// (`--request-state-key`) wins; otherwise a shared store's (created once, atomically, by the
+/// first instance that starts); otherwise (memory store) the server's own random key.
+pub async fn shared_state_key(
+    server: McpServer,
+    http: &HttpArgs,
+    store: &dyn SessionStore,
+) -> Result<McpServer, RunError> {
+    if http.state_key()?.is_some() {
+        return Ok(server);
+    }
+    let secret = tokio::time::timeout(STATE_KEY_TIMEOUT, store.shared_secret(REQUEST_STATE_SECRET))
+        .await
+        .map_err(|_| RunError::StateKey(format!("no answer within {STATE_KEY_TIMEOUT:?}")))?
+        .map_err(|e| RunError::StateKey(e.to_string()))?;
+    Ok(match secret {
+        Some(key) => {
+            tracing::info!("requestState is sealed with the key kept in the session store");
+            server.with_request_state_key(key)
+        }
+        None => server,
+    })
 }
 
 /// Builds the session store, fits the transport to it, and serves `server` until shutdown.
@@ -63,6 +97,7 @@ pub async fn run(server: McpServer, http: &HttpArgs, store: &StoreArgs) -> Resul
             "shared session store: SSE connections close after 240 s (--max-stream-secs)"
         );
     }
+    let server = shared_state_key(server, http, store.as_ref()).await?;
     let name = server.info().name.clone();
     let app = McpService::new(server, store, config).router();
     if crate::lambda::detected() {

@@ -82,6 +82,7 @@ pub struct McpServer {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     info: Implementation,
     instructions: Option<String>,
@@ -137,6 +138,13 @@ impl McpServer {
 
     pub fn state_codec(&self) -> &RequestStateCodec {
         &self.inner.state_codec
+    }
+
+    /// This server with `key` sealing `requestState`: for a key known only after the server
+    /// was built, such as one read from the shared session store at start-up.
+    pub fn with_request_state_key(mut self, key: Vec<u8>) -> Self {
+        Arc::make_mut(&mut self.inner).state_codec = RequestStateCodec::new(key);
+        self
     }
 
     pub fn tool(&self, name: &str) -> Option<&Arc<dyn ToolHandler>> {

@@ -15,6 +15,11 @@
 //! | `S#<sid>`   | `SESSION`                      | `protocol_version`, `client_capabilities` and `client_info` (JSON text), `log_level`, `subscriptions` (string set, absent when empty), `initialized`, `terminated`, `terminated_by`, `writer`, `expires_at` |
 //! | `S#<sid>`   | `E#<stream>#<seq, 20 digits>`  | `data` (the JSON-RPC message, empty for a priming event or marker), `last`, `writer`, `expires_at` |
 //! | `S#<sid>`   | `R#<reply key>`                | `message`, `expires_at`                 |
+//! | `K#<name>`  | `SECRET`                       | `secret` (64 hex digits), `created_at`; no `expires_at`: never expires |
+//!
+//! A `K#` item holds a secret every instance on the table shares, such as the key that seals
+//! `requestState` (see [`SessionStore::shared_secret`]); the first instance that needs it
+//! creates it with a conditional write.
 //!
 //! Zero-padded sequence numbers make a stream one contiguous, ordered key range, so a `Query`
 //! with `sk BETWEEN E#<stream>#<from> AND E#<stream>#~` replays it in pages and one with
@@ -76,6 +81,7 @@ mod calls;
 mod error;
 mod item;
 mod reply;
+mod secret;
 mod session;
 mod stream;
 mod table;
@@ -258,6 +264,10 @@ impl SessionStore for DynamoStore {
         key: &str,
     ) -> Result<Option<String>, StoreError> {
         self.get_reply_item(session, key).await
+    }
+
+    async fn shared_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.shared_secret_item(name).await.map(Some)
     }
 
     /// Resolves on an in-process change (a write through this store object), or after the poll

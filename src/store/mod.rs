@@ -95,6 +95,15 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn get_reply(&self, session: &SessionId, key: &str)
     -> Result<Option<String>, StoreError>;
 
+    /// The secret `name` that every instance on this store shares, created on first use by
+    /// whichever instance asks first (atomically: all instances get the same value), or
+    /// `None` for a store that no other process shares (the caller makes its own). It never
+    /// expires. The key that seals `requestState` lives here when no key is configured.
+    async fn shared_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let _ = name;
+        Ok(None)
+    }
+
     /// A signal that resolves when `topic` may have changed. Create it *before* reading, then
     /// await it only if the read found nothing new: a change between the two still wakes it.
     fn subscribe(&self, topic: &Topic) -> ChangeSignal;
