@@ -3,11 +3,13 @@
 #   1. terraform fmt -check -recursive over terraform/, and the README's inputs/outputs tables
 #      checked against variables.tf/outputs.tf;
 #   2. terraform init -backend=false, validate and test (mock provider) for the root and for
-#      terraform/bootstrap;
-#   3. a real terraform apply and destroy of the root against moto_server on 127.0.0.1, with a
-#      prebuilt image_uri (moto stands in for ECR, Lambda, API Gateway, DynamoDB, IAM, Logs and
-#      Bedrock), checks of what it created, and a plan of every examples/ and environments/
-#      tfvars file;
+#      terraform/bootstrap; the root's lock file covers every platform; the fresh-account plan
+#      check (tests/fresh_account.tftest.hcl) once more for every tfvars file;
+#   3. against moto_server on 127.0.0.1 (standing in for ECR, Lambda, API Gateway, DynamoDB, IAM,
+#      Logs, CloudWatch, SNS and Bedrock): a fresh-account apply with the default variables and
+#      only image_uri set, then an apply that manages the account-wide settings, with read-back
+#      checks of each; a destroy that the account-wide guard must refuse, then an allowed one;
+#      and a plan of every examples/ and environments/ tfvars file;
 #   4. checkov over terraform/, docker/Dockerfile and .github/workflows (zero failures; every
 #      skip is an inline comment with a reason, listed below);
 #   5. hadolint on docker/Dockerfile.
@@ -152,6 +154,40 @@ step_module() {
   TF_DATA_DIR="$data" terraform -chdir="$dir" test -no-color
 }
 
+# The lock file must let `terraform init` verify the provider on every platform a platform
+# engineer uses, not only this one: the registry's zh: hashes (SHA-256 of each platform's zip,
+# from HashiCorp's signed SHA256SUMS) for every platform, plus this platform's h1: (what the
+# filesystem mirror here is checked against). `init -lockfile=readonly` above proves the h1:.
+check_lock_file() {
+  local lock=$1 zh h1
+  zh=$(grep -cE '^    "zh:[0-9a-f]{64}",$' "$lock")
+  h1=$(grep -cE '^    "h1:[A-Za-z0-9+/]{43}=",$' "$lock")
+  if [[ $zh -lt 15 || $h1 -lt 1 ]]; then
+    echo "${lock#"$root"/}: $zh zh: and $h1 h1: hashes; a single-platform lock fails init on other platforms"
+    echo "  (terraform providers lock -platform=linux_amd64 -platform=linux_arm64 -platform=darwin_arm64 -platform=windows_amd64)"
+    return 1
+  fi
+  echo "${lock#"$root"/}: $zh zh: hashes (every platform's package) and $h1 h1:"
+}
+
+# Fresh-account plan check for every shipped tfvars file (the test file's defaults run above).
+step_root() {
+  step_module "$tf_dir" || return 1
+  check_lock_file "$tf_dir/.terraform.lock.hcl" || return 1
+  local f rc=0 data="$work/tfdata-terraform"
+  for f in "$tf_dir"/examples/*.tfvars "$tf_dir"/environments/*.tfvars; do
+    if TF_DATA_DIR="$data" terraform -chdir="$tf_dir" test -no-color -filter=tests/fresh_account.tftest.hcl \
+        -var-file="$f" >"$work/fresh.log" 2>&1; then
+      echo "fresh-account plan check passes: ${f#"$root"/}"
+    else
+      echo "fresh-account plan check FAILS: ${f#"$root"/}"
+      cat "$work/fresh.log"
+      rc=1
+    fi
+  done
+  return $rc
+}
+
 # --- 3. apply and destroy against moto ----------------------------------------------------------
 
 python_for_moto() {
@@ -236,21 +272,30 @@ EOF
   cp "$tf_dir"/*.tf "$tf_dir/.terraform.lock.hcl" "$copy/"
   init_module "$copy" "$data" || return 1
 
-  local vars=(
-    -var "image_uri=$image_uri"
-    -var "region=us-east-1"
-    -var "manage_bedrock_invocation_logging=true"
-    -var "manage_api_gateway_account=true"
-    -var 'mcp={"allowed_origins":["https://app.example.com"]}'
-  )
-  if ! TF_DATA_DIR="$data" terraform -chdir="$copy" apply -auto-approve -no-color "${vars[@]}" >"$work/apply.log" 2>&1; then
-    cat "$work/apply.log"
+  # tf_moto LOG ARGS...: one terraform command on the copy, its output in $work/LOG.
+  tf_moto() {
+    local log=$1
+    shift
+    TF_DATA_DIR="$data" terraform -chdir="$copy" "$@" -no-color >"$work/$log" 2>&1
+  }
+
+  # --- A. A fresh account, the default variables, only image_uri set (done-when of issue 11) ---
+  # The region comes from AWS_REGION, as for a platform engineer's shell.
+  local fresh=(-var "image_uri=$image_uri")
+  if ! tf_moto apply-fresh.log apply -auto-approve "${fresh[@]}"; then
+    echo "FAIL  apply with only image_uri set (fresh account, default variables)"
+    cat "$work/apply-fresh.log"
     rc=1
   else
-    grep -E '^Apply complete' "$work/apply.log"
-    TF_DATA_DIR="$data" terraform -chdir="$copy" output -json >"$work/outputs.json" || rc=1
-    # What the apply left in "AWS": read back through the APIs.
-    "$py" - "$work/outputs.json" <<'EOF' || rc=1
+    echo "ok    apply with only image_uri set: $(grep -E '^Apply complete' "$work/apply-fresh.log")"
+    if grep -q 'check "bedrock_log_group_exists"' "$work/apply-fresh.log"; then
+      echo "ok    the plan warns that the Bedrock log group does not exist (check block)"
+    else
+      echo "FAIL  no warning about the missing Bedrock log group"
+      rc=1
+    fi
+    tf_moto outputs-fresh.json output -json && cp "$work/outputs-fresh.json" "$work/outputs.json" || rc=1
+    "$py" - "$work/outputs.json" fresh <<'EOF' || rc=1
 import json, sys
 import boto3
 
@@ -269,9 +314,34 @@ lam = boto3.client("lambda").get_function_configuration(FunctionName=out["functi
 env = lam["Environment"]["Variables"]
 check(lam["PackageType"] == "Image" and lam["Architectures"] == ["arm64"], "function is an arm64 image")
 check(env.get("MCP_SESSION_TABLE") == out["session_table_name"] and env.get("MCP_SESSION_STORE") == "dynamodb", "function uses the session table")
-check(env.get("BEDROCK_LOG_GROUP") == out["bedrock_log_group_name"], "function reads the Bedrock log group")
-check(len(env.get("MCP_REQUEST_STATE_KEY", "")) >= 32, "requestState key of 32+ characters")
-check(env.get("MCP_ALLOWED_ORIGINS") == "https://app.example.com", "allowed origins passed through")
+check(env.get("BEDROCK_LOG_GROUP") == out["bedrock_log_group_name"] == "/aws/bedrock/modelinvocations", "function reads the default Bedrock log group")
+secretish = [k for k in env if any(w in k.upper() for w in ("KEY", "SECRET", "TOKEN", "PASSWORD"))]
+check(not secretish, f"no secret in the function's environment (GetFunctionConfiguration shows it): {secretish}")
+
+logs = boto3.client("logs")
+groups = {g["logGroupName"]: g for g in logs.describe_log_groups()["logGroups"]}
+check("/aws/bedrock/modelinvocations" not in groups, "fresh account: the Bedrock log group does not exist, and the apply did not need it")
+check(groups.get(out["lambda_log_group_name"], {}).get("retentionInDays") == 30, "function log group retained 30 days")
+check(out.get("api_access_log_group_name") is None and not any(g.startswith("/aws/apigateway/") or g.startswith("API-Gateway-Execution-Logs_") for g in groups), "no API Gateway log groups without the account's CloudWatch role")
+
+apigw = boto3.client("apigateway")
+stage = apigw.get_stage(restApiId=out["rest_api_id"], stageName=out["stage_name"])
+check(not stage.get("accessLogSettings"), "fresh account: the stage has no access log settings (API Gateway would refuse them)")
+level = stage.get("methodSettings", {}).get("*/*", {}).get("loggingLevel", "OFF")
+check(level == "OFF", f"fresh account: execution logging OFF ({level})")
+check(not apigw.get_account().get("cloudwatchRoleArn"), "the account-wide API Gateway setting is untouched")
+conf = boto3.client("bedrock").get_model_invocation_logging_configuration().get("loggingConfig")
+check(not conf, "the account-wide Bedrock logging configuration is untouched")
+
+cw = boto3.client("cloudwatch")
+alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNamePrefix=out["function_name"] + "-")["MetricAlarms"]}
+check(set(alarms) == set(out["alarm_names"]) and len(alarms) == 5, f"five alarms by default: {sorted(alarms)}")
+dims = lambda a: {d["Name"]: d["Value"] for d in a.get("Dimensions", [])}
+fn = out["function_name"]
+check(dims(alarms.get(f"{fn}-lambda-errors", {})) == {"FunctionName": fn}, "errors alarm watches the function")
+check(dims(alarms.get(f"{fn}-api-latency", {})) == {"ApiName": fn, "Stage": "prod", "Method": "POST", "Resource": "/mcp"}, "latency alarm watches POST /mcp")
+check(all(not a.get("AlarmActions") for a in alarms.values()), "no alarm actions without a topic")
+check(not cw.list_dashboards()["DashboardEntries"] and out.get("dashboard_url") is None, "no dashboard by default")
 
 ddb = boto3.client("dynamodb")
 table = ddb.describe_table(TableName=out["session_table_name"])["Table"]
@@ -282,26 +352,16 @@ check(ttl.get("AttributeName") == "expires_at" and ttl.get("TimeToLiveStatus") i
 pitr = ddb.describe_continuous_backups(TableName=out["session_table_name"])["ContinuousBackupsDescription"]
 check(pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED", "point-in-time recovery")
 
-apigw = boto3.client("apigateway")
 resources = apigw.get_resources(restApiId=out["rest_api_id"])["items"]
 mcp = next((r for r in resources if r["path"] == "/mcp"), None)
-check(mcp is not None and set(mcp.get("resourceMethods", {})) == {"POST", "GET", "DELETE", "OPTIONS"}, "/mcp has POST, GET, DELETE (+OPTIONS with origins)")
+check(mcp is not None and set(mcp.get("resourceMethods", {})) == {"POST", "GET", "DELETE"}, "/mcp has POST, GET, DELETE")
 if mcp:
     integration = apigw.get_integration(restApiId=out["rest_api_id"], resourceId=mcp["id"], httpMethod="POST")
     check(integration["uri"].endswith(f":function:{out['function_name']}/response-streaming-invocations") and "/2021-11-15/" in integration["uri"], "POST integrates with the streaming invocation URI")
     check(integration["type"] == "AWS_PROXY" or integration["type"].lower() == "aws_proxy", "integration is AWS_PROXY")
     check(int(integration["timeoutInMillis"]) == 900000, "integration timeout 900000 ms")
-stage = apigw.get_stage(restApiId=out["rest_api_id"], stageName=out["stage_name"])
-check(json.loads(stage["accessLogSettings"]["format"]).get("requestId") == "$context.requestId", "stage writes JSON access logs")
 plans = apigw.get_usage_plans()["items"]
 check(any(p["name"] == out["function_name"] and p.get("quota") and p.get("throttle") for p in plans), "usage plan with quota and throttling")
-
-logs = boto3.client("logs")
-groups = {g["logGroupName"]: g for g in logs.describe_log_groups()["logGroups"]}
-check(groups.get(out["lambda_log_group_name"], {}).get("retentionInDays") == 30, "function log group retained 30 days")
-check(out["bedrock_log_group_name"] in groups, "Bedrock invocation log group created")
-conf = boto3.client("bedrock").get_model_invocation_logging_configuration().get("loggingConfig", {})
-check(conf.get("cloudWatchConfig", {}).get("logGroupName") == out["bedrock_log_group_name"], "Bedrock logs to that group")
 
 iam = boto3.client("iam")
 policy = iam.get_role_policy(RoleName=f"{out['function_name']}-lambda", PolicyName="least-privilege")["PolicyDocument"]
@@ -314,18 +374,105 @@ sys.exit(1 if failures else 0)
 EOF
   fi
 
-  # Destroy whatever was created, even after a failed apply.
-  if ! TF_DATA_DIR="$data" terraform -chdir="$copy" destroy -auto-approve -no-color "${vars[@]}" >"$work/destroy.log" 2>&1; then
+  # --- B. The same deployment now manages the account-wide settings (as quickstart.tfvars) ----
+  local topic
+  topic=$("$py" -c 'import boto3; print(boto3.client("sns").create_topic(Name="oncall")["TopicArn"])') || rc=1
+  local managed=(
+    "${fresh[@]}"
+    -var "manage_bedrock_invocation_logging=true"
+    -var "manage_api_gateway_account=true"
+    -var 'mcp={"allowed_origins":["https://app.example.com"]}'
+    -var "monitoring={\"dashboard\":true,\"alarm_topic_arn\":\"$topic\"}"
+  )
+  if ! tf_moto apply-managed.log apply -auto-approve "${managed[@]}"; then
+    echo "FAIL  apply managing the account-wide settings"
+    cat "$work/apply-managed.log"
+    rc=1
+  else
+    echo "ok    apply managing the account-wide settings: $(grep -E '^Apply complete' "$work/apply-managed.log")"
+    tf_moto outputs-managed.json output -json || rc=1
+    "$py" - "$work/outputs-managed.json" "$topic" <<'EOF' || rc=1
+import json, sys
+import boto3
+
+out = {k: v["value"] for k, v in json.load(open(sys.argv[1])).items()}
+topic = sys.argv[2]
+failures = []
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what)
+    if not cond:
+        failures.append(what)
+
+apigw = boto3.client("apigateway")
+role = apigw.get_account().get("cloudwatchRoleArn", "")
+check(role.endswith(f":role/{out['function_name']}-apigw-cloudwatch"), f"API Gateway account names the CloudWatch role created here: {role}")
+stage = apigw.get_stage(restApiId=out["rest_api_id"], stageName=out["stage_name"])
+check(json.loads(stage.get("accessLogSettings", {}).get("format", "{}")).get("requestId") == "$context.requestId", "with the role, the stage writes JSON access logs")
+mcp = next((r for r in apigw.get_resources(restApiId=out["rest_api_id"])["items"] if r["path"] == "/mcp"), {})
+check(set(mcp.get("resourceMethods", {})) == {"POST", "GET", "DELETE", "OPTIONS"}, "OPTIONS /mcp with allowed origins")
+
+logs = boto3.client("logs")
+groups = {g["logGroupName"]: g for g in logs.describe_log_groups()["logGroups"]}
+check(groups.get(out["bedrock_log_group_name"], {}).get("retentionInDays") == 365, "Bedrock invocation log group created, retained 365 days")
+check(out["api_access_log_group_name"] in groups, "access log group created")
+conf = boto3.client("bedrock").get_model_invocation_logging_configuration().get("loggingConfig", {})
+check(conf.get("cloudWatchConfig", {}).get("logGroupName") == out["bedrock_log_group_name"], "Bedrock logs to that group")
+check(conf.get("textDataDeliveryEnabled") is False, "metadata only: no prompts or completions (textDataDeliveryEnabled false)")
+
+cw = boto3.client("cloudwatch")
+alarms = cw.describe_alarms(AlarmNames=out["alarm_names"])["MetricAlarms"]
+check(len(alarms) == 5 and all(a.get("AlarmActions") == [topic] and a.get("OKActions") == [topic] for a in alarms), "every alarm notifies the topic on ALARM and OK")
+board = cw.get_dashboard(DashboardName=out["function_name"])
+widgets = json.loads(board["DashboardBody"])["widgets"]
+check(len(widgets) == 8 and out["dashboard_url"].endswith(f"#dashboards/dashboard/{out['function_name']}"), f"dashboard with {len(widgets)} widgets, URL output")
+
+sys.exit(1 if failures else 0)
+EOF
+  fi
+
+  # --- C. Destroy: the account-wide guard refuses, then an allowed destroy removes everything --
+  if tf_moto destroy-guarded.log destroy -auto-approve "${managed[@]}"; then
+    echo "FAIL  destroy removed the account-wide settings without allow_account_wide_destroy"
+    rc=1
+  elif grep -q "Refusing to delete" "$work/destroy-guarded.log"; then
+    echo "ok    destroy refused by the account-wide guard ($(grep -c 'Refusing to delete' "$work/destroy-guarded.log") messages)"
+    "$py" - <<'EOF' || rc=1
+import boto3
+conf = boto3.client("bedrock").get_model_invocation_logging_configuration().get("loggingConfig", {})
+groups = [g["logGroupName"] for g in boto3.client("logs").describe_log_groups()["logGroups"]]
+role = boto3.client("apigateway").get_account().get("cloudwatchRoleArn", "")
+roles = [r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"]]
+ok = bool(conf) and "/aws/bedrock/modelinvocations" in groups and role and role.rsplit("/", 1)[1] in roles
+print(("ok    " if ok else "FAIL  ") + "after the refused destroy, Bedrock logging, its group and API Gateway's CloudWatch role are intact")
+raise SystemExit(0 if ok else 1)
+EOF
+  else
+    echo "FAIL  destroy failed for another reason"
+    cat "$work/destroy-guarded.log"
+    rc=1
+  fi
+  if ! tf_moto allow.log apply -auto-approve -target=terraform_data.account_wide_guard "${managed[@]}" -var allow_account_wide_destroy=true; then
+    cat "$work/allow.log"
+    rc=1
+  fi
+  if ! tf_moto destroy.log destroy -auto-approve "${managed[@]}" -var allow_account_wide_destroy=true; then
     cat "$work/destroy.log"
     rc=1
   else
-    grep -E '^Destroy complete' "$work/destroy.log"
+    echo "ok    allowed destroy: $(grep -E '^Destroy complete' "$work/destroy.log")"
     "$py" - <<'EOF' || rc=1
 import boto3
 left = [f["FunctionName"] for f in boto3.client("lambda").list_functions()["Functions"]]
 left += boto3.client("dynamodb").list_tables()["TableNames"]
 left += [a["name"] for a in boto3.client("apigateway").get_rest_apis()["items"]]
-print("nothing left after destroy" if not left else f"left after destroy: {left}")
+left += [a["AlarmName"] for a in boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]]
+left += [d["DashboardName"] for d in boto3.client("cloudwatch").list_dashboards()["DashboardEntries"]]
+left += [g["logGroupName"] for g in boto3.client("logs").describe_log_groups()["logGroups"]]
+left += [r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("bedrock-usage-mcp")]
+if boto3.client("bedrock").get_model_invocation_logging_configuration().get("loggingConfig"):
+    left.append("Bedrock logging configuration")
+print("nothing left after the allowed destroy" if not left else f"left after destroy: {left}")
 raise SystemExit(1 if left else 0)
 EOF
   fi
@@ -388,10 +535,14 @@ bad = 0
 for r in reports:
     if "summary" not in r:  # nothing to report on (no file matched, or no check applied)
         print(f"checkov {name}: {r.get('passed', 0)} passed, {r.get('failed', 0)} failed ({r.get('resource_count', 0)} resources)")
-        bad += r.get("failed", 0) + r.get("parsing_errors", 0)
+        print(f"  a scan that covers nothing proves nothing (a file checkov could not parse is dropped silently)")
+        bad += 1
         continue
     s = r["summary"]
-    print(f"checkov {name} [{r['check_type']}]: {s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['parsing_errors']} parsing errors")
+    print(f"checkov {name} [{r['check_type']}]: {s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['parsing_errors']} parsing errors, {s.get('resource_count', '?')} resources")
+    if s["passed"] + s["failed"] + s["skipped"] == 0 or s.get("resource_count", 1) == 0:
+        print(f"  checkov {name} covered nothing: a file checkov could not parse is dropped silently")
+        bad += 1
     for c in r["results"].get("failed_checks", []):
         print(f"  FAILED  {c['check_id']} {c['resource']} ({c['file_path']}:{c['file_line_range'][0]}): {c['check_name']}")
     for c in r["results"].get("skipped_checks", []):
@@ -425,7 +576,7 @@ step_hadolint() {
 
 step "fmt: terraform fmt -check -recursive" step_fmt
 step "docs: README tables cover every variable and output" step_docs
-step "root: init, validate, test (terraform/)" step_module "$tf_dir"
+step "root: init, validate, test, lock file, fresh-account check per tfvars (terraform/)" step_root
 step "bootstrap: init, validate, test (terraform/bootstrap/)" step_module "$tf_dir/bootstrap"
 step "moto: apply + checks + destroy, plan every tfvars file, against moto_server" step_moto
 step "checkov: terraform, Dockerfile, workflows" step_checkov

@@ -95,6 +95,24 @@ locals {
   openapi_body = jsonencode(local.openapi)
 
   api_execution_log_group = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.api.stage_name}"
+
+  # API Gateway refuses a stage with access or execution logging until the region's account
+  # settings name a CloudWatch Logs role. That role is account-wide: it is either set here
+  # (manage_api_gateway_account) or declared present (api_gateway_cloudwatch_role_configured).
+  # Without either, the defaults log nothing, so that a fresh account applies.
+  api_logging_possible = var.manage_api_gateway_account || var.api_gateway_cloudwatch_role_configured
+  api_access_logs      = coalesce(var.api.access_logs, local.api_logging_possible)
+  api_logging_level    = coalesce(var.api.logging_level, local.api_logging_possible ? "ERROR" : "OFF")
+}
+
+moved {
+  from = aws_cloudwatch_log_group.api_access
+  to   = aws_cloudwatch_log_group.api_access[0]
+}
+
+moved {
+  from = aws_cloudwatch_log_group.api_execution
+  to   = aws_cloudwatch_log_group.api_execution[0]
 }
 
 resource "aws_api_gateway_rest_api" "this" {
@@ -132,6 +150,8 @@ resource "aws_api_gateway_deployment" "this" {
 
 resource "aws_cloudwatch_log_group" "api_access" {
   # checkov:skip=CKV_AWS_338:Operational logs; retention is var.api.log_retention_days (30 days by default), raise it where policy asks for a year.
+  count = local.api_access_logs ? 1 : 0
+
   name              = "/aws/apigateway/${var.name}/access"
   retention_in_days = var.api.log_retention_days
   kms_key_id        = var.kms_key_arn
@@ -140,6 +160,8 @@ resource "aws_cloudwatch_log_group" "api_access" {
 # API Gateway creates this group on first use with no retention; creating it first sets one.
 resource "aws_cloudwatch_log_group" "api_execution" {
   # checkov:skip=CKV_AWS_338:Operational logs; retention is var.api.log_retention_days (30 days by default), raise it where policy asks for a year.
+  count = local.api_logging_level == "OFF" ? 0 : 1
+
   name              = local.api_execution_log_group
   retention_in_days = var.api.log_retention_days
   kms_key_id        = var.kms_key_arn
@@ -151,36 +173,46 @@ resource "aws_api_gateway_stage" "this" {
   # checkov:skip=CKV2_AWS_51:MCP hosts (Claude Code, VS Code, Cursor) cannot present client certificates; callers authenticate with an API key or SigV4.
   # checkov:skip=CKV2_AWS_29:A WAF web ACL is optional (var.waf_web_acl_arn); the API key usage plan and stage throttling bound abuse.
   # checkov:skip=CKV2_AWS_77:A WAF web ACL is optional and its rules are the operator's; the server is Rust (no Log4j).
-  # checkov:skip=CKV2_AWS_4:Logging level and metrics are set in aws_api_gateway_method_settings.all from var.api (ERROR and true by default); checkov cannot resolve optional() object attributes.
+  # checkov:skip=CKV2_AWS_4:Logging level and metrics are set in aws_api_gateway_method_settings.all (ERROR when the account-wide CloudWatch role is managed or declared, OFF otherwise so that a fresh account applies); checkov cannot resolve optional() object attributes.
   rest_api_id          = aws_api_gateway_rest_api.this.id
   deployment_id        = aws_api_gateway_deployment.this.id
   stage_name           = var.api.stage_name
   description          = "MCP endpoint at ${local.mcp_path}"
   xray_tracing_enabled = var.api.xray_tracing
 
-  access_log_settings {
-    destination_arn = aws_cloudwatch_log_group.api_access.arn
-    format = jsonencode({
-      requestId          = "$context.requestId"
-      extendedRequestId  = "$context.extendedRequestId"
-      requestTime        = "$context.requestTime"
-      ip                 = "$context.identity.sourceIp"
-      userAgent          = "$context.identity.userAgent"
-      caller             = "$context.identity.caller"
-      userArn            = "$context.identity.userArn"
-      apiKeyId           = "$context.identity.apiKeyId"
-      httpMethod         = "$context.httpMethod"
-      path               = "$context.path"
-      protocol           = "$context.protocol"
-      status             = "$context.status"
-      responseLength     = "$context.responseLength"
-      responseLatency    = "$context.responseLatency"
-      integrationStatus  = "$context.integration.status"
-      integrationLatency = "$context.integration.latency"
-      integrationError   = "$context.integration.error"
-      errorMessage       = "$context.error.message"
-      errorType          = "$context.error.responseType"
-    })
+  dynamic "access_log_settings" {
+    for_each = aws_cloudwatch_log_group.api_access
+    content {
+      destination_arn = access_log_settings.value.arn
+      format = jsonencode({
+        requestId          = "$context.requestId"
+        extendedRequestId  = "$context.extendedRequestId"
+        requestTime        = "$context.requestTime"
+        ip                 = "$context.identity.sourceIp"
+        userAgent          = "$context.identity.userAgent"
+        caller             = "$context.identity.caller"
+        userArn            = "$context.identity.userArn"
+        apiKeyId           = "$context.identity.apiKeyId"
+        httpMethod         = "$context.httpMethod"
+        path               = "$context.path"
+        protocol           = "$context.protocol"
+        status             = "$context.status"
+        responseLength     = "$context.responseLength"
+        responseLatency    = "$context.responseLatency"
+        integrationStatus  = "$context.integration.status"
+        integrationLatency = "$context.integration.latency"
+        integrationError   = "$context.integration.error"
+        errorMessage       = "$context.error.message"
+        errorType          = "$context.error.responseType"
+      })
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.api_logging_possible || (local.api_logging_level == "OFF" && !local.api_access_logs)
+      error_message = "api.logging_level = ${local.api_logging_level} / api.access_logs = ${local.api_access_logs} need the region's API Gateway CloudWatch Logs role (account-wide), or API Gateway refuses the stage (\"CloudWatch Logs role ARN must be set in account settings to enable logging\"). Set manage_api_gateway_account = true to set it here, or api_gateway_cloudwatch_role_configured = true if it is already set (aws apigateway get-account), or leave api.logging_level and api.access_logs unset."
+    }
   }
 
   depends_on = [
@@ -197,7 +229,7 @@ resource "aws_api_gateway_method_settings" "all" {
 
   settings {
     metrics_enabled        = var.api.metrics_enabled
-    logging_level          = var.api.logging_level
+    logging_level          = local.api_logging_level
     data_trace_enabled     = false
     throttling_rate_limit  = var.api.throttle_rate_limit
     throttling_burst_limit = var.api.throttle_burst_limit

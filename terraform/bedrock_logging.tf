@@ -78,6 +78,23 @@ resource "aws_bedrock_model_invocation_logging_configuration" "this" {
   }
 
   # Bedrock checks that it can assume the role and write to the group when the configuration
-  # is put: the policy must exist first.
+  # is put: the policy must exist first. A role created seconds ago may not have propagated
+  # yet; hashicorp/aws retries the create on that ValidationException ("Failed to validate
+  # permissions for log group", present in 5.100.0) for its IAM propagation timeout, so no
+  # wait of our own (time_sleep would need the hashicorp/time provider) is added.
   depends_on = [aws_iam_role_policy.bedrock_logging]
+}
+
+# With manage_bedrock_invocation_logging = false the group belongs to someone else and may not
+# exist yet (a fresh account). Nothing here needs it: the IAM policy is built from its name and
+# the server answers zero usage with a warning. This check only warns at plan time.
+check "bedrock_log_group_exists" {
+  data "aws_cloudwatch_log_groups" "bedrock" {
+    log_group_name_prefix = local.bedrock_log_group_name
+  }
+
+  assert {
+    condition     = local.manage_bedrock_logging || contains(data.aws_cloudwatch_log_groups.bedrock.log_group_names, local.bedrock_log_group_name)
+    error_message = "The Bedrock invocation log group ${local.bedrock_log_group_name} does not exist in ${local.region}: the usage report will answer zero usage with a warning until Bedrock model-invocation logging delivers there. Turn it on with manage_bedrock_invocation_logging = true, or point bedrock_log_group_name at the group another stack configured."
+  }
 }

@@ -49,7 +49,6 @@ locals {
     MCP_ALLOWED_ORIGINS           = join(",", var.mcp.allowed_origins)
     MCP_MAX_STREAM_SECS           = tostring(var.mcp.max_stream_seconds)
     MCP_KEEP_ALIVE_SECS           = tostring(var.mcp.keep_alive_seconds)
-    MCP_REQUEST_STATE_KEY         = local.request_state_key
     BEDROCK_PRICING_JSON          = var.bedrock_pricing_json == null ? "" : var.bedrock_pricing_json
     MCP_LOG_FORMAT                = "json"
     RUST_LOG                      = var.lambda.rust_log
@@ -60,20 +59,7 @@ locals {
   # Empty lists are left out rather than passed as "" (the server's defaults apply).
   lambda_environment = { for k, v in local.lambda_environment_all : k => v if v != "" }
 
-  # --- requestState key -------------------------------------------------------------------------
-  request_state_key = sensitive(coalesce(var.request_state_key, one(terraform_data.request_state_key[*].output)))
-}
-
-# The hashicorp/random provider is not used (it cannot be installed offline here, and one
-# provider keeps the lock file small). uuid() formats 128 bits read from crypto/rand; two of
-# them, hashed, give a 64-character key. ignore_changes keeps the first value: uuid() changes on every
-# plan, and a new key would invalidate every requestState in flight.
-resource "terraform_data" "request_state_key" {
-  count = var.request_state_key == null ? 1 : 0
-
-  input = sha256("${uuid()}${uuid()}")
-
-  lifecycle {
-    ignore_changes = [input]
-  }
+  # No secret is passed in the environment (readable with lambda:GetFunctionConfiguration).
+  # The requestState key is created once by the server itself in the session table, with a
+  # conditional write, and read from there by every instance.
 }

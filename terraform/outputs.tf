@@ -43,8 +43,8 @@ output "lambda_log_group_name" {
 }
 
 output "api_access_log_group_name" {
-  description = "Log group of the API Gateway access logs (JSON)."
-  value       = aws_cloudwatch_log_group.api_access.name
+  description = "Log group of the API Gateway access logs (JSON); null when the stage writes none (no CloudWatch role managed or declared, see api_gateway_cloudwatch_role_configured)."
+  value       = one(aws_cloudwatch_log_group.api_access[*].name)
 }
 
 output "rest_api_id" {
@@ -133,7 +133,12 @@ output "smoke_command" {
   ]))
 }
 
-output "request_state_key_fingerprint" {
-  description = "First 16 hex digits of the SHA-256 of MCP_REQUEST_STATE_KEY: shows whether the key changed between applies without showing the key."
-  value       = substr(sha256(nonsensitive(sha256(local.request_state_key))), 0, 16)
+output "alarm_names" {
+  description = "Names of the CloudWatch alarms (monitoring.alarms); empty when off."
+  value       = concat([for a in aws_cloudwatch_metric_alarm.this : a.alarm_name], aws_cloudwatch_metric_alarm.dynamodb_throttles[*].alarm_name)
+}
+
+output "dashboard_url" {
+  description = "Console URL of the CloudWatch dashboard (monitoring.dashboard); null when off."
+  value       = var.monitoring.dashboard ? "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards/dashboard/${aws_cloudwatch_dashboard.this[0].dashboard_name}" : null
 }

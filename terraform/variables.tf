@@ -192,18 +192,6 @@ variable "mcp" {
   }
 }
 
-variable "request_state_key" {
-  description = "Secret (at least 32 characters) shared by every instance to seal requestState (MCP_REQUEST_STATE_KEY). null: Terraform generates one once (a terraform_data resource holding the SHA-256 of two uuid() values) and keeps it in state; rotate with `terraform apply -replace=terraform_data.request_state_key[0]`."
-  type        = string
-  default     = null
-  sensitive   = true
-
-  validation {
-    condition     = var.request_state_key == null || try(length(var.request_state_key) >= 32, false)
-    error_message = "request_state_key must be at least 32 characters."
-  }
-}
-
 # ---------------------------------------------------------------------------------------------
 # Access
 # ---------------------------------------------------------------------------------------------
@@ -230,12 +218,13 @@ variable "allow_unauthenticated_access" {
 }
 
 variable "api" {
-  description = "The REST API stage: its name (part of the URL: .../<stage_name>/mcp), stage-wide throttling (requests per second and burst), execution logging level (OFF, ERROR or INFO), detailed metrics, access-log retention (days) and X-Ray tracing on the stage."
+  description = "The REST API stage: its name (part of the URL: .../<stage_name>/mcp), stage-wide throttling (requests per second and burst), execution logging level (OFF, ERROR or INFO; null = ERROR when stage logging is possible, otherwise OFF), JSON access logs (null = on when stage logging is possible), detailed metrics, log retention (days) and X-Ray tracing on the stage. Stage logging is possible only with manage_api_gateway_account or api_gateway_cloudwatch_role_configured."
   type = object({
     stage_name           = optional(string, "prod")
     throttle_rate_limit  = optional(number, 50)
     throttle_burst_limit = optional(number, 100)
-    logging_level        = optional(string, "ERROR")
+    logging_level        = optional(string)
+    access_logs          = optional(bool)
     metrics_enabled      = optional(bool, true)
     log_retention_days   = optional(number, 30)
     xray_tracing         = optional(bool, false)
@@ -252,8 +241,8 @@ variable "api" {
     error_message = "api.throttle_rate_limit must be positive and api.throttle_burst_limit at least 1."
   }
   validation {
-    condition     = contains(["OFF", "ERROR", "INFO"], var.api.logging_level)
-    error_message = "api.logging_level must be OFF, ERROR or INFO."
+    condition     = var.api.logging_level == null || contains(["OFF", "ERROR", "INFO"], coalesce(var.api.logging_level, "OFF"))
+    error_message = "api.logging_level must be OFF, ERROR or INFO (or null for the default)."
   }
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.api.log_retention_days)
@@ -304,7 +293,19 @@ variable "waf_web_acl_arn" {
 }
 
 variable "manage_api_gateway_account" {
-  description = "Create the role API Gateway uses to write logs and set it on the region's API Gateway account settings. Needed once per account and region before access logs work (\"CloudWatch Logs role ARN must be set in account settings\"); leave false if another stack already sets it, since the setting is account-wide."
+  description = "ACCOUNT-WIDE: create a role for API Gateway to write CloudWatch Logs and set it in the region's API Gateway account settings (one setting per account and region, shared by every REST API there). Turns on stage logging. Leave false where another stack or the console already sets it, and set api_gateway_cloudwatch_role_configured = true instead. Destroying it is guarded (allow_account_wide_destroy)."
+  type        = bool
+  default     = false
+}
+
+variable "api_gateway_cloudwatch_role_configured" {
+  description = "Declares that the region's API Gateway account settings already name a CloudWatch Logs role (set by another stack, the console or once by hand), so the stage may write access and execution logs. API Gateway refuses a logging stage without that role (\"CloudWatch Logs role ARN must be set in account settings to enable logging\"); with this and manage_api_gateway_account both false, the stage writes no logs. Check with `aws apigateway get-account`."
+  type        = bool
+  default     = false
+}
+
+variable "allow_account_wide_destroy" {
+  description = "Lets destroy (or turning manage_api_gateway_account / manage_bedrock_invocation_logging off) delete the account-wide settings this root manages: the API Gateway CloudWatch role and account setting, and Bedrock's logging configuration, role and log group (with its history). Other stacks may rely on them, so a guard refuses until an apply has recorded true here: `terraform apply -var allow_account_wide_destroy=true`, then destroy."
   type        = bool
   default     = false
 }
@@ -327,7 +328,7 @@ variable "session_table" {
 # ---------------------------------------------------------------------------------------------
 
 variable "bedrock_log_group_name" {
-  description = "Log group of the Bedrock model-invocation logs the server reports on. With manage_bedrock_invocation_logging = false it must already exist (another stack or the console owns the logging configuration)."
+  description = "Log group of the Bedrock model-invocation logs the server reports on. With manage_bedrock_invocation_logging = false this root only reads it (another stack or the console owns the logging configuration); it need not exist yet: the plan warns, and the report answers zero usage with a warning until it does."
   type        = string
   default     = "/aws/bedrock/modelinvocations"
 
@@ -349,16 +350,16 @@ variable "bedrock_pricing_json" {
 }
 
 variable "manage_bedrock_invocation_logging" {
-  description = "Create the log group, the role Bedrock assumes and the region's model-invocation logging configuration. There is one configuration per account and region: leave false if another stack owns it."
+  description = "ACCOUNT-WIDE: create the log group, the role Bedrock assumes and the region's model-invocation logging configuration (one per account and region). Leave false if another stack owns it. Destroying it is guarded (allow_account_wide_destroy)."
   type        = bool
   default     = false
 }
 
 variable "bedrock_logging" {
-  description = "With manage_bedrock_invocation_logging = true: log retention (days), which data Bedrock delivers (text_data_delivery logs prompts and completions as well as token counts), and an optional S3 bucket for bodies over 100 KB."
+  description = "With manage_bedrock_invocation_logging = true: log retention (days), which data Bedrock delivers, and an optional S3 bucket for bodies over 100 KB. Every record carries the metadata the report needs (model, identity, token counts) whatever the flags; text_data_delivery (default false) adds every prompt and completion to the group."
   type = object({
     retention_days           = optional(number, 365)
-    text_data_delivery       = optional(bool, true)
+    text_data_delivery       = optional(bool, false)
     image_data_delivery      = optional(bool, false)
     embedding_data_delivery  = optional(bool, false)
     video_data_delivery      = optional(bool, false)
@@ -371,5 +372,39 @@ variable "bedrock_logging" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.bedrock_logging.retention_days)
     error_message = "bedrock_logging.retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring
+# ---------------------------------------------------------------------------------------------
+
+variable "monitoring" {
+  description = <<-EOT
+    CloudWatch alarms and dashboard.
+    alarms (default true): five alarms (function errors, function throttles, API Gateway 5XX, POST /mcp latency p90, DynamoDB read/write throttle events), six alarm metrics in all: free within CloudWatch's 10 free alarm metrics, otherwise USD 0.10 each per month, idle or not.
+    alarm_topic_arn: an SNS topic notified on ALARM and OK (null: state changes show in the console only).
+    lambda_errors_threshold / api_5xx_threshold: errors (sum over 5 minutes) that raise the alarm.
+    api_latency_p90_ms: POST /mcp p90 latency (3 periods of 5 minutes); streamed GET responses are left out, they last up to mcp.max_stream_seconds by design.
+    dashboard (default false): one dashboard; free within 3 per account, otherwise USD 3 per month.
+  EOT
+  type = object({
+    alarms                  = optional(bool, true)
+    alarm_topic_arn         = optional(string)
+    lambda_errors_threshold = optional(number, 1)
+    api_5xx_threshold       = optional(number, 1)
+    api_latency_p90_ms      = optional(number, 30000)
+    dashboard               = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.monitoring.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\\.fifo)?$", var.monitoring.alarm_topic_arn))
+    error_message = "monitoring.alarm_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+  }
+  validation {
+    condition     = var.monitoring.lambda_errors_threshold >= 1 && var.monitoring.api_5xx_threshold >= 1 && var.monitoring.api_latency_p90_ms >= 100
+    error_message = "monitoring thresholds must be at least 1 error and 100 ms."
   }
 }

@@ -13,6 +13,21 @@ auth_mode = "api_key"
 manage_bedrock_invocation_logging = false
 bedrock_log_group_name            = "/aws/bedrock/modelinvocations"
 
+# Account-wide settings (one per account and region) are left alone, so that this file applies
+# in a fresh account: the stage then writes no access or execution logs, because API Gateway
+# refuses a logging stage until the region's account settings name a CloudWatch Logs role.
+# Once that role is set (by terraform/bootstrap, another stack or `aws apigateway update-account`;
+# check with `aws apigateway get-account`), declare it and the stage logs:
+#   api_gateway_cloudwatch_role_configured = true
+manage_api_gateway_account             = false
+api_gateway_cloudwatch_role_configured = false
+
+# Alarms are on by default; add alarm_topic_arn to be notified. The dashboard is free within
+# three per account (USD 3 per month beyond).
+monitoring = {
+  dashboard = true
+}
+
 lambda = {
   memory_mb       = 512
   timeout_seconds = 900

@@ -27,12 +27,35 @@ run "not_managed_by_default" {
   }
 }
 
+run "guarded_and_metadata_only_by_default" {
+  command = plan
+
+  variables {
+    manage_bedrock_invocation_logging = true
+  }
+
+  assert {
+    condition     = aws_bedrock_model_invocation_logging_configuration.this[0].logging_config.text_data_delivery_enabled == false
+    error_message = "Prompts and completions must not be logged unless asked (token counts are in the metadata)."
+  }
+
+  assert {
+    condition     = terraform_data.account_wide_guard["bedrock_invocation_logging"].input.allow_destroy == false && keys(terraform_data.account_wide_guard) == ["bedrock_invocation_logging"]
+    error_message = "The account-wide logging configuration must be guarded against destroy by default."
+  }
+}
+
 run "managed_when_asked" {
   command = apply
 
   variables {
     manage_bedrock_invocation_logging = true
     bedrock_log_group_name            = "/custom/bedrock"
+    # The run's state is destroyed after the test: let the guard allow it.
+    allow_account_wide_destroy = true
+    bedrock_logging = {
+      text_data_delivery = true
+    }
   }
 
   assert {
@@ -85,5 +108,23 @@ run "managed_when_asked" {
       Resource = ["arn:aws:logs:eu-west-1:123456789012:log-group:/custom/bedrock:log-stream:aws/bedrock/modelinvocations"]
     }]
     error_message = "The logging role may only write Bedrock's stream of the group."
+  }
+}
+
+# A fresh account: logging managed elsewhere (or not yet), no group. Nothing fails; the plan
+# warns through check.bedrock_log_group_exists.
+run "missing_log_group_only_warns" {
+  command = plan
+
+  override_data {
+    target = data.aws_cloudwatch_log_groups.bedrock
+    values = { log_group_names = [] }
+  }
+
+  expect_failures = [check.bedrock_log_group_exists]
+
+  assert {
+    condition     = length(aws_cloudwatch_log_group.bedrock) == 0 && aws_lambda_function.this.environment[0].variables.BEDROCK_LOG_GROUP == "/aws/bedrock/modelinvocations"
+    error_message = "A missing group must be neither created nor required."
   }
 }

@@ -113,3 +113,11 @@ mock_resource "aws_api_gateway_domain_name" {
     regional_zone_id     = "ZLY8HYME6SFDD"
   }
 }
+
+# The Bedrock invocation log groups the tests name exist (check.bedrock_log_group_exists);
+# tests/fresh_account.tftest.hcl overrides this with an account that has none.
+mock_data "aws_cloudwatch_log_groups" {
+  defaults = {
+    log_group_names = ["/aws/bedrock/modelinvocations", "/org/bedrock/invocations", "/org/bedrock/model-invocations"]
+  }
+}
