@@ -171,9 +171,9 @@ fn routing_and_guards(s: &Sessions) -> Vec<Case> {
             error(INVALID_REQUEST),
         ),
         row(
-            "Host not UTF-8",
+            "Host not UTF-8 (malformed: 400, RFC 9112 section 3.2)",
             good().set("host", NOT_UTF8),
-            403,
+            400,
             error(INVALID_REQUEST),
         ),
         row(

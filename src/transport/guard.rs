@@ -1,6 +1,7 @@
 //! Checks every request passes before the protocol sees it: Host, Origin, Accept and
 //! Content-Type.
 
+use http::uri::Authority;
 use http::{HeaderMap, header};
 
 use super::config::TransportConfig;
@@ -10,21 +11,39 @@ use rmcp::model::ErrorCode;
 
 const LOOPBACK_HOSTS: [&str; 4] = ["localhost", "127.0.0.1", "[::1]", "::1"];
 
-/// Rejects a request whose `Host` is not allowed (403): the DNS-rebinding guard. The domain a
-/// gateway received the request on (`gateway`) is always allowed.
+/// The DNS-rebinding guard. A request must carry exactly one `Host`, of the form
+/// `host[:port]` with a port that fits 16 bits, or it is malformed (400, as RFC 9112 section
+/// 3.2 requires); a well-formed `Host` that is not allowed is refused (403). The domain a
+/// gateway received the request on (`gateway`) is always allowed, and vouches for a request
+/// that reached us without a `Host` (the gateway checked the client's).
 pub fn check_host(
     headers: &HeaderMap,
     config: &TransportConfig,
     gateway: Option<&str>,
 ) -> Result<(), HttpError> {
+    let mut values = headers.get_all(header::HOST).iter();
+    let host = match (values.next(), values.next()) {
+        (None, _) if gateway.is_some() => return Ok(()),
+        (None, _) => {
+            return Err(HttpError::bad_request(
+                "Bad Request: a Host header is required",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(HttpError::bad_request(
+                "Bad Request: more than one Host header",
+            ));
+        }
+        (Some(host), None) => host,
+    };
+    let authority =
+        host.to_str().ok().and_then(host_authority).ok_or_else(|| {
+            HttpError::bad_request("Bad Request: Host is not a valid host[:port]")
+        })?;
+    let name = authority.host();
     if config.allowed_hosts.iter().any(|h| h == "*") {
         return Ok(());
     }
-    let Some(host) = headers.get(header::HOST) else {
-        return Ok(());
-    };
-    let host = host.to_str().map_err(|_| forbidden_host())?;
-    let name = strip_port(host);
     if gateway.is_some_and(|g| g.eq_ignore_ascii_case(name)) {
         return Ok(());
     }
@@ -143,6 +162,23 @@ fn forbidden_host() -> HttpError {
     HttpError::forbidden("Forbidden: Host header is not allowed")
 }
 
+/// `value` as an authority with no user info and, when it names a port, a port that fits 16
+/// bits: what a `Host` header may hold (RFC 9110 section 7.2).
+fn host_authority(value: &str) -> Option<Authority> {
+    if value.is_empty() || value.contains('@') {
+        return None;
+    }
+    let authority: Authority = value.parse().ok()?;
+    if authority.host().is_empty() || authority.as_str() != value {
+        return None;
+    }
+    let names_port = value.len() > authority.host().len();
+    if names_port && authority.port_u16().is_none() {
+        return None;
+    }
+    Some(authority)
+}
+
 /// `example.com:8080` -> `example.com`; `[::1]:80` -> `[::1]`.
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
@@ -182,6 +218,54 @@ mod tests {
         assert!(check_host(&gateway, &config, None).is_err());
         let domain = Some("abc.execute-api.eu-west-1.amazonaws.com");
         assert!(check_host(&gateway, &config, domain).is_ok());
+    }
+
+    #[test]
+    fn host_must_be_one_well_formed_authority() {
+        let config = TransportConfig::default();
+        let status = |value: &str| {
+            check_host(&with(header::HOST, value), &config, None)
+                .err()
+                .map(|e| e.status)
+        };
+        assert_eq!(status("localhost:65535"), None);
+        assert_eq!(status("[::1]"), None);
+        assert_eq!(status("LOCALHOST"), None);
+        for malformed in [
+            "localhost:99999",
+            "localhost:",
+            "localhost:8o",
+            "127.0.0.1:80@evil.example",
+            "user@localhost",
+            "localhost/path",
+            "localhost:80:80",
+            "[::1",
+            "",
+            " localhost",
+        ] {
+            assert_eq!(
+                status(malformed),
+                Some(StatusCode::BAD_REQUEST),
+                "{malformed:?}"
+            );
+        }
+        assert_eq!(status("evil.example:80"), Some(StatusCode::FORBIDDEN));
+        let missing = check_host(&HeaderMap::new(), &config, None).unwrap_err();
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+        let mut twice = with(header::HOST, "localhost");
+        twice.append(header::HOST, HeaderValue::from_static("localhost"));
+        let twice = check_host(&twice, &config, None).unwrap_err();
+        assert_eq!(twice.status, StatusCode::BAD_REQUEST);
+        // Behind a gateway, a request without Host is the gateway's to have checked.
+        let gateway = Some("abc.execute-api.eu-west-1.amazonaws.com");
+        assert!(check_host(&HeaderMap::new(), &config, gateway).is_ok());
+        let any = TransportConfig {
+            allowed_hosts: vec!["*".into()],
+            ..TransportConfig::default()
+        };
+        assert!(check_host(&with(header::HOST, "evil.example"), &any, None).is_ok());
+        let bad = check_host(&with(header::HOST, "a@b"), &any, None).unwrap_err();
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     }
 
     #[test]

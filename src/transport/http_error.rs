@@ -92,7 +92,12 @@ impl HttpError {
                     "Payload Too Large: the message exceeds the session store's limit of {limit} bytes"
                 ),
             ),
-            StoreError::AlreadyExists(_) | StoreError::Backend(_) => {
+            // Its text names the session, whose id never goes to a log.
+            StoreError::AlreadyExists(_) => {
+                tracing::error!("a freshly generated session id was already taken");
+                Self::store_unavailable()
+            }
+            StoreError::Backend(_) => {
                 tracing::error!(error = %e, "session store unavailable");
                 Self::store_unavailable()
             }
