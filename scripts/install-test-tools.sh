@@ -4,7 +4,7 @@
 #   - the official MCP conformance suite, pinned;
 #   - the official TypeScript SDK (client side of the interop tests);
 #   - a Python venv with the official Python SDK (`mcp`);
-#   - moto (`moto_server`, AWS APIs on 127.0.0.1) if it is not on PATH;
+#   - moto (AWS APIs on 127.0.0.1) if python3 cannot import it;
 #   - nginx (the round-robin proxy of the scale-out tests) from Debian if it is missing.
 # Re-running is cheap: each step is skipped when its pinned version is already there.
 set -euo pipefail
@@ -35,7 +35,8 @@ if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import mcp, importl
   "$venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$PY_SDK_VERSION"
 fi
 
-if ! command -v moto_server >/dev/null 2>&1; then
+# The tests start moto through tests/common/moto_serial.py, with python3.
+if ! python3 -c 'import moto.server, werkzeug' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
 fi
 

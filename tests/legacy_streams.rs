@@ -9,6 +9,7 @@ use std::time::Duration;
 use bedrock_usage_mcp::transport::TransportConfig;
 use common::app::{App, body_json, call, content_type};
 use common::sse::SseReader;
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -98,6 +99,57 @@ async fn cancelled_requests_stop_and_send_no_response() {
         "a cancelled request answered: {rest:?}"
     );
     assert!(progress_values(&rest).len() < 20, "the tool kept running");
+}
+
+#[tokio::test]
+async fn a_cancelled_json_request_ends_its_post_without_a_body() {
+    let app = App::new(TransportConfig::default());
+    let session = app.initialize("2025-11-25").await;
+    // No progress token: the tool sends nothing, so its POST would be answered as JSON.
+    let args = json!({ "steps": 1000, "interval_ms": 20 });
+    let post = app.post(Some(&session), call(5, "test_long_operation", args, None));
+    let cancel = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let cancel = json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
+                             "params": { "requestId": 5 } });
+        app.post(Some(&session), cancel).await.status()
+    };
+    let (response, cancelled) = tokio::join!(post, cancel);
+    assert_eq!(cancelled, 202);
+    assert_eq!(
+        response.status(),
+        202,
+        "a cancelled request is not answered"
+    );
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert!(body.is_empty(), "a body that is not JSON-RPC: {body:?}");
+}
+
+#[tokio::test]
+async fn a_cancellation_for_an_id_not_in_flight_is_dropped() {
+    let app = App::new(TransportConfig::default());
+    let session = app.initialize("2025-11-25").await;
+    let cancel = json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
+                         "params": { "requestId": 42 } });
+    assert_eq!(app.post(Some(&session), cancel).await.status(), 202);
+    // Past the allowance for clocks of two instances: the cancellation is stale by now.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let args = json!({ "steps": 3, "interval_ms": 300 });
+    let response = app
+        .post(Some(&session), call(42, "test_long_operation", args, None))
+        .await;
+    assert_eq!(response.status(), 200);
+    let answer = body_json(response).await;
+    assert_eq!(answer["id"], 42, "{answer}");
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "completed 3 steps",
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -345,20 +397,48 @@ async fn streams_close_early_for_polling_and_resume_from_the_store() {
 }
 
 #[tokio::test]
-async fn expired_and_deleted_sessions_answer_404() {
-    let config = TransportConfig {
-        session_ttl: Duration::from_secs(1),
-        ..TransportConfig::default()
-    };
-    let app = App::new(config);
-    let expiring = app.initialize("2025-11-25").await;
+async fn deleted_sessions_answer_404() {
+    // The default TTL (an hour): nothing here depends on how fast the machine is.
+    let app = App::new(TransportConfig::default());
     let deleted = app.initialize("2025-11-25").await;
+    let kept = app.initialize("2025-11-25").await;
     assert_eq!(app.delete(&deleted).await.status(), 200);
     let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
     assert_eq!(app.post(Some(&deleted), ping.clone()).await.status(), 404);
     assert_eq!(app.delete(&deleted).await.status(), 404);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(app.post(Some(&expiring), ping).await.status(), 404);
+    assert_eq!(app.post(Some(&kept), ping).await.status(), 200);
+}
+
+#[tokio::test]
+async fn expired_sessions_answer_404() {
+    let ttl = Duration::from_secs(1);
+    let app = App::new(TransportConfig {
+        session_ttl: ttl,
+        ..TransportConfig::default()
+    });
+    // Only `initialize`: whatever the session is asked before it expires would race the
+    // clock on a busy machine. Expiry is kept in whole seconds, so a session made at second N
+    // with a 1 s TTL is gone from second N + 1; waiting TTL + 1 s passes that whatever the load
+    // (a slow machine only waits longer).
+    let response = app
+        .post(
+            None,
+            json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": { "name": "tests", "version": "1" },
+            } }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let session = response.headers()["mcp-session-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    tokio::time::sleep(ttl + Duration::from_secs(1)).await;
+    let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    assert_eq!(app.post(Some(&session), ping).await.status(), 404);
+    assert_eq!(app.delete(&session).await.status(), 404);
 }
 
 /// A memory store that, like a shared store, also wakes its waiters every few milliseconds.

@@ -466,7 +466,13 @@ async fn follow_until_event(
     }
 }
 
-async fn readers_see_other_instances_within_the_poll_interval(backend: Backend) {
+/// How much later than one poll interval a reader may see a write and still pass. The reader
+/// would never see it if polling were broken (it waits on no in-process signal), so the bound
+/// only has to tell "one poll" from "never", not measure latency: a tight bound here fails on a
+/// loaded machine. The latency itself is measured by `examples/cross_instance_latency.rs`.
+const LOAD_MARGIN: Duration = Duration::from_secs(5);
+
+async fn readers_see_other_instances_by_polling(backend: Backend) {
     let poll = Duration::from_millis(200);
     let s = backend.stores_polling(poll).await;
     let live = live_session(&s.a).await;
@@ -490,7 +496,7 @@ async fn readers_see_other_instances_within_the_poll_interval(backend: Backend) 
         let seen = follower.await.unwrap();
         let lag = seen.saturating_duration_since(written);
         assert!(
-            lag < poll + Duration::from_millis(300),
+            lag < poll + LOAD_MARGIN,
             "seen {lag:?} after the write (poll interval {poll:?})"
         );
     }
@@ -518,7 +524,7 @@ async fn readers_see_other_instances_within_the_poll_interval(backend: Backend) 
     let written = Instant::now();
     let (reply, seen) = wait.await.unwrap();
     assert_eq!(reply, "answer");
-    assert!(seen.saturating_duration_since(written) < poll + Duration::from_millis(300));
+    assert!(seen.saturating_duration_since(written) < poll + LOAD_MARGIN);
 }
 
 async fn concurrent_appends_get_unique_increasing_numbers(backend: Backend) {
@@ -636,7 +642,7 @@ contract!(
     writes_need_a_live_session,
     the_first_reply_wins,
     wake_ups_within_one_instance_are_immediate,
-    readers_see_other_instances_within_the_poll_interval,
+    readers_see_other_instances_by_polling,
     concurrent_appends_get_unique_increasing_numbers,
     expiry_needs_no_deletion,
 );

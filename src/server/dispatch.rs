@@ -1,6 +1,9 @@
 //! Routing one request to the handler for its method.
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 
 use rmcp::model::{
     CallToolRequestParams, CompleteRequestParams, GetPromptRequestParams, ReadResourceRequestParams,
@@ -29,7 +32,7 @@ impl McpServer {
             .contains(&method)
             .then(|| params.clone())
             .flatten();
-        match self.route(ctx, method, params).await {
+        match self.route_contained(ctx, method, params).await {
             Err(HandlerError::InputRequired) if INPUT_CAPABLE_METHODS.contains(&method) => {
                 Ok(self.input_required(ctx, method, &kept))
             }
@@ -37,6 +40,35 @@ impl McpServer {
                 "{method} cannot ask the client for input"
             ))),
             other => other,
+        }
+    }
+
+    /// [`Self::route`], with a panic in a handler turned into an internal error for this
+    /// request alone. Without this a panic would unwind through the transport and leave the
+    /// client without an answer (a legacy SSE stream would stay open forever). The panic's
+    /// message is logged, not sent: it may name internals.
+    async fn route_contained(
+        &self,
+        ctx: &RequestContext,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, HandlerError> {
+        match AssertUnwindSafe(self.route(ctx, method, params))
+            .catch_unwind()
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(method, panic = %why, "a handler panicked");
+                Err(HandlerError::internal(format!(
+                    "internal error while handling {method}"
+                )))
+            }
         }
     }
 

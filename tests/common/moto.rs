@@ -1,8 +1,10 @@
 //! A local moto server standing in for AWS (DynamoDB here), shared by the tests of one binary
 //! while any of them runs, and killed when the last one lets go.
 //!
-//! moto comes from PyPI (`moto[server]`); its `moto_server` must be on PATH. Tests that need it
-//! fail, never skip, when it cannot start.
+//! moto comes from PyPI (`moto[server]`) and must be importable by `python3`. It is started
+//! through `moto_serial.py` beside this file, which answers one request at a time so that a
+//! conditional write is atomic there as it is on DynamoDB (plain `moto_server` lets two racing
+//! conditional writes both pass). Tests that need it fail, never skip, when it cannot start.
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
@@ -21,7 +23,7 @@ pub const REGION: &str = "us-east-1";
 /// How long moto may take to answer after it was started.
 const START_WITHIN: Duration = Duration::from_secs(60);
 
-/// A running `moto_server` on 127.0.0.1; killed when dropped.
+/// A running moto server on 127.0.0.1; killed when dropped.
 pub struct Moto {
     child: Child,
     log: PathBuf,
@@ -53,8 +55,9 @@ impl Moto {
             // moto logs every request: to a file, since an unread pipe would fill and stall it.
             let log = std::env::temp_dir().join(format!("moto-{port}.log"));
             let log_file = File::create(&log).expect("creating moto's log file");
-            let mut child = Command::new("moto_server")
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            let mut child = Command::new("python3")
+                .arg(launcher())
+                .arg(port.to_string())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log_file)
@@ -62,8 +65,8 @@ impl Moto {
                 .unwrap_or_else(|e| {
                     let _ = std::fs::remove_file(&log);
                     panic!(
-                        "could not start moto_server ({e}): install it with \
-                         `pip install 'moto[server]'` so that it is on PATH"
+                        "could not start moto ({e}): install it with \
+                         `python3 -m pip install 'moto[server]'`"
                     )
                 });
             match wait_until_listening(&mut child, port, &log) {
@@ -82,7 +85,7 @@ impl Moto {
                 }
             }
         }
-        panic!("moto_server did not start: {last_error}");
+        panic!("moto did not start: {last_error}");
     }
 
     /// A DynamoDB client for this server, with dummy credentials.
@@ -121,6 +124,11 @@ pub fn unique_table(prefix: &str) -> String {
     format!("{prefix}-{:016x}", rand::random::<u64>())
 }
 
+/// The launcher that serves moto one request at a time.
+fn launcher() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/moto_serial.py")
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -133,7 +141,7 @@ fn wait_until_listening(child: &mut Child, port: u16, log: &Path) -> Result<(), 
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
             let stderr = std::fs::read_to_string(log).unwrap_or_default();
-            return Err(format!("moto_server exited with {status}: {stderr}"));
+            return Err(format!("moto exited with {status}: {stderr}"));
         }
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Ok(());

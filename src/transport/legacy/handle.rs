@@ -84,7 +84,7 @@ pub async fn handle(service: &McpService, headers: &HeaderMap, body: Value) -> R
                     .put_reply(&record.id, &message::id_key(&id), &raw.to_string())
                     .await
                 {
-                    return HttpError::store(e).into_response();
+                    return HttpError::internal(e.to_string()).into_response();
                 }
             }
             Err(invalid) if batch => immediate.push(json!({
@@ -138,6 +138,11 @@ async fn run_requests(
     match answer.await {
         Ok(Answer::Json(mut responses)) => {
             responses.extend(immediate);
+            if responses.is_empty() {
+                // Every request was cancelled: no response is owed (and `null` or `[]` is
+                // not a JSON-RPC message), so the POST ends as an accepted notification does.
+                return response::accepted();
+            }
             if batch {
                 response::json(StatusCode::OK, &Value::Array(responses))
             } else {
@@ -172,6 +177,7 @@ struct RequestTask {
 
 impl RequestTask {
     async fn run(self, id: Value, method: String, params: Option<Value>) {
+        let started_ms = unix_millis();
         let progress_token = message::params_meta(params.as_ref())
             .and_then(|m| m.get("progressToken"))
             .cloned();
@@ -201,7 +207,7 @@ impl RequestTask {
         let server = &self.service.server;
         let outcome = tokio::select! {
             outcome = server.dispatch(&ctx, &method, params) => outcome,
-            () = self.cancelled_by_client(&id) => Err(HandlerError::Cancelled),
+            () = self.cancelled_by_client(&id, started_ms) => Err(HandlerError::Cancelled),
         };
         let response = match outcome {
             Ok(result) => Some(message::response(
@@ -233,7 +239,11 @@ impl RequestTask {
     /// Cancellations are rare and most requests are short, so on a polling store this reads
     /// once after [`FIRST_CANCEL_CHECK`] and then every [`CANCEL_CHECK_EVERY`], not at the
     /// store's stream-polling rate; an in-process store wakes it at once.
-    async fn cancelled_by_client(&self, id: &Value) {
+    ///
+    /// Only a cancellation recorded after this request began counts (less [`CLOCK_SKEW_MS`]
+    /// between instances): one for an id that was not in flight when it came must not cancel
+    /// a later request that reuses the id.
+    async fn cancelled_by_client(&self, id: &Value, started_ms: u64) {
         let key = cancel_key(id);
         let topic = Topic::Reply {
             session: self.record.id.clone(),
@@ -247,10 +257,11 @@ impl RequestTask {
         loop {
             let changed = store.subscribe(&topic);
             match store.get_reply(&self.record.id, &key).await {
-                Ok(Some(_)) => {
+                Ok(Some(at)) if cancel_applies(&at, started_ms) => {
                     self.cancel.cancel();
                     return;
                 }
+                Ok(Some(_)) => std::future::pending::<()>().await,
                 Ok(None) => match polling {
                     None => changed.await,
                     Some(interval) => tokio::time::sleep(interval.max(CANCEL_CHECK_EVERY)).await,
@@ -259,6 +270,24 @@ impl RequestTask {
             }
         }
     }
+}
+
+/// How far apart the clocks of two instances may be: a cancellation recorded on another
+/// instance up to this long before the request began still counts.
+const CLOCK_SKEW_MS: u64 = 1_000;
+
+/// Whether a cancellation recorded at `at` (milliseconds since the epoch, as written by
+/// [`accept_notification`]) applies to a request that began at `started_ms`.
+fn cancel_applies(at: &str, started_ms: u64) -> bool {
+    at.parse::<u64>()
+        .is_ok_and(|at| at.saturating_add(CLOCK_SKEW_MS) >= started_ms)
+}
+
+/// Milliseconds since the Unix epoch.
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// When a request first looks for a cancellation on a polling store.
@@ -281,7 +310,11 @@ async fn accept_notification(
             .map(|_| ()),
         "notifications/cancelled" => match params.and_then(|p| p.get("requestId")) {
             Some(request_id) => store
-                .put_reply(&record.id, &cancel_key(request_id), "")
+                .put_reply(
+                    &record.id,
+                    &cancel_key(request_id),
+                    &unix_millis().to_string(),
+                )
                 .await
                 .map(|_| ()),
             None => Ok(()),
