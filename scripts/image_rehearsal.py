@@ -432,7 +432,8 @@ def rehearse(opts: argparse.Namespace) -> None:
             scope = {**st.image_env, **args, **st.env}
             if ins.keyword == "ARG":
                 for name, default in parse_arg(ins.rest):
-                    val = overrides.get(name, global_scope.get(name, default))
+                    # Docker: a --build-arg wins, then the stage's default, then the global ARG.
+                    val = overrides.get(name, default if default is not None else global_scope.get(name))
                     if val is None:
                         continue
                     args[name] = expand(val, {**st.image_env, **args, **st.env}, where)
@@ -515,13 +516,13 @@ def rehearse(opts: argparse.Namespace) -> None:
             by_name[stage.name] = stage
 
     final = states[stages[-1].label]
-    check_runtime(stages[-1], final, opts)
+    check_runtime(stages[-1], final, opts, global_scope.get("LAMBDA_ARCH", host_arch))
     log(f"\nimage rehearsal passed in {time.monotonic() - t_all:.0f} s")
     if not opts.keep:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def check_runtime(stage: Stage, st: StageState, opts: argparse.Namespace) -> None:
+def check_runtime(stage: Stage, st: StageState, opts: argparse.Namespace, arch: str) -> None:
     """The binary landed where the runtime stage starts it, and it runs on the Lambda glibc."""
     log("\n=== checks of the runtime stage")
     copies = [i for i in stage.instructions if i.keyword == "COPY"]
@@ -538,7 +539,10 @@ def check_runtime(stage: Stage, st: StageState, opts: argparse.Namespace) -> Non
     if header.returncode != 0:
         raise RehearsalError("/var/runtime/bootstrap is not an ELF binary")
     machine = re.search(r"Machine:\s+(.*)", header.stdout).group(1).strip()
-    log(f"ok    ELF, {machine}")
+    expected = {"x86_64": "X86-64", "arm64": "AArch64"}[arch]
+    if expected not in machine:
+        raise RehearsalError(f"the binary is for {machine}, not LAMBDA_ARCH={arch}")
+    log(f"ok    ELF for {machine} (LAMBDA_ARCH={arch})")
     syms = subprocess.run(["readelf", "-V", "--wide", str(bootstrap)], capture_output=True, text=True).stdout
     versions = sorted({tuple(int(x) for x in v.split(".")) for v in re.findall(r"GLIBC_([0-9]+(?:\.[0-9]+)+)", syms)})
     newest = ".".join(map(str, versions[-1])) if versions else "none"

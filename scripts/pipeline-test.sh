@@ -154,12 +154,40 @@ step_hash() {
   for bad in '**/*.rs' '!src/*.rs' 'target'; do
     printf '*\n!Cargo.toml\n%s\n' "$bad" >"$copy/.dockerignore"
     if "$root/scripts/source-hash.sh" --root "$copy" >/dev/null 2>&1; then
-      echo "FAIL  a .dockerignore line '$bad' is accepted"
+      echo "FAIL  a .dockerignore line '$bad' is accepted by scripts/source-hash.sh"
       rc=1
     else
-      echo "ok    a .dockerignore line '$bad' is refused"
+      echo "ok    a .dockerignore line '$bad' is refused by scripts/source-hash.sh"
     fi
   done
+  # ... and by terraform/image.tf's precondition (a test run in a copy of the root, so that
+  # terraform/tests stays as it is).
+  printf '*\n!Cargo.toml\n**/*.rs\n' >"$copy/.dockerignore"
+  local tfcopy="$work/root-copy"
+  mkdir -p "$tfcopy/tests"
+  cp "$root"/terraform/*.tf "$root/terraform/.terraform.lock.hcl" "$tfcopy/"
+  cp -r "$root/terraform/tests/mocks" "$tfcopy/tests/"
+  cat >"$tfcopy/tests/dockerignore.tftest.hcl" <<EOF
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+run "a_dockerignore_that_is_not_an_allowlist_is_refused" {
+  command = plan
+  variables {
+    image_build = { source_dir = "$copy" }
+  }
+  expect_failures = [terraform_data.image]
+}
+EOF
+  if TF_DATA_DIR="$work/tfdata-copy" terraform -chdir="$tfcopy" init -backend=false -lockfile=readonly -input=false -no-color >"$work/init-copy.log" 2>&1 \
+    && TF_DATA_DIR="$work/tfdata-copy" terraform -chdir="$tfcopy" test -no-color >"$work/test-copy.log" 2>&1; then
+    echo "ok    a .dockerignore line '**/*.rs' is refused by terraform/image.tf (precondition)"
+  else
+    cat "$work/init-copy.log" "$work/test-copy.log"
+    echo "FAIL  terraform/image.tf accepts a .dockerignore that is not an allowlist"
+    rc=1
+  fi
   return $rc
 }
 

@@ -106,6 +106,17 @@ run "roles_are_pinned_to_the_repository" {
     error_message = "The plan role reads the production state (so it is reviewer-gated: see the plan environment)."
   }
 
+  # The requestState key lives in the session table (the server creates it there), out of
+  # every CI role's reach: none may read items of the app's tables.
+  assert {
+    condition = length(flatten([
+      for p in [aws_iam_role_policy.image, aws_iam_role_policy.plan, aws_iam_role_policy.apply, aws_iam_role_policy.apply_read] : [
+        for s in jsondecode(p.policy).Statement : s.Sid if anytrue([for a in flatten([s.Action]) : contains(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:*"], a)]) && anytrue([for r in flatten([s.Resource]) : r == "*" || strcontains(r, ":table/bedrock-usage-mcp")])
+      ]
+    ])) == 0
+    error_message = "No CI role may read the session table's items (the requestState key is one of them)."
+  }
+
   assert {
     condition     = alltrue([for s in jsondecode(aws_iam_role_policy.plan.policy).Statement : alltrue([for a in flatten([s.Action]) : can(regex("^(s3:(ListBucket|GetObject|PutObject|DeleteObject)|iam:(Get|List).*|lambda:(Get|List).*|dynamodb:(Describe|List).*|logs:(Describe|List).*|apigateway:GET|ecr:(Describe|Get|List).*|bedrock:Get.*)$", a))])])
     error_message = "The plan role must be read-only (apart from the state lock object and saved plans)."
