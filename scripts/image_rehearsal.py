@@ -569,7 +569,13 @@ def main() -> int:
     ap.add_argument("--glibc", default="2.34", help="newest glibc the runtime has")
     ap.add_argument("--workdir", default=None, help="where the temporary stage folders go")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    ap.add_argument("--list-context", action="store_true",
+                    help="only print the build context's files (Docker's .dockerignore rules), one per line")
     opts = ap.parse_args()
+    if opts.list_context:
+        with tempfile.TemporaryDirectory(prefix="context.") as tmp:
+            print("\n".join(sorted(build_context(Path(opts.context).resolve(), Path(tmp), opts.drop))))
+        return 0
     try:
         rehearse(opts)
     except RehearsalError as e:

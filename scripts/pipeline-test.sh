@@ -112,6 +112,17 @@ step_hash() {
     rc=1
   fi
 
+  # The script's reading of the allowlist is Docker's: the same files as .dockerignore's rules
+  # (implemented as Docker does in scripts/image_rehearsal.py) let into the build context.
+  if diff <("$root/scripts/source-hash.sh" --list | grep -vxE 'docker/Dockerfile|\.dockerignore') \
+      <(python3 "$root/scripts/image_rehearsal.py" --list-context | LC_ALL=C sort) >"$work/context.diff"; then
+    echo "ok    scripts/source-hash.sh hashes exactly Docker's build context ($(wc -l <"$work/context.diff" | tr -d ' ') differences)"
+  else
+    echo "FAIL  scripts/source-hash.sh and Docker's .dockerignore rules disagree:"
+    cat "$work/context.diff"
+    rc=1
+  fi
+
   # A copy of exactly the listed files: same hash, so nothing else feeds it.
   copy="$work/context"
   mkdir -p "$copy"
