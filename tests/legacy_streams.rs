@@ -4,8 +4,10 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use bedrock_usage_mcp::store::{MemoryStore, SessionId, SessionStore};
 use bedrock_usage_mcp::transport::TransportConfig;
 use common::app::{App, body_json, call, content_type};
 use common::sse::SseReader;
@@ -150,6 +152,24 @@ async fn a_cancellation_for_an_id_not_in_flight_is_dropped() {
         answer["result"]["content"][0]["text"], "completed 3 steps",
         "{answer}"
     );
+}
+
+#[tokio::test]
+async fn responses_that_answer_no_server_request_are_not_kept() {
+    let store = Arc::new(MemoryStore::new());
+    let app = App::with_store(TransportConfig::default(), store.clone());
+    let session = app.initialize("2025-11-25").await;
+    let id = SessionId::parse(&session).expect("a session id");
+    let big = "x".repeat(256 * 1024);
+    for fake in [json!("srv-made-up"), json!(7), json!("anything")] {
+        let reply = json!({ "jsonrpc": "2.0", "id": fake, "result": { "padding": big } });
+        assert_eq!(app.post(Some(&session), reply).await.status(), 202);
+        let kept = store
+            .get_reply(&id, &fake.to_string())
+            .await
+            .expect("store");
+        assert_eq!(kept, None, "a response for {fake} was kept");
+    }
 }
 
 #[tokio::test]

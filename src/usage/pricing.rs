@@ -165,7 +165,8 @@ impl CostEstimate {
             out.push_str(&format!("  Prices: {note}\n"));
         }
         for model in &self.by_model {
-            out.push_str(&format!("  {:<60} {:>12.2}\n", model.key, model.cost));
+            let key = super::report::shown_key(&model.key);
+            out.push_str(&format!("  {key:<60} {:>12.2}\n", model.cost));
         }
         out.push_str(&format!("  {:<60} {:>12.2}\n", "Total", self.total));
         if !self.unpriced_models.is_empty() {

@@ -15,7 +15,7 @@ use tokio::sync::{Mutex, Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::message;
-use crate::server::{HandlerError, Outbox};
+use crate::server::{HandlerError, Outbox, RequestStateCodec};
 use crate::store::{SessionId, SessionStore, StoreError, StoredEvent, StreamId, StreamKey, Topic};
 
 /// What the HTTP side learns first.
@@ -37,6 +37,8 @@ struct State {
 pub struct LegacyExchange {
     store: Arc<dyn SessionStore>,
     session: SessionId,
+    /// Seals the ids of server-to-client requests.
+    codec: RequestStateCodec,
     reply_timeout: Duration,
     cancel: CancellationToken,
     state: Mutex<State>,
@@ -49,6 +51,7 @@ impl LegacyExchange {
     pub fn new(
         store: Arc<dyn SessionStore>,
         session: SessionId,
+        codec: RequestStateCodec,
         requests: usize,
         reply_timeout: Duration,
         cancel: CancellationToken,
@@ -57,6 +60,7 @@ impl LegacyExchange {
         let exchange = Self {
             store,
             session,
+            codec,
             reply_timeout,
             cancel,
             state: Mutex::new(State {
@@ -195,7 +199,7 @@ impl Outbox for LegacyExchange {
     }
 
     async fn request(&self, method: &str, params: Value) -> Result<Value, HandlerError> {
-        let id = new_request_id();
+        let id = new_request_id(&self.codec, &self.session);
         self.send(message::request(&id, method, params)).await?;
         self.await_reply(&id).await
     }
@@ -208,9 +212,32 @@ impl Outbox for LegacyExchange {
     }
 }
 
-/// A unique id for a server-to-client request.
-fn new_request_id() -> String {
-    format!("srv-{}", StreamId::generate().as_str())
+/// What sealed server-to-client request ids are bound to, apart from their session (the
+/// codec's other uses bind a method name: this keeps the two from opening each other's seals).
+const REQUEST_ID_PURPOSE: &str = "server-to-client request id";
+
+/// A unique id for a server-to-client request of `session`, sealed so that any instance
+/// sharing the key can tell, without a store read, that this server made it (see
+/// [`is_our_request_id`]).
+fn new_request_id(codec: &RequestStateCodec, session: &SessionId) -> String {
+    let nonce = json!(StreamId::generate().as_str());
+    format!(
+        "srv-{}",
+        codec.seal(REQUEST_ID_PURPOSE, session.as_str(), &nonce)
+    )
+}
+
+/// Whether `id` names a server-to-client request this server made in `session`. A client's
+/// response with any other id answers nothing and is dropped rather than kept: otherwise a
+/// client could make the store hold whatever it posts for the session's lifetime.
+pub fn is_our_request_id(codec: &RequestStateCodec, session: &SessionId, id: &Value) -> bool {
+    id.as_str()
+        .and_then(|id| id.strip_prefix("srv-"))
+        .is_some_and(|sealed| {
+            codec
+                .open(REQUEST_ID_PURPOSE, session.as_str(), sealed)
+                .is_ok()
+        })
 }
 
 /// The client's reply: its `result`, or its `error` passed on to the handler.

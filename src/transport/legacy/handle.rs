@@ -8,7 +8,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::exchange::{Answer, LegacyExchange};
+use super::exchange::{Answer, LegacyExchange, is_our_request_id};
 use super::initialize::initialize;
 use super::session;
 use crate::protocol::message::{self, Incoming};
@@ -78,13 +78,18 @@ pub async fn handle(service: &McpService, headers: &HeaderMap, body: Value) -> R
             Ok(Incoming::Notification { method, params }) => {
                 accept_notification(service, &record, &method, params.as_ref()).await;
             }
+            Ok(Incoming::Response { id, .. })
+                if !is_our_request_id(service.server.state_codec(), &record.id, &id) =>
+            {
+                tracing::debug!("dropped a response that answers no request of this server");
+            }
             Ok(Incoming::Response { id, raw }) => {
                 if let Err(e) = service
                     .store
                     .put_reply(&record.id, &message::id_key(&id), &raw.to_string())
                     .await
                 {
-                    return HttpError::internal(e.to_string()).into_response();
+                    return HttpError::store(e).into_response();
                 }
             }
             Err(invalid) if batch => immediate.push(json!({
@@ -120,6 +125,7 @@ async fn run_requests(
     let (exchange, answer) = LegacyExchange::new(
         service.store.clone(),
         record.id.clone(),
+        service.server.state_codec().clone(),
         requests.len(),
         service.config.reply_timeout,
         cancel.clone(),

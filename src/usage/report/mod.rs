@@ -19,7 +19,7 @@ mod schema;
 mod text;
 
 pub use schema::report_json_schema;
-pub use text::render_text;
+pub use text::{render_text, shown_key};
 
 use serde::{Deserialize, Serialize};
 

@@ -18,6 +18,26 @@ const COLUMNS: [&str; 7] = [
     "Errors",
 ];
 
+/// The longest key a table shows whole, in characters. Keys are the values as logged (a
+/// `modelId`, an `identity.arn`) and a log can hold anything: a longer one is cut, with `…`, so
+/// that one absurd key neither stretches every line of its table nor exceeds what a format
+/// width can be (a width over 65,535 panics). The JSON report keeps every key whole.
+pub const MAX_SHOWN_KEY_CHARS: usize = 120;
+
+/// `key` as a text table shows it: whole up to [`MAX_SHOWN_KEY_CHARS`], else cut with `…`.
+pub fn shown_key(key: &str) -> std::borrow::Cow<'_, str> {
+    match key.char_indices().nth(MAX_SHOWN_KEY_CHARS) {
+        None => key.into(),
+        Some(_) => {
+            let cut = key
+                .char_indices()
+                .nth(MAX_SHOWN_KEY_CHARS - 1)
+                .map_or(key.len(), |(at, _)| at);
+            format!("{}…", &key[..cut]).into()
+        }
+    }
+}
+
 /// Renders `report` as aligned text tables.
 pub fn render_text(report: &UsageReport) -> String {
     let mut out = String::new();
@@ -91,9 +111,10 @@ fn table(out: &mut String, title: &str, key_header: &str, rows: &[Row]) {
         return;
     }
     let cells: Vec<[String; 7]> = rows.iter().map(|r| number_cells(&r.counters)).collect();
-    let key_width = rows
+    let keys: Vec<_> = rows.iter().map(|r| shown_key(&r.key)).collect();
+    let key_width = keys
         .iter()
-        .map(|r| r.key.chars().count())
+        .map(|k| k.chars().count())
         .chain([key_header.len()])
         .max()
         .unwrap_or(0);
@@ -109,8 +130,8 @@ fn table(out: &mut String, title: &str, key_header: &str, rows: &[Row]) {
     }
     out.push_str(line.trim_end());
     out.push('\n');
-    for (row, numbers) in rows.iter().zip(&cells) {
-        let mut line = format!("  {:<key_width$}", row.key);
+    for (key, numbers) in keys.iter().zip(&cells) {
+        let mut line = format!("  {key:<key_width$}");
         for (cell, w) in numbers.iter().zip(widths) {
             let _ = write!(line, "  {cell:>w$}");
         }
@@ -156,5 +177,16 @@ mod tests {
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
+
+    #[test]
+    fn long_keys_are_cut_for_people_only() {
+        assert_eq!(shown_key("short"), "short");
+        let exact = "é".repeat(MAX_SHOWN_KEY_CHARS);
+        assert_eq!(shown_key(&exact), exact);
+        let long = "é".repeat(70_000);
+        let shown = shown_key(&long);
+        assert_eq!(shown.chars().count(), MAX_SHOWN_KEY_CHARS);
+        assert!(shown.ends_with('…'));
     }
 }

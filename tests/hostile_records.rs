@@ -1,0 +1,116 @@
+//! Invocation-log records are data anyone with Bedrock access can shape: a `modelId` or an
+//! `identity.arn` of any length must not break the report, its text or the review prompt.
+//! (A 65,536-character `modelId` used to panic the text report on a format width.)
+
+mod common;
+
+use std::sync::Arc;
+
+use bedrock_usage_mcp::store::MemoryStore;
+use bedrock_usage_mcp::tools::{FixedSource, usage_server};
+use bedrock_usage_mcp::transport::TransportConfig;
+use bedrock_usage_mcp::usage::Date;
+use bedrock_usage_mcp::usage::source::FileSource;
+use common::app::{App, body_json};
+use serde_json::{Value, json};
+
+/// A file with one ordinary record and one whose `modelId` and caller are 70,000 characters.
+fn hostile_file(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let today = Date::today();
+    let long_model = format!("anthropic.{}", "m".repeat(70_000));
+    let long_user = format!("arn:aws:iam::123456789012:user/{}", "u".repeat(70_000));
+    let record = |model: &str, user: &str| {
+        json!({
+            "schemaType": "ModelInvocationLog", "schemaVersion": "1.0",
+            "timestamp": format!("{today}T12:00:00Z"), "accountId": "123456789012",
+            "identity": { "arn": user }, "region": "us-east-1", "requestId": "r",
+            "operation": "Converse", "modelId": model,
+            "input": { "inputTokenCount": 10 }, "output": { "outputTokenCount": 5 },
+        })
+        .to_string()
+    };
+    let lines = [
+        record(
+            "amazon.nova-pro-v1:0",
+            "arn:aws:iam::123456789012:user/alice",
+        ),
+        record(&long_model, &long_user),
+    ];
+    let path = dir.join("hostile.jsonl");
+    std::fs::write(&path, lines.join("\n")).expect("writing the records");
+    (path, long_model)
+}
+
+fn app(path: std::path::PathBuf) -> App {
+    let source = Arc::new(FixedSource(Arc::new(FileSource::new(path))));
+    App::serving(
+        usage_server(source, None, None),
+        Arc::new(MemoryStore::new()),
+        TransportConfig::default(),
+    )
+}
+
+#[tokio::test]
+async fn huge_keys_reach_the_json_whole_and_the_text_cut() {
+    let dir = tempfile_dir();
+    let (path, long_model) = hostile_file(&dir);
+    let app = app(path);
+    let response = app
+        .modern(
+            1,
+            "tools/call",
+            json!({ "name": "get_bedrock_usage_report", "arguments": { "days": 2 } }),
+            json!({}),
+        )
+        .await;
+    let answer = body_json(response).await;
+    let result = &answer["result"];
+    assert_eq!(result["isError"], Value::Null, "{answer:.300}");
+    let models: Vec<&str> = result["structuredContent"]["by_model"]
+        .as_array()
+        .expect("by_model")
+        .iter()
+        .filter_map(|row| row["key"].as_str())
+        .collect();
+    assert!(
+        models.contains(&long_model.as_str()),
+        "the JSON keeps the key whole"
+    );
+    let text = result["content"][0]["text"]
+        .as_str()
+        .expect("a text report");
+    assert!(text.contains("anthropic.mmm"), "{text:.500}");
+    assert!(text.contains('…'), "the long key is cut in the text");
+    assert!(
+        text.lines().all(|l| l.chars().count() < 400),
+        "no line is stretched by the long key"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_review_prompt_survives_huge_keys() {
+    let dir = tempfile_dir();
+    let (path, _) = hostile_file(&dir);
+    let app = app(path);
+    let response = app
+        .modern(
+            2,
+            "prompts/get",
+            json!({ "name": "review_bedrock_usage", "arguments": { "days": "2" } }),
+            json!({}),
+        )
+        .await;
+    let answer = body_json(response).await;
+    assert!(answer.get("error").is_none(), "{answer:.300}");
+    let messages = answer["result"]["messages"].as_array().expect("messages");
+    assert!(!messages.is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A fresh directory under the system's temporary directory.
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hostile-records-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
