@@ -7,8 +7,10 @@
 #      check (tests/fresh_account.tftest.hcl) once more for every tfvars file;
 #   3. against moto_server on 127.0.0.1 (standing in for ECR, Lambda, API Gateway, DynamoDB, IAM,
 #      Logs, CloudWatch, SNS and Bedrock): a fresh-account apply with the default variables and
-#      only image_uri set, then an apply that manages the account-wide settings, with read-back
-#      checks of each; a destroy that the account-wide guard must refuse, then an allowed one;
+#      only image_uri set, then an apply that manages the account-wide settings (through a proxy
+#      that refuses Bedrock's logging configuration twice, as an unpropagated role does), with
+#      read-back checks of each; a destroy that the account-wide guard must refuse, then an
+#      allowed one;
 #      and a plan of every examples/ and environments/ tfvars file;
 #   4. checkov over terraform/, docker/Dockerfile and .github/workflows (zero failures; every
 #      skip is an inline comment with a reason, listed below);
@@ -31,6 +33,7 @@ HADOLINT_VERSION=2.15.1
 work=$(mktemp -d "${TMPDIR:-/tmp}/infra-test.XXXXXX")
 moto_pid=""
 moto_endpoint=""
+proxy_pid=""
 
 # stop_moto: ends the moto_server this script started (TERM, then KILL after 5 s).
 stop_moto() {
@@ -47,6 +50,7 @@ stop_moto() {
 
 cleanup() {
   stop_moto
+  [[ -n "$proxy_pid" ]] && kill "$proxy_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -384,12 +388,78 @@ EOF
     -var 'mcp={"allowed_origins":["https://app.example.com"]}'
     -var "monitoring={\"dashboard\":true,\"alarm_topic_arn\":\"$topic\"}"
   )
-  if ! tf_moto apply-managed.log apply -auto-approve "${managed[@]}"; then
+  # Bedrock refuses PutModelInvocationLoggingConfiguration while a new role has not propagated
+  # ("Failed to validate permissions for log group"). A proxy in front of moto's Bedrock refuses
+  # the first two calls that way: the apply must wait and succeed by itself.
+  local bedrock_endpoint=""
+  "$py" - "$endpoint" 2 "$work/proxy.port" >"$work/proxy.log" 2>&1 <<'EOF' &
+import http.server, json, sys, urllib.request, urllib.error
+
+upstream, fail_first, port_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+calls = {"put": 0}
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def forward(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        if self.command == "PUT" and self.path.startswith("/logging/modelinvocations"):
+            calls["put"] += 1
+            refused = calls["put"] <= fail_first
+            print(f"PutModelInvocationLoggingConfiguration #{calls['put']}: {'refused' if refused else 'forwarded'}", flush=True)
+            if refused:
+                msg = json.dumps({"message": "Failed to validate permissions for log group: /aws/bedrock/modelinvocations, with role: arn:aws:iam::123456789012:role/new. Verify the IAM role permissions are correct."}).encode()
+                self.send_response(400)
+                self.send_header("x-amzn-ErrorType", "ValidationException")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(msg)))
+                self.end_headers()
+                self.wfile.write(msg)
+                return
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        try:
+            resp = urllib.request.urlopen(urllib.request.Request(upstream + self.path, data=body, method=self.command, headers=headers), timeout=30)
+            status, out_headers, data = resp.status, resp.getheaders(), resp.read()
+        except urllib.error.HTTPError as e:
+            status, out_headers, data = e.code, e.headers.items(), e.read()
+        self.send_response(status)
+        for k, v in out_headers:
+            if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+open(port_file + ".tmp", "w").write(str(server.server_address[1]))
+__import__("os").rename(port_file + ".tmp", port_file)
+server.serve_forever()
+EOF
+  proxy_pid=$!
+  for _ in $(seq 1 50); do
+    [[ -s "$work/proxy.port" ]] && break
+    sleep 0.1
+  done
+  [[ -s "$work/proxy.port" ]] && bedrock_endpoint="http://127.0.0.1:$(cat "$work/proxy.port")"
+  [[ -n "$bedrock_endpoint" ]] || { echo "FAIL  the Bedrock fault proxy did not start"; cat "$work/proxy.log"; rc=1; }
+
+  if ! AWS_ENDPOINT_URL_BEDROCK="${bedrock_endpoint:-$endpoint}" tf_moto apply-managed.log apply -auto-approve "${managed[@]}"; then
     echo "FAIL  apply managing the account-wide settings"
     cat "$work/apply-managed.log"
     rc=1
   else
     echo "ok    apply managing the account-wide settings: $(grep -E '^Apply complete' "$work/apply-managed.log")"
+    if grep -q "#3: forwarded" "$work/proxy.log"; then
+      echo "ok    Bedrock refused the logging configuration twice (role not propagated); the apply retried and succeeded"
+    else
+      echo "FAIL  the apply did not go through the refused PutModelInvocationLoggingConfiguration calls:"
+      cat "$work/proxy.log"
+      rc=1
+    fi
     tf_moto outputs-managed.json output -json || rc=1
     "$py" - "$work/outputs-managed.json" "$topic" <<'EOF' || rc=1
 import json, sys
@@ -429,6 +499,12 @@ check(len(widgets) == 8 and out["dashboard_url"].endswith(f"#dashboards/dashboar
 
 sys.exit(1 if failures else 0)
 EOF
+  fi
+
+  if [[ -n "$proxy_pid" ]]; then
+    kill "$proxy_pid" 2>/dev/null
+    wait "$proxy_pid" 2>/dev/null
+    proxy_pid=""
   fi
 
   # --- C. Destroy: the account-wide guard refuses, then an allowed destroy removes everything --
@@ -539,8 +615,8 @@ for r in reports:
         bad += 1
         continue
     s = r["summary"]
-    print(f"checkov {name} [{r['check_type']}]: {s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['parsing_errors']} parsing errors, {s.get('resource_count', '?')} resources")
-    if s["passed"] + s["failed"] + s["skipped"] == 0 or s.get("resource_count", 1) == 0:
+    print(f"checkov {name} [{r['check_type']}]: {s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped, {s['parsing_errors']} parsing errors")
+    if s["passed"] + s["failed"] + s["skipped"] == 0:
         print(f"  checkov {name} covered nothing: a file checkov could not parse is dropped silently")
         bad += 1
     for c in r["results"].get("failed_checks", []):
