@@ -18,7 +18,8 @@
 //!   answers, resumable streams read from the store.
 //! - [`store`]: the [`store::SessionStore`] trait, its in-memory implementation (local runs)
 //!   and its DynamoDB implementation (Lambda), with the flags that choose one.
-//! - [`client`]: an MCP client for both eras (the engine of `mcp-client` and its smoke check).
+//! - [`client`]: an MCP client for both eras (the engine of `mcp-client`: its smoke check,
+//!   SigV4 signing for IAM-protected endpoints, and the stdio proxy).
 //! - [`config`]: flags and environment shared by the binaries.
 //! - [`fixtures`]: the tools, resources and prompts the official conformance suite calls.
 //! - [`usage`]: Bedrock invocation-log records, aggregation, the report contract, sources.

@@ -144,6 +144,7 @@ fn modern(url: &str) -> McpClient {
         headers: Vec::new(),
         protocol: "2026-07-28".to_owned(),
         timeout: std::time::Duration::from_secs(30),
+        signer: None,
     })
     .unwrap()
 }

@@ -5,7 +5,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bedrock_usage_mcp::client::{ClientOptions, Incoming, McpClient, run_smoke};
+use std::sync::Arc;
+
+use bedrock_usage_mcp::client::proxy::run_proxy;
+use bedrock_usage_mcp::client::{
+    ClientOptions, EXECUTE_API, Incoming, McpClient, SigV4Signer, run_smoke,
+};
+use bedrock_usage_mcp::config::init_tracing;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
@@ -25,6 +31,17 @@ struct Cli {
     /// Seconds to wait for an answer to start arriving.
     #[arg(long, default_value_t = 120, global = true)]
     timeout: u64,
+    /// Sign every request with SigV4 (endpoints with IAM authorization), with credentials
+    /// from the standard AWS chain (environment, profile, SSO, roles).
+    #[arg(long, global = true)]
+    sigv4: bool,
+    /// The region to sign for (default: AWS_REGION or the profile's, else the one in an
+    /// execute-api URL). Give it before the command: `report --region` filters the report.
+    #[arg(long, requires = "sigv4")]
+    region: Option<String>,
+    /// The service name to sign for.
+    #[arg(long, default_value = EXECUTE_API)]
+    aws_service: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,6 +90,9 @@ enum Command {
         #[arg(long)]
         session: String,
     },
+    /// Serve MCP on stdin/stdout for a host that launches local commands, forwarding every
+    /// message to --url (with --header or --sigv4), as mcp-proxy-for-aws does.
+    Proxy,
     /// End-to-end check of a server; exits non-zero on any failure.
     Smoke {
         /// The tool to call (it must report progress when asked).
@@ -119,13 +139,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let Some(url) = cli.url.clone() else {
         bail!("--url (or MCP_URL) is required: the MCP endpoint, e.g. http://127.0.0.1:8080/mcp");
     };
+    let signer = if cli.sigv4 {
+        let signer = SigV4Signer::from_env(cli.region.clone(), &cli.aws_service, &url).await?;
+        Some(Arc::new(signer))
+    } else {
+        None
+    };
     let options = ClientOptions {
         url,
         headers,
         protocol: cli.protocol.clone(),
         timeout: Duration::from_secs(cli.timeout),
+        signer,
     };
     match cli.command {
+        Command::Proxy => {
+            init_tracing();
+            run_proxy(
+                options,
+                tokio::io::BufReader::new(tokio::io::stdin()),
+                tokio::io::stdout(),
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Smoke { tool, arguments } => {
             let arguments: Value =
                 serde_json::from_str(&arguments).context("--arguments is not JSON")?;

@@ -2,9 +2,12 @@
 //! `smoke` check. It speaks a legacy version (session, SSE with resumption) or 2026-07-28
 //! (stateless requests with `_meta` and metadata headers).
 
+pub mod proxy;
+mod sigv4;
 mod smoke;
 mod sse;
 
+pub use sigv4::{EXECUTE_API, SharedSigner, SigV4Signer, region_in_url};
 pub use smoke::{SmokeCheck, run_smoke};
 pub use sse::{SseDecoder, SseEvent};
 
@@ -33,6 +36,8 @@ pub enum ClientError {
     Protocol(String),
     #[error("invalid option: {0}")]
     Option(String),
+    #[error("SigV4: {0}")]
+    Signing(String),
 }
 
 /// Connection settings.
@@ -46,6 +51,8 @@ pub struct ClientOptions {
     pub protocol: String,
     /// Per-request timeout (a streaming answer may take longer as long as events flow).
     pub timeout: Duration,
+    /// Signs every request with SigV4 (IAM-protected endpoints), when set.
+    pub signer: Option<SharedSigner>,
 }
 
 /// Something the server sent before the response of a request.
@@ -185,13 +192,12 @@ impl McpClient {
             .session
             .clone()
             .ok_or_else(|| ClientError::Protocol("no session to terminate".into()))?;
-        let response = self
+        let request = self
             .http
             .delete(&self.options.url)
             .headers(self.headers.clone())
-            .header("mcp-session-id", session)
-            .send()
-            .await?;
+            .header("mcp-session-id", session);
+        let response = self.send(request).await?;
         Ok(response.status().as_u16())
     }
 
@@ -257,7 +263,19 @@ impl McpClient {
                 request = request.header("mcp-protocol-version", negotiated);
             }
         }
-        Ok(request.send().await?)
+        self.send(request).await
+    }
+
+    /// Sends `request`, signed when the options carry a signer.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
+        let mut request = request.build()?;
+        if let Some(signer) = &self.options.signer {
+            signer.sign(&mut request).await?;
+        }
+        Ok(self.http.execute(request).await?)
     }
 
     async fn get_stream(&self, last_event_id: &str) -> Result<reqwest::Response, ClientError> {
@@ -275,7 +293,7 @@ impl McpClient {
         if let Some(negotiated) = &self.negotiated {
             request = request.header("mcp-protocol-version", negotiated);
         }
-        let response = request.send().await?;
+        let response = self.send(request).await?;
         if !response.status().is_success() {
             return Err(status_error(response).await);
         }
