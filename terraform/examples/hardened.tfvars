@@ -14,9 +14,22 @@ lambda = {
   log_retention_days   = 365
 }
 
+# Access and execution logs: the region's API Gateway CloudWatch Logs role must already be set
+# (`aws apigateway get-account` shows cloudwatchRoleArn); otherwise set
+# manage_api_gateway_account = true instead, which sets it account-wide.
+api_gateway_cloudwatch_role_configured = true
+
 api = {
   log_retention_days = 365
   xray_tracing       = true
+  logging_level      = "ERROR"
+  access_logs        = true
+}
+
+# Alarms notify the on-call topic; the dashboard costs USD 3/month beyond three per account.
+monitoring = {
+  alarm_topic_arn = "arn:aws:sns:us-east-1:123456789012:oncall"
+  dashboard       = true
 }
 
 session_table = {
