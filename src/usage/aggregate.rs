@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::query::UsageQuery;
 use super::record::InvocationRecord;
 use super::report::{
-    Counters, ModelSeries, OTHER_KEY, Period, Row, SourceInfo, UNKNOWN_KEY, UsageReport,
+    Counters, ModelSeries, OTHER_KEY, Period, Row, SourceInfo, UNKNOWN_KEY, UsageReport, Warning,
 };
 use super::time::Timestamp;
 
@@ -57,28 +57,57 @@ impl Counters {
     }
 }
 
+/// The most distinct keys one breakdown keeps. Keys come from the logs, and anyone who can call
+/// Bedrock shapes them (a `modelId` can name any inference profile or ARN): without a bound,
+/// 200,000 distinct 1 KB model ids took 520 MB. Keys first seen after the bound are counted under
+/// `(other)` at once, and the report says so with a [`Warning::KEYS_FOLDED`] warning.
+pub const MAX_KEYS_PER_BREAKDOWN: usize = 10_000;
+
+/// The most bytes of keys one breakdown keeps, for the same reason (a few very long keys).
+pub const MAX_KEY_BYTES_PER_BREAKDOWN: usize = 4 * 1024 * 1024;
+
+/// The most cells (models × time buckets) of the chart's per-model series; models past it are
+/// drawn as `(other)`.
+pub const MAX_SERIES_CELLS: usize = 2_000_000;
+
 /// Counters by key, for one breakdown.
 #[derive(Debug, Default)]
 struct Breakdown {
     entries: HashMap<Box<str>, Counters>,
+    /// Bytes of the keys in `entries`.
+    key_bytes: usize,
+    /// Distinct keys counted under `(other)` because the breakdown was full.
+    folded_keys: u64,
 }
 
 impl Breakdown {
-    /// Adds `counters` under `key`, allocating only the first time a key is seen.
+    /// Adds `counters` under `key`, allocating only the first time a key is seen; a new key
+    /// when the breakdown is full goes to `(other)`.
     fn add(&mut self, key: Option<&str>, counters: &Counters) {
         let key = key.unwrap_or(UNKNOWN_KEY);
-        match self.entries.get_mut(key) {
-            Some(slot) => slot.add(counters),
-            None => {
-                self.entries.insert(key.into(), *counters);
-            }
+        if let Some(slot) = self.entries.get_mut(key) {
+            slot.add(counters);
+            return;
         }
+        if self.entries.len() >= MAX_KEYS_PER_BREAKDOWN
+            || self.key_bytes + key.len() > MAX_KEY_BYTES_PER_BREAKDOWN
+        {
+            self.folded_keys += 1;
+            self.entries
+                .entry(OTHER_KEY.into())
+                .or_default()
+                .add(counters);
+            return;
+        }
+        self.key_bytes += key.len();
+        self.entries.insert(key.into(), *counters);
     }
 
     fn merge(&mut self, other: Breakdown) {
         for (key, counters) in other.entries {
-            self.entries.entry(key).or_default().add(&counters);
+            self.add(Some(&key), &counters);
         }
+        self.folded_keys += other.folded_keys;
     }
 
     /// Every entry, sorted like [`Breakdown::into_rows`] but never folded.
@@ -100,8 +129,10 @@ impl Breakdown {
         rows
     }
 
-    /// Sorted by `total_tokens` descending, ties by key; past `top_n` folded into `(other)`.
-    fn into_rows(self, top_n: usize) -> Vec<Row> {
+    /// Sorted by `total_tokens` descending, ties by key; past `top_n` folded into `(other)`,
+    /// which comes last (with what was folded early when the breakdown was full).
+    fn into_rows(mut self, top_n: usize) -> Vec<Row> {
+        let early = self.entries.remove(OTHER_KEY);
         let mut rows: Vec<Row> = self
             .entries
             .into_iter()
@@ -116,14 +147,17 @@ impl Breakdown {
                 .cmp(&a.counters.total_tokens)
                 .then_with(|| a.key.cmp(&b.key))
         });
+        let mut other = early;
         if rows.len() > top_n {
-            let mut other = Counters::default();
+            let folded = other.get_or_insert_with(Counters::default);
             for row in rows.drain(top_n..) {
-                other.add(&row.counters);
+                folded.add(&row.counters);
             }
+        }
+        if let Some(counters) = other {
             rows.push(Row {
                 key: OTHER_KEY.to_owned(),
-                counters: other,
+                counters,
             });
         }
         rows
@@ -200,8 +234,15 @@ impl Aggregator {
             .filter(|i| *i < self.series.len())
         {
             self.series[index].add(counters);
-            let model = dims.model_id.unwrap_or(UNKNOWN_KEY);
             let buckets = self.series.len();
+            let model = dims.model_id.unwrap_or(UNKNOWN_KEY);
+            let model = if self.model_series.contains_key(model)
+                || self.model_series.len() < (MAX_SERIES_CELLS / buckets.max(1)).max(1)
+            {
+                model
+            } else {
+                OTHER_KEY
+            };
             let line = match self.model_series.get_mut(model) {
                 Some(line) => line,
                 None => self
@@ -252,8 +293,15 @@ impl Aggregator {
                 slot.add(counters);
             }
         }
+        let most_lines = (MAX_SERIES_CELLS / self.series.len().max(1)).max(1);
         for (model, line) in other.model_series {
             let buckets = self.series.len();
+            let model =
+                if self.model_series.contains_key(&model) || self.model_series.len() < most_lines {
+                    model
+                } else {
+                    OTHER_KEY.into()
+                };
             let target = self
                 .model_series
                 .entry(model)
@@ -280,6 +328,23 @@ impl Aggregator {
     pub fn finish(self) -> UsageReport {
         let granularity = self.query.granularity();
         let top_n = self.query.top_n();
+        let warnings = [
+            ("region", &self.by_region),
+            ("model", &self.by_model),
+            ("user", &self.by_user),
+            ("operation", &self.by_operation),
+        ]
+        .into_iter()
+        .filter(|(_, b)| b.folded_keys > 0)
+        .map(|(dimension, b)| {
+            Warning::keys_folded(
+                dimension,
+                b.folded_keys,
+                MAX_KEYS_PER_BREAKDOWN,
+                MAX_KEY_BYTES_PER_BREAKDOWN / (1024 * 1024),
+            )
+        })
+        .collect();
         let model_series = series_by_model(self.model_series, top_n);
         let all_models = self.by_model.rows_unfolded();
         let daily = (self.first_bucket..)
@@ -302,7 +367,7 @@ impl Aggregator {
             by_user: self.by_user.into_rows(top_n),
             by_operation: self.by_operation.into_rows(top_n),
             skipped_records: self.skipped,
-            warnings: Vec::new(),
+            warnings,
             model_series,
             all_models,
         }
@@ -311,7 +376,9 @@ impl Aggregator {
 
 /// The token series of the `top_n` biggest models (by total), the rest folded into
 /// `(other)`, biggest first.
-fn series_by_model(lines: HashMap<Box<str>, Vec<u64>>, top_n: usize) -> Vec<ModelSeries> {
+fn series_by_model(mut lines: HashMap<Box<str>, Vec<u64>>, top_n: usize) -> Vec<ModelSeries> {
+    // Models drawn as `(other)` early, when the series were full, join the folded ones.
+    let mut other: Option<Vec<u64>> = lines.remove(OTHER_KEY);
     let mut lines: Vec<(Box<str>, Vec<u64>, u64)> = lines
         .into_iter()
         .map(|(model, line)| {
@@ -322,7 +389,6 @@ fn series_by_model(lines: HashMap<Box<str>, Vec<u64>>, top_n: usize) -> Vec<Mode
         .collect();
     lines.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     let mut series: Vec<ModelSeries> = Vec::new();
-    let mut other: Option<Vec<u64>> = None;
     for (i, (model, line, _)) in lines.into_iter().enumerate() {
         if i < top_n {
             series.push(ModelSeries {
@@ -396,6 +462,69 @@ mod tests {
         let keys: Vec<_> = report.daily.iter().map(|r| r.key.as_str()).collect();
         assert_eq!(keys, ["2026-11-01", "2026-11-02"]);
         assert!(report.daily[1].counters.is_zero());
+    }
+
+    #[test]
+    fn distinct_keys_past_the_budget_are_folded_early_and_said() {
+        let mut agg = Aggregator::new(&query(Granularity::Hour).with_top_n(5), source());
+        let extra = 50;
+        for i in 0..MAX_KEYS_PER_BREAKDOWN + extra {
+            let model = format!("model-{i:06}");
+            assert!(agg.add_line(line("2026-11-01T05:00:00Z", &model, 1).as_bytes()));
+        }
+        // A key already kept still gets its own counts after the budget is spent.
+        assert!(agg.add_line(line("2026-11-01T06:00:00Z", "model-000000", 100).as_bytes()));
+        assert!(agg.by_model.entries.len() <= MAX_KEYS_PER_BREAKDOWN + 1);
+        assert!(agg.model_series.len() <= MAX_SERIES_CELLS / agg.series.len() + 1);
+        let report = agg.finish();
+        let total: u64 = report
+            .by_model
+            .iter()
+            .map(|r| r.counters.input_tokens)
+            .sum();
+        assert_eq!(
+            total, report.totals.input_tokens,
+            "every token still counted"
+        );
+        assert_eq!(report.by_model[0].key, "model-000000");
+        assert_eq!(report.by_model[0].counters.input_tokens, 101);
+        let others: Vec<_> = report
+            .by_model
+            .iter()
+            .filter(|r| r.key == OTHER_KEY)
+            .collect();
+        assert_eq!(others.len(), 1, "one (other) row, last");
+        assert_eq!(report.by_model.last().unwrap().key, OTHER_KEY);
+        assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+        assert_eq!(report.warnings[0].code, Warning::KEYS_FOLDED);
+        assert!(
+            report.warnings[0]
+                .message
+                .contains(&format!("{extra} values"))
+        );
+        let series_others = report
+            .model_series
+            .iter()
+            .filter(|s| s.model == OTHER_KEY)
+            .count();
+        assert_eq!(series_others, 1);
+    }
+
+    #[test]
+    fn long_keys_spend_the_byte_budget() {
+        let mut agg = Aggregator::new(&query(Granularity::Day), source());
+        let long = "k".repeat(1024 * 1024);
+        for i in 0..6 {
+            let user = format!("{i}{long}");
+            let record = format!(
+                r#"{{"timestamp":"2026-11-01T00:00:00Z","identity":{{"arn":"{user}"}},"input":{{"inputTokenCount":1}}}}"#
+            );
+            assert!(agg.add_line(record.as_bytes()));
+        }
+        assert!(agg.by_user.key_bytes <= MAX_KEY_BYTES_PER_BREAKDOWN);
+        let report = agg.finish();
+        assert_eq!(report.totals.input_tokens, 6);
+        assert!(report.warnings.iter().any(|w| w.message.contains("user")));
     }
 
     #[test]

@@ -211,6 +211,23 @@ impl Warning {
     /// The CloudWatch log group read does not exist (yet): the report counts nothing.
     pub const LOG_GROUP_NOT_FOUND: &'static str = "log_group_not_found";
 
+    /// A breakdown met more distinct keys than it keeps: later ones are under `(other)`.
+    pub const KEYS_FOLDED: &'static str = "keys_folded";
+
+    /// `folded` distinct values of `dimension` were counted under `(other)` as they came,
+    /// because the breakdown was full (`max_keys` values or `max_mib` MiB of names).
+    pub fn keys_folded(dimension: &str, folded: u64, max_keys: usize, max_mib: usize) -> Self {
+        Warning {
+            code: Self::KEYS_FOLDED.to_owned(),
+            message: format!(
+                "The logs hold more distinct {dimension} values than a report keeps \
+                 ({max_keys} values or {max_mib} MiB of names): {folded} values first seen \
+                 after that are counted under (other), whatever their size. Totals are exact; \
+                 narrow the period or filter to see them one by one."
+            ),
+        }
+    }
+
     /// The log group `log_group` does not exist in `region`: what it means and how to turn
     /// Bedrock's model-invocation logging on.
     pub fn log_group_not_found(log_group: &str, region: Option<&str>) -> Self {
