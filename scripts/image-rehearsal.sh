@@ -9,9 +9,11 @@
 #                                            the binary is at /var/runtime/bootstrap, links
 #                                            against glibc <= 2.34 and runs
 #   scripts/image-rehearsal.sh --self-test   the rehearsal must FAIL (before compiling anything)
-#                                            when vendor/ is left out of the build context, and
-#                                            when the Dockerfile does not copy vendor/ before
-#                                            `cargo chef cook` (issue 11, defect 1)
+#                                            when vendor/ is left out of the build context, when
+#                                            the Dockerfile does not copy vendor/ before `cargo
+#                                            chef cook` (issue 11, defect 1), and when the
+#                                            toolchain stage stops installing a tool the host
+#                                            stands in for
 #   scripts/image-rehearsal.sh [options]     --dockerfile F, --drop PATH, --build-arg K=V,
 #                                            --profile fast|dockerfile, --keep (see --help)
 #
@@ -63,6 +65,15 @@ if [[ "${1:-}" == "--self-test" ]]; then
   fi
   expect_failure "builder stage cooks without vendor/ (issue 11 defect 1)" 'vendor/lambda_runtime_api_client' \
     --dockerfile "$tmp/Dockerfile.no-vendor" --workdir "$tmp" "$@"
+  # 3. The host stands in for the toolchain stage only for what that stage installs.
+  sed 's/ && cargo install cargo-chef --locked --version "${CARGO_CHEF_VERSION}"//' \
+    "$root/docker/Dockerfile" >"$tmp/Dockerfile.no-chef"
+  if cmp -s "$root/docker/Dockerfile" "$tmp/Dockerfile.no-chef"; then
+    echo "self-test FAILED: found no 'cargo install cargo-chef' to remove from docker/Dockerfile (update this self-test)"
+    exit 1
+  fi
+  expect_failure "toolchain stage without cargo-chef" 'ARG CARGO_CHEF_VERSION is used by no RUN' \
+    --dockerfile "$tmp/Dockerfile.no-chef" --workdir "$tmp" "$@"
   echo "image rehearsal self-test passed in $((SECONDS - t0)) s"
   exit 0
 fi

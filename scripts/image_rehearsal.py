@@ -507,7 +507,12 @@ def rehearse(opts: argparse.Namespace) -> None:
                 raise RehearsalError(f"{where}: the rehearsal does not know {ins.keyword}")
 
         if st.external and any(i.keyword == "RUN" for i in stage.instructions):
-            # The toolchain stage: its tools come from the host at the ARGs' versions.
+            # The toolchain stage: its tools come from the host at the ARGs' versions. The host
+            # stands in only for what the stage really installs: each version ARG must be used.
+            runs = " ".join(i.rest for i in stage.instructions if i.keyword == "RUN")
+            for name in ("RUST_VERSION", "CARGO_CHEF_VERSION", "ZIG_VERSION", "CARGO_ZIGBUILD_VERSION"):
+                if name in args and not re.search(r"\$\{?" + name + r"\b", runs):
+                    raise RehearsalError(f"[{stage.label}] ARG {name} is used by no RUN: the image would not get the tool the rehearsal stands in for")
             log("  host toolchain for this stage:")
             st.host_env = toolchain_env(args)
         states[stage.label] = st
