@@ -5,6 +5,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::tools::{FixedSource, usage_server};
@@ -12,6 +13,7 @@ use bedrock_usage_mcp::transport::TransportConfig;
 use bedrock_usage_mcp::usage::Date;
 use bedrock_usage_mcp::usage::source::FileSource;
 use common::app::{App, body_json};
+use common::sse::SseReader;
 use serde_json::{Value, json};
 
 /// A file with one ordinary record and one whose `modelId` and caller are 70,000 characters.
@@ -105,6 +107,48 @@ async fn the_review_prompt_survives_huge_keys() {
     assert!(answer.get("error").is_none(), "{answer:.300}");
     let messages = answer["result"]["messages"].as_array().expect("messages");
     assert!(!messages.is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn clients_learn_the_file_name_not_its_directory() {
+    let dir = tempfile_dir();
+    let (path, _) = hostile_file(&dir);
+    let directory = dir.display().to_string();
+    let report = |app: App| async move {
+        let response = app
+            .modern(
+                3,
+                "tools/call",
+                json!({ "name": "get_bedrock_usage_report", "arguments": { "days": 2 } }),
+                json!({ "io.modelcontextprotocol/logLevel": "debug", "progressToken": "t" }),
+            )
+            .await;
+        let events = SseReader::new(response.into_body())
+            .until_response(Duration::from_secs(30))
+            .await;
+        events
+            .iter()
+            .map(|e| e.data.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let seen = report(app(path)).await;
+    assert!(
+        seen.contains("hostile.jsonl"),
+        "the phase names the file: {seen:.400}"
+    );
+    assert!(
+        !seen.contains(&directory),
+        "the directory leaked: {seen:.400}"
+    );
+
+    let missing = report(app(dir.join("missing.jsonl"))).await;
+    assert!(missing.contains("missing.jsonl"), "{missing:.400}");
+    assert!(
+        !missing.contains(&directory),
+        "the directory leaked: {missing:.400}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

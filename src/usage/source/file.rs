@@ -139,7 +139,7 @@ impl UsageSource for FileSource {
         progress: &dyn ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<UsageReport, SourceError> {
-        progress.phase(&format!("reading {}", self.path.display()));
+        progress.phase(&format!("reading {}", super::file_name(&self.path)));
         let (tx, mut rx) = watch::channel((0u64, 0u64));
         let source = self.clone();
         let query = query.clone();

@@ -32,7 +32,7 @@ pub enum SourceError {
     #[error("the usage report was cancelled")]
     Cancelled,
     /// A local file could not be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", file_name(path))]
     Io {
         /// The file.
         path: PathBuf,
@@ -89,4 +89,11 @@ pub trait UsageSource: Send + Sync {
 
     /// What kind of source this is and where it reads from, as reported in `source`.
     fn describe(&self) -> SourceInfo;
+}
+
+/// How clients see a local file: its name only. The directory is the operator's business (and
+/// may say more about the machine than a client should learn).
+pub fn file_name(path: &std::path::Path) -> std::borrow::Cow<'_, str> {
+    path.file_name()
+        .map_or_else(|| "the usage file".into(), |name| name.to_string_lossy())
 }
