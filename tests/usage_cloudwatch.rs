@@ -1032,6 +1032,11 @@ async fn a_query_whose_results_cannot_be_read_is_stopped() {
         err.to_string().contains("ResourceNotFoundException"),
         "{err}"
     );
+    // The caller (an MCP client) gets the code and CloudWatch's message, not the SDK's dump
+    // of the raw response; that goes to the server's log only.
+    for internal in ["raw: Response", "headers", "SdkBody", "aws_request_id"] {
+        assert!(!err.to_string().contains(internal), "{err}");
+    }
     let mut started: Vec<String> = fake.queries().into_iter().map(|q| q.id).collect();
     let mut stopped = fake.state.stops.lock().unwrap().clone();
     started.sort();

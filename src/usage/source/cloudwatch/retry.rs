@@ -64,13 +64,33 @@ pub(crate) fn is_retryable<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> 
     }
 }
 
-/// What to do with a call that failed.
+/// What to do with a call that failed: a short message the report's caller can act on (the
+/// error code and CloudWatch's message), while the whole error chain, raw response included,
+/// goes only to the server's log.
 pub(crate) fn backend_error<E, R>(what: &str, err: &SdkError<E, R>) -> SourceError
 where
-    E: std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    SourceError::Backend(format!("{what}: {}", DisplayErrorContext(err)))
+    tracing::warn!(what, error = %DisplayErrorContext(err), "CloudWatch Logs call failed");
+    SourceError::Backend(format!("{what}: {}", short_error(err)))
+}
+
+/// `Code: message` for a service error; what kind of failure otherwise.
+fn short_error<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> String {
+    match err {
+        SdkError::ServiceError(_) => format!(
+            "{}: {}",
+            err.code().unwrap_or("error"),
+            err.message().unwrap_or("(no message)")
+        ),
+        SdkError::TimeoutError(_) => "CloudWatch Logs did not answer in time".to_owned(),
+        SdkError::DispatchFailure(_) => {
+            "CloudWatch Logs could not be reached (network, endpoint or credentials)".to_owned()
+        }
+        SdkError::ConstructionFailure(_) => "the request could not be built".to_owned(),
+        _ => "CloudWatch Logs sent a response that could not be read".to_owned(),
+    }
 }
 
 /// Runs `call` until it succeeds, fails for good (a `ResourceNotFoundException` as
@@ -123,7 +143,7 @@ where
             Err(err) if err.code() == Some(NOT_FOUND) => {
                 return Err(SourceError::NotFound(format!(
                     "{what}: {}",
-                    DisplayErrorContext(&err)
+                    short_error(&err)
                 )));
             }
             Err(err) => return Err(backend_error(what, &err)),
