@@ -266,12 +266,12 @@ async fn connection(
 /// Logs why hyper ended a connection, when a limit of ours did it.
 fn connection_failed(e: &hyper::Error, activity: &Activity, shared: &Shared) {
     if e.is_timeout() {
-        if activity.reading_since_last_write() {
+        if activity.reading_since_last_write() || !activity.wrote_anything() {
             shared.warnings.slow_head.hit(|n| {
                 tracing::warn!(
                     header_timeout_secs = shared.header_timeout.as_secs(),
                     times = n,
-                    "closed a connection whose request head did not arrive in time \
+                    "closed a connection that sent no complete request head in time \
                      (--header-timeout-secs)"
                 );
             });

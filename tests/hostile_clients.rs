@@ -2,8 +2,9 @@
 //! connections, stalled bodies, oversized heads. Each test serves the conformance app on
 //! 127.0.0.1 with short limits and talks raw TCP to it.
 
+use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bedrock_usage_mcp::fixtures::conformance_server;
@@ -14,6 +15,59 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Everything the tests of this file log, captured by one process-wide subscriber.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut all) = self.0.lock() {
+            all.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// The captured logs, installed on first use.
+fn logs() -> &'static Logs {
+    static LOGS: OnceLock<Logs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        logs
+    })
+}
+
+/// How many captured lines contain `text`.
+fn logged(text: &str) -> usize {
+    logs()
+        .0
+        .lock()
+        .map(|all| {
+            String::from_utf8_lossy(&all)
+                .lines()
+                .filter(|l| l.contains(text))
+                .count()
+        })
+        .unwrap_or(0)
+}
 
 /// A server on 127.0.0.1 that stops when dropped.
 struct Server {
@@ -22,6 +76,7 @@ struct Server {
 }
 
 async fn start(limits: ConnectionLimits) -> Server {
+    logs();
     let listener = bind("127.0.0.1:0".parse().expect("an address"))
         .await
         .expect("binding 127.0.0.1:0");
@@ -150,6 +205,13 @@ async fn slow_heads_are_cut_off_at_the_header_timeout_while_others_are_served() 
         }
     }
     assert_eq!(open, 0, "slow connections still open after {give_up:?}");
+    // Said, but not once per connection: at most once per 10 s per listener (this one and
+    // the silent connections test's).
+    let warnings = logged("sent no complete request head in time");
+    assert!(
+        (1..=4).contains(&warnings),
+        "{warnings} warnings for at least 100 closed connections"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,6 +259,7 @@ async fn the_connection_limit_holds_and_a_freed_slot_serves_the_next_client() {
         "no answer after a slot was freed"
     );
     assert_eq!(&after, b"HTTP/1.1 200", "the waiting client's answer");
+    assert!(logged("connection limit reached") >= 1, "no warning");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,6 +280,7 @@ async fn request_heads_over_the_limit_get_431() {
         Some(200),
         "served afterwards"
     );
+    assert!(logged("answered 431") >= 1, "no warning");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,5 +303,9 @@ async fn a_stalled_body_is_closed_at_the_idle_timeout() {
     assert!(
         start.elapsed() >= Duration::from_millis(800),
         "closed too early"
+    );
+    assert!(
+        logged("closed a connection on which nothing moved") >= 1,
+        "no warning"
     );
 }

@@ -39,6 +39,12 @@ impl Activity {
         self.last_read.load(Ordering::Relaxed) > self.last_write.load(Ordering::Relaxed)
     }
 
+    /// Whether the server has written anything yet (a connection that never got an answer
+    /// never sent a complete request).
+    pub fn wrote_anything(&self) -> bool {
+        self.last_write.load(Ordering::Relaxed) > 0
+    }
+
     /// Resolves once no byte has moved either way for `idle`.
     pub async fn idle_for(&self, idle: Duration) {
         loop {
