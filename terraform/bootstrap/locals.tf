@@ -35,8 +35,12 @@ locals {
   arn_tables      = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.app}-*"
   arn_log_group   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group"
   arn_apigw       = "arn:${local.partition}:apigateway:${local.region}::"
-  arn_ci_repo     = aws_ecr_repository.ci.arn
-  arn_boundary    = aws_iam_policy.boundary.arn
+  # ../monitoring.tf: alarms "<name>-<what>", one dashboard "<name>" (dashboards are global: no
+  # region in the ARN).
+  arn_alarms    = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.app}-*"
+  arn_dashboard = "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${local.app}"
+  arn_ci_repo   = aws_ecr_repository.ci.arn
+  arn_boundary  = aws_iam_policy.boundary.arn
   app_log_groups = concat(
     [
       "${local.arn_log_group}:/aws/lambda/${local.app}",

@@ -193,6 +193,18 @@ locals {
       Resource = [local.arn_ci_repo, "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${local.app}"]
     },
     {
+      Sid      = "ReadAlarms"
+      Effect   = "Allow"
+      Action   = ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"]
+      Resource = local.arn_alarms
+    },
+    {
+      Sid      = "ReadDashboard"
+      Effect   = "Allow"
+      Action   = ["cloudwatch:GetDashboard"]
+      Resource = local.arn_dashboard
+    },
+    {
       # Bedrock's logging configuration is an account/region setting with no resource ARN.
       Sid      = "ReadBedrockLogging"
       Effect   = "Allow"
@@ -364,6 +376,21 @@ locals {
         Effect   = "Allow"
         Action   = ["apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"]
         Resource = local.apigw_resources
+      },
+      {
+        # ../monitoring.tf, on by default (monitoring.alarms). PutMetricAlarm with tags (the
+        # provider's default_tags) also needs TagResource. Reads are in read_statements.
+        Sid      = "Alarms"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"]
+        Resource = local.arn_alarms
+      },
+      {
+        # monitoring.dashboard (on in the pipeline's production.tfvars). Dashboards take no tags.
+        Sid      = "Dashboard"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"]
+        Resource = local.arn_dashboard
       },
     ],
     var.allow_bedrock_logging_management ? [

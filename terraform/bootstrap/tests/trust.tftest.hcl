@@ -118,7 +118,7 @@ run "roles_are_pinned_to_the_repository" {
   }
 
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.plan.policy).Statement : alltrue([for a in flatten([s.Action]) : can(regex("^(s3:(ListBucket|GetObject|PutObject|DeleteObject)|iam:(Get|List).*|lambda:(Get|List).*|dynamodb:(Describe|List).*|logs:(Describe|List).*|apigateway:GET|ecr:(Describe|Get|List).*|bedrock:Get.*)$", a))])])
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.plan.policy).Statement : alltrue([for a in flatten([s.Action]) : can(regex("^(s3:(ListBucket|GetObject|PutObject|DeleteObject)|iam:(Get|List).*|lambda:(Get|List).*|dynamodb:(Describe|List).*|logs:(Describe|List).*|apigateway:GET|ecr:(Describe|Get|List).*|cloudwatch:(Describe|Get|List).*|bedrock:Get.*)$", a))])])
     error_message = "The plan role must be read-only (apart from the state lock object and saved plans)."
   }
 
