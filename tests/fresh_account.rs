@@ -64,6 +64,14 @@ fn smoke_passes_and_the_report_warns_when_the_log_group_does_not_exist() {
             stdout.contains("8 passed, 0 failed"),
             "{mode}:\n{stdout}{stderr}"
         );
+        // The pipeline's log says why the numbers are zero, in both eras.
+        assert_eq!(
+            stdout
+                .matches("(report warnings: log_group_not_found)")
+                .count(),
+            2,
+            "{mode}:\n{stdout}"
+        );
 
         for protocol in ["2025-11-25", "2026-07-28"] {
             let (ok, stdout, stderr) = client(&[

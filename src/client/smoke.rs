@@ -153,8 +153,21 @@ async fn call_with_progress(
     if progress == 0 {
         return Err("no progress notification arrived before the result".into());
     }
+    // A report that works but says something (a fresh account's missing log group) passes,
+    // and the pipeline's log shows why its numbers are zero.
+    let warnings: Vec<&str> = result["structuredContent"]["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    let note = if warnings.is_empty() {
+        String::new()
+    } else {
+        format!(" (report warnings: {})", warnings.join(", "))
+    };
     Ok(format!(
-        "{progress} progress notifications, then the result"
+        "{progress} progress notifications, then the result{note}"
     ))
 }
 
