@@ -2,6 +2,8 @@
 //! 503 with `Retry-After` and a generic message, within the store's timeouts, and nothing of
 //! the backend's error reaches the client.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -246,4 +248,52 @@ async fn a_failing_store_is_answered_503_with_no_backend_details() {
         ],
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_binary_bounds_store_calls_with_the_timeouts_from_its_environment() {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = hole.local_addr().expect("address");
+    std::thread::spawn(move || {
+        let held: Vec<_> = hole.incoming().collect();
+        drop(held);
+    });
+    let server = common::ServerProcess::start_with_env(
+        env!("CARGO_BIN_EXE_conformance-server"),
+        &[
+            "--session-store",
+            "dynamodb",
+            "--dynamodb-table",
+            "sessions",
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", format!("http://{addr}")),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            // A given key: start-up then needs nothing from the store.
+            ("MCP_REQUEST_STATE_KEY", "k".repeat(32)),
+            ("MCP_STORE_ATTEMPT_TIMEOUT_MS", "500".to_owned()),
+            ("MCP_STORE_OPERATION_TIMEOUT_MS", "1500".to_owned()),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(15),
+        client
+            .post(&server.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(INITIALIZE)
+            .send(),
+    )
+    .await
+    .expect("an answer within 15 s")
+    .expect("an HTTP answer");
+    assert_eq!(answer.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(answer.headers().contains_key("retry-after"));
+    let text = answer.text().await.expect("a body");
+    let body: Value = serde_json::from_str(&text).expect("a JSON body");
+    assert_eq!(body["id"], 7, "{body}");
 }
