@@ -17,6 +17,13 @@ resource "aws_ecr_repository" "this" {
   }
 }
 
+# Tags: src-<source hash>-<arch> on every image Terraform builds (image.tf); deployed-src-...
+# added to it once the function runs it (terraform_data.deployed_tag). As in the pipeline's
+# repository (bootstrap/ecr.tf): ECR never lets a rule expire an image that a higher-priority
+# rule's tag selection matches, so rule 1 protects every deployed image from rule 3, however many
+# builds fail to deploy after it; it expires deployed images only past keep_deployed_images newer
+# ones (by push date), which the live image never is unless an apply goes back to an image older
+# than that many deployments.
 resource "aws_ecr_lifecycle_policy" "this" {
   count = local.build_image ? 1 : 0
 
@@ -25,6 +32,17 @@ resource "aws_ecr_lifecycle_policy" "this" {
     rules = [
       {
         rulePriority = 1
+        description  = "Keep the ${var.ecr.keep_deployed_images} newest deployed images"
+        selection = {
+          tagStatus     = "tagged"
+          tagPrefixList = [local.deployed_tag_prefix]
+          countType     = "imageCountMoreThan"
+          countNumber   = var.ecr.keep_deployed_images
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 2
         description  = "Drop untagged images (layers of interrupted pushes) after a day"
         selection = {
           tagStatus   = "untagged"
@@ -35,12 +53,13 @@ resource "aws_ecr_lifecycle_policy" "this" {
         action = { type = "expire" }
       },
       {
-        rulePriority = 2
-        description  = "Keep the ${var.ecr.keep_images} newest images"
+        rulePriority = 3
+        description  = "Keep the ${var.ecr.keep_images} newest images that were never deployed"
         selection = {
-          tagStatus   = "any"
-          countType   = "imageCountMoreThan"
-          countNumber = var.ecr.keep_images
+          tagStatus     = "tagged"
+          tagPrefixList = ["src-"]
+          countType     = "imageCountMoreThan"
+          countNumber   = var.ecr.keep_images
         }
         action = { type = "expire" }
       },

@@ -35,8 +35,12 @@ locals {
     for f in local.source_files : "${filesha256("${local.source_dir}/${f}")}  ${f}"
   ])) : null
 
-  image_tag      = local.build_image ? "src-${substr(local.source_hash, 0, 20)}-${var.architecture}" : null
-  image_platform = var.architecture == "arm64" ? "linux/arm64" : "linux/amd64"
+  image_tag = local.build_image ? "src-${substr(local.source_hash, 0, 20)}-${var.architecture}" : null
+  # Added to the image once the function runs it; ecr.tf's lifecycle keeps deployed-* images.
+  # One per image (the source hash), so deploying the same image again adds nothing.
+  deployed_tag_prefix = "deployed-"
+  deployed_tag        = local.build_image ? "${local.deployed_tag_prefix}${local.image_tag}" : null
+  image_platform      = var.architecture == "arm64" ? "linux/arm64" : "linux/amd64"
 
   image_uri = local.build_image ? "${aws_ecr_repository.this[0].repository_url}@${data.aws_ecr_image.this[0].image_digest}" : var.image_uri
 }
@@ -99,4 +103,38 @@ data "aws_ecr_image" "this" {
   image_tag       = local.image_tag
 
   depends_on = [terraform_data.image]
+}
+
+# Once the function runs the image (this depends on the function's image_uri, so a failed update
+# of the function tags nothing), tag it deployed-src-<hash>-<arch>: ecr.tf's lifecycle never
+# expires it for newer builds that were not deployed. Same AWS CLI as the build.
+resource "terraform_data" "deployed_tag" {
+  count = local.build_image ? 1 : 0
+
+  triggers_replace = {
+    image_uri = aws_lambda_function.this.image_uri
+    tag       = local.deployed_tag
+  }
+
+  provisioner "local-exec" {
+    interpreter = ["/bin/bash", "-c"]
+    environment = {
+      AWS_REGION      = local.region
+      REPOSITORY_NAME = aws_ecr_repository.this[0].name
+      DIGEST          = data.aws_ecr_image.this[0].image_digest
+      TAG             = local.deployed_tag
+    }
+    command = <<-EOT
+      set -euo pipefail
+      if aws ecr describe-images --region "$AWS_REGION" --repository-name "$REPOSITORY_NAME" \
+          --image-ids imageTag="$TAG" >/dev/null 2>&1; then
+        echo "the deployed image is already tagged $TAG"
+        exit 0
+      fi
+      manifest=$(aws ecr batch-get-image --region "$AWS_REGION" --repository-name "$REPOSITORY_NAME" \
+        --image-ids imageDigest="$DIGEST" --query 'images[0].imageManifest' --output text)
+      aws ecr put-image --region "$AWS_REGION" --repository-name "$REPOSITORY_NAME" \
+        --image-tag "$TAG" --image-manifest "$manifest" --query 'image.imageId' --output text
+    EOT
+  }
 }

@@ -96,17 +96,18 @@ variable "image_build" {
 }
 
 variable "ecr" {
-  description = "The ECR repository Terraform creates when it builds the image: how many images to keep, and whether destroy may delete a repository that still holds images."
+  description = "The ECR repository Terraform creates when it builds the image: keep_images, how many images built but never deployed to keep (src-*); keep_deployed_images, how many deployed images (tagged deployed-* once the function runs them) to keep, by push date: the live image is one of them, so no number of failed applies expires it; force_delete, whether destroy may delete a repository that still holds images."
   type = object({
-    keep_images  = optional(number, 10)
-    force_delete = optional(bool, true)
+    keep_images          = optional(number, 10)
+    keep_deployed_images = optional(number, 10)
+    force_delete         = optional(bool, true)
   })
   default  = {}
   nullable = false
 
   validation {
-    condition     = var.ecr.keep_images >= 2 && var.ecr.keep_images <= 1000
-    error_message = "ecr.keep_images must be between 2 and 1000 (the deployed image must survive the next push)."
+    condition     = var.ecr.keep_images >= 1 && var.ecr.keep_images <= 1000 && var.ecr.keep_deployed_images >= 1 && var.ecr.keep_deployed_images <= 1000
+    error_message = "ecr.keep_images and ecr.keep_deployed_images must be between 1 and 1000."
   }
 }
 

@@ -22,8 +22,8 @@ run "image_uri_bypasses_the_build" {
   }
 
   assert {
-    condition     = output.ecr_repository_url == null
-    error_message = "No repository URL without a repository."
+    condition     = output.ecr_repository_url == null && length(terraform_data.deployed_tag) == 0
+    error_message = "No repository URL and no deployed tag without a repository."
   }
 }
 
@@ -41,9 +41,30 @@ run "terraform_builds_the_image_when_none_is_given" {
     error_message = "The repository must have immutable tags and scan on push."
   }
 
+  # The live image survives any number of builds that never deploy (failed applies): the
+  # deployed-* rule comes first, so no other rule can expire a deployed image.
   assert {
-    condition     = length(aws_ecr_lifecycle_policy.this) == 1 && jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules[1].selection.countNumber == 10
-    error_message = "The repository must have a lifecycle policy keeping 10 images."
+    condition = length(aws_ecr_lifecycle_policy.this) == 1 && [
+      for r in jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules : r.rulePriority if try(r.selection.tagPrefixList, []) == ["deployed-"]
+    ] == [min([for r in jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules : r.rulePriority]...)]
+    error_message = "The deployed-* rule must have the highest priority, so no other rule can expire a deployed image."
+  }
+
+  assert {
+    condition     = alltrue([for r in jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules : r.selection.tagStatus != "any"])
+    error_message = "No rule may select any tag: it would count the live image with the builds that were never deployed."
+  }
+
+  assert {
+    condition = {
+      for r in jsondecode(aws_ecr_lifecycle_policy.this[0].policy).rules : r.selection.tagPrefixList[0] => r.selection.countNumber if r.selection.tagStatus == "tagged"
+    } == { "deployed-" = 10, "src-" = 10 }
+    error_message = "The repository keeps the 10 newest deployed images and the 10 newest never deployed."
+  }
+
+  assert {
+    condition     = length(terraform_data.deployed_tag) == 1 && terraform_data.deployed_tag[0].triggers_replace.tag == "deployed-${local.image_tag}" && startswith(local.image_tag, "src-")
+    error_message = "Once the function runs the image, Terraform tags it deployed-<image tag>, the prefix the lifecycle keeps."
   }
 
   assert {
@@ -54,6 +75,12 @@ run "terraform_builds_the_image_when_none_is_given" {
   assert {
     condition     = terraform_data.image[0].triggers_replace.source_hash == local.source_hash && contains(local.source_files, "Cargo.lock") && contains(local.source_files, "docker/Dockerfile") && contains(local.source_files, "src/lib.rs")
     error_message = "The build must re-run when the crate, its lock file or the Dockerfile change."
+  }
+
+  # Cargo.toml patches lambda_runtime_api_client from vendor/ (issue 11, defect 4).
+  assert {
+    condition     = contains(local.source_files, "vendor/lambda_runtime_api_client/Cargo.toml") && length([for f in local.source_files : f if startswith(f, "vendor/lambda_runtime_api_client/src/")]) > 0
+    error_message = "The vendored crate (vendor/) is part of the image's sources: a change there must rebuild the image."
   }
 }
 
