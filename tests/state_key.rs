@@ -12,6 +12,8 @@ use bedrock_usage_mcp::serve::REQUEST_STATE_SECRET;
 use bedrock_usage_mcp::store::{DynamoStore, MemoryStore, SessionStore, dynamodb};
 use common::ServerProcess;
 use common::moto::{Moto, unique_table};
+use common::proxy::RoundRobin;
+use common::suite::run_suite;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,4 +235,17 @@ async fn processes_on_memory_stores_keep_their_own_random_keys() {
         Err(ClientError::Rpc { code, .. }) => assert_eq!(code, -32602),
         other => panic!("another process opened the state: {other:?}"),
     }
+}
+
+#[test]
+fn the_2026_suite_passes_through_a_round_robin_proxy_with_no_key_configured() {
+    // Issue 12, defect 9: two instances started as the README says (no key), behind a
+    // round-robin proxy, failed the multi-round-trip scenarios.
+    let moto = Moto::shared();
+    let table = unique_table("state-key-suite");
+    let a = conformance_on(&moto, &table, &[]);
+    let b = conformance_on(&moto, &table, &[]);
+    let proxy = RoundRobin::start(&[&a.url, &b.url]);
+    let (ok, output) = run_suite(&proxy.url, &["--requirements", "2026-07-28"]);
+    assert!(ok, "{output}");
 }
