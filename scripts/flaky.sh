@@ -8,7 +8,8 @@
 #            own target directory, cleaned and started again whenever it finishes), so the
 #            suite runs on a machine whose cores are taken, as CI's often are.
 #
-# Logs of each run are kept in target/flaky/run-K.log. Exits non-zero if any run failed.
+# Logs of each run are kept in target/flaky/run-K.log (earlier ones are moved to
+# target/flaky/previous/). Exits non-zero if any run failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +22,8 @@ if [[ ${1:-} == --busy ]]; then busy=true; shift; fi
 if [[ ${1:-} == -- ]]; then shift; elif [[ $# -gt 0 ]]; then usage; fi
 
 logs=target/flaky
-mkdir -p "$logs"
-rm -f "$logs"/run-*.log
+mkdir -p "$logs/previous"
+for old in "$logs"/run-*.log; do [[ -e $old ]] && mv "$old" "$logs/previous/$(date +%s)-${old##*/}"; done
 
 busy_pid=""
 stop_busy() {
@@ -56,7 +57,8 @@ outcomes() {
     /^test .* \.\.\. (ok|FAILED)$/ { print bin "::" $2, ($NF == "ok" ? "pass" : "fail"); next }
     /^ *(PASS|FAIL|SIGSEGV|SIGABRT|TIMEOUT) \[/ {
       status = ($1 == "PASS") ? "pass" : "fail"
-      sub(/^.*\] +/, ""); split($0, f, " "); name = f[1]; sub(/^[^:]*::/, "", name)
+      sub(/^[^]]*\] +/, ""); sub(/^\( *[0-9]+\/[0-9]+\) +/, "")
+      split($0, f, " "); name = f[1]; sub(/^[^:]*::/, "", name)
       print name "::" f[2], status
     }
   ' "$1"
@@ -70,20 +72,23 @@ for k in $(seq 1 "$runs"); do
   scripts/test.sh "$@" >"$log" 2>&1
   status=$?
   took=$((SECONDS - started))
-  passed=$(outcomes "$log" | grep -c ' pass$')
-  failed=$(outcomes "$log" | grep -c ' fail$')
-  line="run $k: exit $status, $passed passed, $failed failed, ${took} s"
+  # The runner's own count: nextest's closing "Summary" line, or cargo test's result lines
+  # summed (a status line can be cut by another process's output, so these are not counted
+  # from the per-test lines).
+  counts=$(grep -m1 -oE '[0-9]+ tests run: .*' "$log" \
+    || awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed; %d failed", p, f }' "$log")
+  line="run $k: exit $status, ${took} s: $counts"
   echo "$line"
   summary+=("$line")
   if [[ $status -ne 0 ]]; then
     failed_runs=$((failed_runs + 1))
-    [[ $failed -eq 0 ]] && echo "  (no test failed: the run itself failed; see $log)"
+    outcomes "$log" | grep -q ' fail$' || echo "  (no test failed: the run itself failed; see $log)"
   fi
 done
 stop_busy
 
 echo
 echo "failures per test over $runs runs:"
-cat "$logs"/run-*.log | outcomes /dev/stdin | awk '$2 == "fail" { n[$1]++ } END { for (t in n) printf "  %3d  %s\n", n[t], t }' | sort -rn
+for log in "$logs"/run-*.log; do outcomes "$log" | sort -u; done | awk '$2 == "fail" { n[$1]++ } END { for (t in n) printf "  %3d  %s\n", n[t], t }' | sort -rn
 echo "$failed_runs of $runs runs failed"
 [[ $failed_runs -eq 0 ]]
