@@ -10,7 +10,8 @@
 #      only image_uri set, then an apply that manages the account-wide settings (through a proxy
 #      that refuses Bedrock's logging configuration twice, as an unpropagated role does), with
 #      read-back checks of each; a destroy that the account-wide guard must refuse, then an
-#      allowed one;
+#      allowed one; an apply with nothing set but the build (a stand-in for docker, the AWS CLI
+#      for real), which must tag the deployed image deployed-* in Terraform's own repository;
 #      and a plan of every examples/ and environments/ tfvars file;
 #   4. checkov over terraform/, docker/Dockerfile and .github/workflows (zero failures; every
 #      skip is an inline comment with a reason, listed below);
@@ -551,6 +552,93 @@ if boto3.client("bedrock").get_model_invocation_logging_configuration().get("log
 print("nothing left after the allowed destroy" if not left else f"left after destroy: {left}")
 raise SystemExit(1 if left else 0)
 EOF
+  fi
+
+  # --- D. Nothing set but the build: Terraform's own repository keeps the deployed image -----
+  # No Docker here: a stand-in for the docker CLI answers `login` and turns `buildx build --tag
+  # T --push` into a pushed manifest under tag T (a new digest per build). The AWS CLI calls of
+  # terraform/image.tf (describe-images, get-login-password, and the deployed tag's
+  # batch-get-image and put-image) go to moto for real.
+  local docker_standin="$work/docker-standin" build_vars
+  cat >"$docker_standin" <<EOF
+#!/usr/bin/env bash
+set -euo pipefail
+echo "docker \$*" >>"$work/docker-standin.log"
+case "\$1" in
+  login) cat >/dev/null; echo "Login Succeeded" ;;
+  buildx)
+    tag=""; prev=""
+    for a in "\$@"; do [[ "\$prev" == "--tag" ]] && tag=\$a; prev=\$a; done
+    "$py" - "\$tag" <<'PY'
+import hashlib, json, sys, time
+import boto3
+ref = sys.argv[1]
+repo, tag = ref.split("/", 1)[1].rsplit(":", 1)
+config = json.dumps({"built": tag, "at": time.time()}).encode()
+manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config),
+                       "digest": "sha256:" + hashlib.sha256(config).hexdigest()}, "layers": []}
+boto3.client("ecr").put_image(repositoryName=repo, imageManifest=json.dumps(manifest), imageTag=tag)
+print(f"pushed {ref}")
+PY
+    ;;
+  *) echo "docker stand-in: unexpected \$*" >&2; exit 2 ;;
+esac
+EOF
+  chmod +x "$docker_standin"
+  build_vars=(-var "image_build={\"source_dir\":\"$root\",\"docker\":\"$docker_standin\"}")
+  if ! tf_moto apply-build.log apply -auto-approve "${build_vars[@]}"; then
+    echo "FAIL  apply with nothing set but the build (stand-in docker)"
+    cat "$work/apply-build.log"
+    rc=1
+  else
+    echo "ok    apply with nothing set but the build: $(grep -E '^Apply complete' "$work/apply-build.log")"
+    tf_moto outputs-build.json output -json || rc=1
+    "$py" - "$work/outputs-build.json" "$work/docker-standin.log" <<'EOF' || rc=1
+import json, sys
+import boto3
+
+out = {k: v["value"] for k, v in json.load(open(sys.argv[1])).items()}
+builds = [l for l in open(sys.argv[2]) if l.startswith("docker buildx")]
+failures = []
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what)
+    if not cond:
+        failures.append(what)
+
+check(len(builds) == 1, f"one build ({len(builds)})")
+repo = out["ecr_repository_url"].rsplit("/", 1)[1]
+uri = boto3.client("lambda").get_function(FunctionName=out["function_name"])["Code"]["ImageUri"]
+digest = out["image_uri"].rsplit("@", 1)[1]
+check(uri == out["image_uri"] and out["image_uri"].startswith(out["ecr_repository_url"] + "@sha256:"), f"the function runs the built image by digest: {uri}")
+ecr = boto3.client("ecr")
+tags = set(ecr.describe_images(repositoryName=repo, imageIds=[{"imageDigest": digest}])["imageDetails"][0].get("imageTags", []))
+src = [t for t in tags if t.startswith("src-")]
+check(len(src) == 1 and tags == {src[0], "deployed-" + src[0]}, f"the deployed image is tagged src-* and deployed-src-*: {sorted(tags)}")
+rules = json.loads(ecr.get_lifecycle_policy(repositoryName=repo)["lifecyclePolicyText"])["rules"]
+first = min(rules, key=lambda r: r["rulePriority"])
+check(first["selection"].get("tagPrefixList") == ["deployed-"] and all(r["selection"]["tagStatus"] != "any" for r in rules), "the lifecycle keeps deployed-* first and selects no rule by any tag")
+sys.exit(1 if failures else 0)
+EOF
+    # The same sources again: no build, nothing replaced (moto returns no logging_config for
+    # the function, so the provider updates it in place each time; a real account does not).
+    if tf_moto apply-build-again.log apply -auto-approve "${build_vars[@]}" \
+        && grep -qE 'Resources: 0 added, [0-9]+ changed, 0 destroyed' "$work/apply-build-again.log" \
+        && [[ $(grep -c '^docker buildx' "$work/docker-standin.log") -eq 1 ]]; then
+      echo "ok    the same sources again: no build, no new tag, nothing replaced"
+    else
+      echo "FAIL  a second apply of the same sources replaced something or built again"
+      cat "$work/apply-build-again.log"
+      rc=1
+    fi
+  fi
+  if tf_moto destroy-build.log destroy -auto-approve "${build_vars[@]}"; then
+    echo "ok    destroy: $(grep -E '^Destroy complete' "$work/destroy-build.log")"
+  else
+    echo "FAIL  destroy of the built deployment"
+    cat "$work/destroy-build.log"
+    rc=1
   fi
 
   # Every shipped tfvars file must pass the variable validations and plan.
