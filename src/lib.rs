@@ -24,7 +24,8 @@
 //! - [`fixtures`]: the tools, resources and prompts the official conformance suite calls.
 //! - [`usage`]: Bedrock invocation-log records, aggregation, the report contract, sources.
 //! - [`lambda`]: the Lambda door (streaming runner, stage-free paths, the gateway host).
-//! - [`serve`]: binding a listener and serving the app until shutdown.
+//! - [`serve`]: binding a listener and serving the app until shutdown, within connection limits.
+//! - [`limited_log`]: warnings logged at most once per interval, for limits a flood can hit.
 //! - `bin/`: thin binaries (`bedrock-usage-mcp`, `mcp-client`, `conformance-server`).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -33,6 +34,7 @@ pub mod client;
 pub mod config;
 pub mod fixtures;
 pub mod lambda;
+pub mod limited_log;
 pub mod protocol;
 pub mod serve;
 pub mod server;

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::error::HandlerError;
 use super::log_level::LogLevel;
 use crate::protocol::version::Era;
-use crate::store::{SessionId, SessionStore, SessionUpdate, StoreError};
+use crate::store::{SessionId, SessionStore, SessionUpdate};
 
 /// Where a handler's messages to the client go. The transport supplies one per request: an SSE
 /// stream backed by the session store (legacy era) or by the HTTP response (modern era).
@@ -49,7 +49,7 @@ impl SessionHandle {
             .append_event(&key, StoredEvent::message(message.to_string()))
             .await
             .map(|_| ())
-            .map_err(|e| HandlerError::internal(e.to_string()))
+            .map_err(HandlerError::store)
     }
 
     /// Whether the client subscribed to `uri` (reads the stored session).
@@ -58,7 +58,7 @@ impl SessionHandle {
             .store
             .load_session(&self.id)
             .await
-            .map_err(|e| HandlerError::internal(e.to_string()))?;
+            .map_err(HandlerError::store)?;
         Ok(record.is_some_and(|r| r.subscriptions.contains(uri)))
     }
 
@@ -67,10 +67,7 @@ impl SessionHandle {
         self.store
             .update_session(&self.id, update)
             .await
-            .map_err(|e| match e {
-                StoreError::SessionNotFound => HandlerError::invalid_params("session has ended"),
-                other => HandlerError::internal(other.to_string()),
-            })
+            .map_err(HandlerError::store)
     }
 }
 

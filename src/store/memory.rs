@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use crate::limited_log::RateLimitedWarning;
+
 use super::records::{
     EventSeq, SessionId, SessionRecord, SessionUpdate, StoredEvent, StreamKey, unix_now,
 };
@@ -18,11 +20,38 @@ use super::{SessionStore, StoreError};
 /// session is created; a terminated session's streams and replies go at once. A completed
 /// stream (its final response stored) stays readable for 30 s, and at most 512 of them are
 /// kept, so memory is bounded by the streams in flight rather than by the requests served.
-#[derive(Debug, Default)]
+///
+/// Anyone who can reach the endpoint can create sessions, so their number is capped
+/// ([`DEFAULT_MAX_SESSIONS`], or [`MemoryStore::with_max_sessions`]): a new session beyond the
+/// cap evicts the one closest to expiry, which with the sliding TTL is the one idle longest.
+/// Its client gets 404 and, as the specification says, initializes again. A flood thus costs
+/// old idle sessions, never the server's memory. Tombstones of ended sessions and the replies a
+/// session keeps are capped too.
+#[derive(Debug)]
 pub struct MemoryStore {
     state: Mutex<State>,
     wakeups: Wakeups,
+    max_sessions: usize,
+    evictions: RateLimitedWarning,
 }
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            wakeups: Wakeups::default(),
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            evictions: RateLimitedWarning::new(Duration::from_secs(10)),
+        }
+    }
+}
+
+/// The most live sessions one memory store keeps (and the most tombstones of ended ones).
+pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
+
+/// The most replies (client answers and cancellation marks) one session keeps; later ones are
+/// refused as already present. Real sessions have a handful in flight.
+pub const MAX_REPLIES_PER_SESSION: usize = 1_000;
 
 #[derive(Debug, Default)]
 struct State {
@@ -52,6 +81,14 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// A store that keeps at most `max` live sessions (at least one).
+    pub fn with_max_sessions(max: usize) -> Self {
+        Self {
+            max_sessions: max.max(1),
+            ..Self::default()
+        }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -76,6 +113,41 @@ impl State {
             Some(record) if !record.terminated && !record.is_expired(now) => Ok(record),
             _ => Err(StoreError::SessionNotFound),
         }
+    }
+
+    /// Makes room for one more live session and one more tombstone under `max`; returns how
+    /// many live sessions were evicted.
+    fn make_room(&mut self, max: usize) -> usize {
+        let mut evicted = 0;
+        while self.sessions.len() >= max {
+            let Some(idlest) = self
+                .sessions
+                .values()
+                .min_by_key(|r| r.expires_at)
+                .map(|r| r.id.clone())
+            else {
+                break;
+            };
+            self.forget_session(&idlest);
+            evicted += 1;
+        }
+        while self.terminated.len() >= max {
+            let Some(oldest) = (self.terminated.iter())
+                .min_by_key(|(_, expires_at)| **expires_at)
+                .map(|(id, _)| id.clone())
+            else {
+                break;
+            };
+            self.terminated.remove(&oldest);
+        }
+        evicted
+    }
+
+    /// Drops a session with everything it holds.
+    fn forget_session(&mut self, id: &SessionId) {
+        self.sessions.remove(id);
+        self.replies.remove(id);
+        self.streams.retain(|key, _| &key.session != id);
     }
 
     fn purge_expired(&mut self) {
@@ -110,7 +182,18 @@ impl SessionStore for MemoryStore {
         if state.sessions.contains_key(&record.id) || state.terminated.contains_key(&record.id) {
             return Err(StoreError::AlreadyExists(format!("session {}", record.id)));
         }
+        let evicted = state.make_room(self.max_sessions);
         state.sessions.insert(record.id.clone(), record.clone());
+        drop(state);
+        for _ in 0..evicted {
+            self.evictions.hit(|n| {
+                tracing::warn!(
+                    max_sessions = self.max_sessions,
+                    evicted = n,
+                    "session limit reached: the idlest sessions were evicted"
+                );
+            });
+        }
         Ok(())
     }
 
@@ -162,10 +245,9 @@ impl SessionStore for MemoryStore {
         };
         // An ended session answers 404 from its tombstone alone: its record, streams and
         // replies can go now rather than at expiry.
-        state.sessions.remove(id);
+        state.forget_session(id);
+        state.make_room(self.max_sessions);
         state.terminated.insert(id.clone(), expires_at);
-        state.streams.retain(|key, _| &key.session != id);
-        state.replies.remove(id);
         Ok(true)
     }
 
@@ -235,7 +317,7 @@ impl SessionStore for MemoryStore {
             let mut state = self.state();
             state.live_session(session)?;
             let replies = state.replies.entry(session.clone()).or_default();
-            if replies.contains_key(key) {
+            if replies.contains_key(key) || replies.len() >= MAX_REPLIES_PER_SESSION {
                 false
             } else {
                 replies.insert(key.to_owned(), message.to_owned());
@@ -312,6 +394,56 @@ mod tests {
             kept(&keys[10]) && kept(&keys[COMPLETED_KEPT + 9]),
             "the newest stay"
         );
+    }
+
+    #[tokio::test]
+    async fn sessions_beyond_the_cap_evict_the_idlest() {
+        let store = MemoryStore::with_max_sessions(3);
+        let mut records: Vec<SessionRecord> = (0..3).map(|_| record()).collect();
+        records[1].expires_at -= 30; // idle longest: closest to expiry
+        for r in &records {
+            store.create_session(r).await.unwrap();
+        }
+        let key = StreamKey::new(records[1].id.clone(), StreamId::generate());
+        store
+            .append_event(&key, StoredEvent::priming())
+            .await
+            .unwrap();
+        let newcomer = record();
+        store.create_session(&newcomer).await.unwrap();
+        assert_eq!(store.load_session(&records[1].id).await.unwrap(), None);
+        assert!(store.read_events(&key, None, 10).await.unwrap().is_empty());
+        for kept in [&records[0], &records[2], &newcomer] {
+            assert!(store.load_session(&kept.id).await.unwrap().is_some());
+        }
+        assert_eq!(store.state().sessions.len(), 3);
+        // Tombstones are capped the same way.
+        for r in [&records[0], &records[2], &newcomer] {
+            assert!(store.terminate_session(&r.id).await.unwrap());
+        }
+        for _ in 0..5 {
+            let r = record();
+            store.create_session(&r).await.unwrap();
+            assert!(store.terminate_session(&r.id).await.unwrap());
+        }
+        assert!(store.state().terminated.len() <= 3);
+    }
+
+    #[tokio::test]
+    async fn a_session_keeps_a_bounded_number_of_replies() {
+        let store = MemoryStore::new();
+        let record = record();
+        store.create_session(&record).await.unwrap();
+        for i in 0..MAX_REPLIES_PER_SESSION {
+            assert!(
+                store
+                    .put_reply(&record.id, &i.to_string(), "{}")
+                    .await
+                    .unwrap()
+            );
+        }
+        assert!(!store.put_reply(&record.id, "one more", "{}").await.unwrap());
+        assert_eq!(store.get_reply(&record.id, "one more").await.unwrap(), None);
     }
 
     #[tokio::test]

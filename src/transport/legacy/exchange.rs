@@ -256,9 +256,10 @@ fn reply_outcome(raw: &str) -> Result<Value, HandlerError> {
     Err(HandlerError::Rpc(error))
 }
 
+/// A store failure while answering: an ended session means nobody is listening any more.
 fn store_failure(e: StoreError) -> HandlerError {
     match e {
         StoreError::SessionNotFound => HandlerError::Cancelled,
-        other => HandlerError::internal(other.to_string()),
+        other => HandlerError::store(other),
     }
 }
