@@ -193,9 +193,17 @@ locals {
       Resource = [local.arn_ci_repo, "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${local.app}"]
     },
     {
+      # DescribeAlarms is authorized against alarm:* whatever names it asks for (AccessDenied
+      # "on resource ...:alarm:*" otherwise): the region's alarm definitions, no secrets.
       Sid      = "ReadAlarms"
       Effect   = "Allow"
-      Action   = ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"]
+      Action   = ["cloudwatch:DescribeAlarms"]
+      Resource = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"
+    },
+    {
+      Sid      = "ReadAlarmTags"
+      Effect   = "Allow"
+      Action   = ["cloudwatch:ListTagsForResource"]
       Resource = local.arn_alarms
     },
     {

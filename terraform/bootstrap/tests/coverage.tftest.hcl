@@ -56,9 +56,11 @@ run "monitoring_is_pinned" {
   # Shared by the plan role and the apply role's read policy.
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.plan.policy).Statement : s.Sid => [toset(s.Action), s.Resource] if contains(["ReadAlarms", "ReadDashboard"], s.Sid)
+      for s in jsondecode(aws_iam_role_policy.plan.policy).Statement : s.Sid => [toset(s.Action), s.Resource] if contains(["ReadAlarms", "ReadAlarmTags", "ReadDashboard"], s.Sid)
       } == {
-      ReadAlarms    = [toset(["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"]), "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:bedrock-usage-mcp-*"]
+      # DescribeAlarms is checked against alarm:* (a list call), not the names asked for.
+      ReadAlarms    = [toset(["cloudwatch:DescribeAlarms"]), "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*"]
+      ReadAlarmTags = [toset(["cloudwatch:ListTagsForResource"]), "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:bedrock-usage-mcp-*"]
       ReadDashboard = [toset(["cloudwatch:GetDashboard"]), "arn:aws:cloudwatch::123456789012:dashboard/bedrock-usage-mcp"]
     }
     error_message = "The plan role reads (Describe/Get/List only) the alarms and the dashboard."
@@ -66,7 +68,7 @@ run "monitoring_is_pinned" {
 
   assert {
     condition = toset(flatten([
-      for s in jsondecode(aws_iam_role_policy.apply_read.policy).Statement : s.Action if contains(["ReadAlarms", "ReadDashboard"], s.Sid)
+      for s in jsondecode(aws_iam_role_policy.apply_read.policy).Statement : s.Action if contains(["ReadAlarms", "ReadAlarmTags", "ReadDashboard"], s.Sid)
     ])) == toset(["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:GetDashboard"])
     error_message = "The apply role reads the alarms and the dashboard too (refresh before an apply)."
   }
