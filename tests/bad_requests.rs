@@ -727,6 +727,26 @@ fn legacy_sessions(s: &Sessions) -> Vec<Case> {
             error(INVALID_PARAMS).id("init"),
         ),
         row(
+            "initialize with a 1 MiB clientInfo (a session keeps at most 16 KiB of it)",
+            plain(
+                json!({"jsonrpc":"2.0","id":"init","method":"initialize","params":{
+                "protocolVersion":"2025-11-25","capabilities":{},
+                "clientInfo":{"name":"x".repeat(1 << 20),"version":"1"}}}),
+            ),
+            400,
+            error(INVALID_PARAMS).id("init"),
+        ),
+        row(
+            "initialize with 64 KiB of capabilities",
+            plain(
+                json!({"jsonrpc":"2.0","id":"init","method":"initialize","params":{
+                "protocolVersion":"2025-11-25","clientInfo":{"name":"t","version":"1"},
+                "capabilities":{"experimental":{"pad":"x".repeat(64 << 10)}}}}),
+            ),
+            400,
+            error(INVALID_PARAMS).id("init"),
+        ),
+        row(
             "initialize without params",
             plain(json!({"jsonrpc":"2.0","id":"init","method":"initialize"})),
             400,

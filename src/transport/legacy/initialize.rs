@@ -16,6 +16,11 @@ use crate::transport::http_error::HttpError;
 use crate::transport::legacy::session::log_tag;
 use crate::transport::response;
 
+/// The most bytes of `capabilities` and `clientInfo` (as JSON, together) a session keeps for
+/// its lifetime. Real clients send a few hundred; without a bound, forty 3.9 MiB `clientInfo`
+/// values held 175 MiB for an hour, and on DynamoDB an item over 400 KB failed with a 500.
+pub const MAX_CLIENT_DESCRIPTION_BYTES: usize = 16 * 1024;
+
 /// Creates a session and answers with its id in `Mcp-Session-Id`.
 pub async fn initialize(service: &McpService, id: Value, params: Option<Value>) -> Response {
     let params = params.unwrap_or_else(|| json!({}));
@@ -38,12 +43,26 @@ pub async fn initialize(service: &McpService, id: Value, params: Option<Value>) 
         .with_id(Some(id))
         .into_response();
     }
+    let client_info = params.get("clientInfo").cloned().unwrap_or(json!({}));
+    let kept = capabilities.to_string().len() + client_info.to_string().len();
+    if kept > MAX_CLIENT_DESCRIPTION_BYTES {
+        return HttpError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::INVALID_PARAMS,
+            format!(
+                "Invalid params: capabilities and clientInfo take {kept} bytes; a session keeps \
+                 at most {MAX_CLIENT_DESCRIPTION_BYTES}"
+            ),
+        )
+        .with_id(Some(id))
+        .into_response();
+    }
     let negotiated = version::negotiate(requested);
     let record = SessionRecord {
         id: SessionId::generate(),
         protocol_version: negotiated.to_owned(),
         client_capabilities: capabilities,
-        client_info: params.get("clientInfo").cloned().unwrap_or(json!({})),
+        client_info,
         log_level: None,
         subscriptions: BTreeSet::new(),
         initialized: false,
