@@ -75,6 +75,25 @@ pub struct McpClient {
     last_event_id: Option<String>,
 }
 
+/// The HTTP client every request of `options` goes through, and the extra headers
+/// (`--header NAME:VALUE`) each request carries.
+pub(crate) fn http_client(
+    options: &ClientOptions,
+) -> Result<(reqwest::Client, HeaderMap), ClientError> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &options.headers {
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| ClientError::Option(format!("bad header name {name:?}")))?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| ClientError::Option(format!("bad header value for {name}")))?;
+        headers.append(name, value);
+    }
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()?;
+    Ok((http, headers))
+}
+
 impl McpClient {
     pub fn new(options: ClientOptions) -> Result<Self, ClientError> {
         if !version::is_supported(&options.protocol) {
@@ -84,17 +103,7 @@ impl McpClient {
                 version::supported().join(", ")
             )));
         }
-        let mut headers = HeaderMap::new();
-        for (name, value) in &options.headers {
-            let name = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| ClientError::Option(format!("bad header name {name:?}")))?;
-            let value = HeaderValue::from_str(value.trim())
-                .map_err(|_| ClientError::Option(format!("bad header value for {name}")))?;
-            headers.append(name, value);
-        }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()?;
+        let (http, headers) = http_client(&options)?;
         Ok(Self {
             http,
             options,

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -59,17 +59,7 @@ where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let mut headers = HeaderMap::new();
-    for (name, value) in &options.headers {
-        let name = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| ClientError::Option(format!("bad header name {name:?}")))?;
-        let value = HeaderValue::from_str(value.trim())
-            .map_err(|_| ClientError::Option(format!("bad header value for {name}")))?;
-        headers.append(name, value);
-    }
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .build()?;
+    let (http, headers) = super::http_client(&options)?;
     let (out, lines) = mpsc::unbounded_channel();
     let writer = tokio::spawn(write_lines(lines, output));
     let upstream = Arc::new(Upstream {
