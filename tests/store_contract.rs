@@ -650,7 +650,11 @@ contract!(
 // DynamoDB only.
 
 async fn dynamo_stores() -> (Arc<Moto>, Arc<DynamoStore>, Arc<DynamoStore>) {
-    let s = Backend::DynamoDb.stores().await;
+    dynamo_stores_polling(POLL).await
+}
+
+async fn dynamo_stores_polling(poll: Duration) -> (Arc<Moto>, Arc<DynamoStore>, Arc<DynamoStore>) {
+    let s = Backend::DynamoDb.stores_polling(poll).await;
     let (a, b) = s.dynamo.expect("dynamodb stores");
     (s._moto.expect("moto"), a, b)
 }
@@ -762,7 +766,14 @@ const WAIT: Duration = Duration::from_secs(5);
 
 /// Two apps, each with its own DynamoDB store object on one table.
 async fn two_instances() -> (Arc<Moto>, App, App, Arc<DynamoStore>, Arc<DynamoStore>) {
-    let (moto, a, b) = dynamo_stores().await;
+    two_instances_polling(POLL).await
+}
+
+/// Two apps on one table whose stores poll every `poll`.
+async fn two_instances_polling(
+    poll: Duration,
+) -> (Arc<Moto>, App, App, Arc<DynamoStore>, Arc<DynamoStore>) {
+    let (moto, a, b) = dynamo_stores_polling(poll).await;
     let app_a = App::with_store(TransportConfig::default(), a.clone());
     let app_b = App::with_store(TransportConfig::default(), b.clone());
     (moto, app_a, app_b, a, b)
@@ -856,7 +867,10 @@ async fn spent<F: std::future::Future>(store: &DynamoStore, op: F) -> (F::Output
 /// Pins the deterministic rows of the cost table in the `store::dynamodb` module docs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operations_cost_what_the_docs_say() {
-    let (_moto, a, b, store_a, store_b) = two_instances().await;
+    // Polling far slower than the test: a poll tick wakes a waiting stream reader for one more
+    // read whenever the machine is slow, so on a busy machine the counts would depend on
+    // timing. Nothing here waits for another instance; in-process wake-ups do the rest.
+    let (_moto, a, b, store_a, store_b) = two_instances_polling(Duration::from_secs(60)).await;
     let init = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
         "clientInfo": { "name": "costs", "version": "1" } } });
