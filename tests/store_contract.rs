@@ -937,8 +937,12 @@ async fn operations_cost_what_the_docs_say() {
     assert_eq!(response.len(), 5, "priming, 3 progress, response");
     assert_eq!(cost.put_item, 5, "3 notifications streamed: {cost:?}");
     assert_eq!(cost.update_item, 0, "3 notifications streamed: {cost:?}");
+    // The reader queries once when it starts, and then, for each of the 4 later events, at
+    // most twice: once finding nothing yet (before it waits) and once finding the event. How
+    // the events batch depends on timing (all 5 can arrive in one read), so only the range is
+    // fixed: 1 to 2N + 3 for N notifications.
     assert!(
-        cost.query >= 1 && cost.query <= 5,
+        cost.query >= 1 && cost.query <= 2 * 3 + 3,
         "3 notifications streamed: {cost:?}"
     );
 

@@ -64,7 +64,7 @@
 //! | `initialize`                           | 0                                                       | 1: create |
 //! | `notifications/initialized`            | 1: load                                                 | 1: update |
 //! | `tools/call` answered as JSON          | 1: load; up to 1 + d/p: watch for cancellation          | 0 |
-//! | `tools/call` streaming N notifications | 1: load; 1 + d/p: watch for cancellation; 1 per further second: session still live; 1 to N + 2 + d/p: the reader's queries, one per wake-up | N + 2: priming, N events, response |
+//! | `tools/call` streaming N notifications | 1: load; 1 + d/p: watch for cancellation; 1 per further second: session still live; 1 to 2N + 3 + d/p: the reader's queries, one per wake-up and one finding nothing before each wait | N + 2: priming, N events, response |
 //! | resume (`GET` + `Last-Event-ID`)       | 1: load; 1: the resumed event; 1: the stream's last number; 1 per 64 events (or 1 MB) replayed; d/p while another instance still writes the stream | 1: marker claiming the stream (none if the resumed event was the last) |
 //! | standalone `GET` stream                | 1: load; 1: the stream's last number (none on the instance that wrote it last; if another did since, the failed write below costs this query after all); d/p for as long as it is open | 1: priming (+1 failed, see left) |
 //! | server-to-client request round trip, within a streaming `tools/call` | 1 + d/p: waiting for the reply; 1: load by the reply's POST (any instance); 1: the reader's query | 2: request event, reply |
