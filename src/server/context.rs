@@ -54,12 +54,17 @@ impl SessionHandle {
 
     /// Whether the client subscribed to `uri` (reads the stored session).
     pub async fn is_subscribed(&self, uri: &str) -> Result<bool, HandlerError> {
+        Ok(self.subscriptions().await?.contains(uri))
+    }
+
+    /// The resources the client is subscribed to (reads the stored session).
+    pub async fn subscriptions(&self) -> Result<std::collections::BTreeSet<String>, HandlerError> {
         let record = self
             .store
             .load_session(&self.id)
             .await
             .map_err(HandlerError::store)?;
-        Ok(record.is_some_and(|r| r.subscriptions.contains(uri)))
+        Ok(record.map(|r| r.subscriptions).unwrap_or_default())
     }
 
     /// Changes the session's stored state (log level, subscriptions).

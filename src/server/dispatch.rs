@@ -14,6 +14,11 @@ use serde_json::{Map, Value, json};
 use super::{HandlerError, LogLevel, McpServer, RequestContext};
 use crate::store::SessionUpdate;
 
+/// The longest resource URI a session may subscribe to.
+pub const MAX_SUBSCRIBED_URI_BYTES: usize = 2048;
+/// The most resources one session may be subscribed to at once.
+pub const MAX_SUBSCRIPTIONS: usize = 100;
+
 /// Methods whose results may be `input_required` (2026-07-28).
 pub const INPUT_CAPABLE_METHODS: [&str; 3] = ["tools/call", "prompts/get", "resources/read"];
 
@@ -180,6 +185,18 @@ impl McpServer {
             .ok_or_else(|| HandlerError::invalid_params("uri is required"))?
             .to_owned();
         let update = if method == "resources/subscribe" {
+            // The session record keeps every subscription and is read on each request.
+            if uri.len() > MAX_SUBSCRIBED_URI_BYTES {
+                return Err(HandlerError::invalid_params(format!(
+                    "uri is longer than {MAX_SUBSCRIBED_URI_BYTES} bytes"
+                )));
+            }
+            let held = session.subscriptions().await?;
+            if held.len() >= MAX_SUBSCRIPTIONS && !held.contains(&uri) {
+                return Err(HandlerError::invalid_params(format!(
+                    "a session holds at most {MAX_SUBSCRIPTIONS} subscriptions; unsubscribe first"
+                )));
+            }
             SessionUpdate::Subscribe(uri)
         } else {
             SessionUpdate::Unsubscribe(uri)

@@ -1,6 +1,6 @@
 //! The in-memory [`SessionStore`]: one process, no polling, for local runs and tests.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -49,15 +49,16 @@ impl Default for MemoryStore {
 /// The most live sessions one memory store keeps (and the most tombstones of ended ones).
 pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
 
-/// The most replies (client answers and cancellation marks) one session keeps; later ones are
-/// refused as already present. Real sessions have a handful in flight.
+/// The most replies (client answers and cancellation marks) one session keeps; a new one
+/// beyond it pushes out the oldest, which was read long ago. Real sessions have a handful in
+/// flight.
 pub const MAX_REPLIES_PER_SESSION: usize = 1_000;
 
 #[derive(Debug, Default)]
 struct State {
     sessions: HashMap<SessionId, SessionRecord>,
     streams: HashMap<StreamKey, Vec<StoredEvent>>,
-    replies: HashMap<SessionId, BTreeMap<String, String>>,
+    replies: HashMap<SessionId, Replies>,
     /// Streams whose last event is stored, oldest first: kept a little while for a client
     /// that resumes after a cut, then freed.
     completed: VecDeque<(Instant, StreamKey)>,
@@ -65,6 +66,8 @@ struct State {
     /// whole record, so a busy server does not hold every session it ever ended.
     terminated: HashMap<SessionId, u64>,
     last_purge: Option<Instant>,
+    /// Streams dropped with their session whose readers have not been woken yet.
+    orphaned: Vec<StreamKey>,
 }
 
 /// How often expired sessions are looked for (on session creation).
@@ -89,8 +92,42 @@ impl MemoryStore {
         }
     }
 
+    /// Wakes the readers of streams dropped with their session: each reads again, finds the
+    /// session gone, and ends instead of waiting for events that will never come.
+    fn wake_orphans(&self) {
+        let orphaned = std::mem::take(&mut self.state().orphaned);
+        for key in orphaned {
+            self.wakeups.notify(&Topic::Stream(key));
+        }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One session's replies, oldest first.
+#[derive(Debug, Default)]
+struct Replies {
+    by_key: HashMap<String, String>,
+    order: VecDeque<String>,
+}
+
+impl Replies {
+    /// Keeps `message` under `key` unless the key is taken (first reply wins); returns
+    /// whether it was kept.
+    fn insert(&mut self, key: &str, message: &str) -> bool {
+        if self.by_key.contains_key(key) {
+            return false;
+        }
+        while self.order.len() >= MAX_REPLIES_PER_SESSION {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_key.remove(&oldest);
+            }
+        }
+        self.order.push_back(key.to_owned());
+        self.by_key.insert(key.to_owned(), message.to_owned());
+        true
     }
 }
 
@@ -143,11 +180,27 @@ impl State {
         evicted
     }
 
-    /// Drops a session with everything it holds.
+    /// Drops a session with everything it holds. Its streams' readers are woken later (see
+    /// [`MemoryStore::wake_orphans`]) to find the session gone and end.
     fn forget_session(&mut self, id: &SessionId) {
         self.sessions.remove(id);
         self.replies.remove(id);
-        self.streams.retain(|key, _| &key.session != id);
+        let orphaned = &mut self.orphaned;
+        self.streams.retain(|key, _| {
+            let keep = &key.session != id;
+            if !keep {
+                orphaned.push(key.clone());
+            }
+            keep
+        });
+    }
+
+    /// Whether `id` names a session that is live (not ended, not expired).
+    fn is_live(&self, id: &SessionId) -> bool {
+        let now = unix_now();
+        self.sessions
+            .get(id)
+            .is_some_and(|r| !r.terminated && !r.is_expired(now))
     }
 
     fn purge_expired(&mut self) {
@@ -157,7 +210,7 @@ impl State {
         self.last_purge = Some(Instant::now());
         let now = unix_now();
         self.terminated.retain(|_, expires_at| *expires_at > now);
-        let expired: Vec<SessionId> = self
+        let expired: std::collections::HashSet<SessionId> = self
             .sessions
             .values()
             .filter(|r| r.is_expired(now))
@@ -168,8 +221,14 @@ impl State {
             self.replies.remove(id);
         }
         if !expired.is_empty() {
-            self.streams
-                .retain(|key, _| !expired.contains(&key.session));
+            let orphaned = &mut self.orphaned;
+            self.streams.retain(|key, _| {
+                let keep = !expired.contains(&key.session);
+                if !keep {
+                    orphaned.push(key.clone());
+                }
+                keep
+            });
         }
     }
 }
@@ -185,6 +244,7 @@ impl SessionStore for MemoryStore {
         let evicted = state.make_room(self.max_sessions);
         state.sessions.insert(record.id.clone(), record.clone());
         drop(state);
+        self.wake_orphans();
         for _ in 0..evicted {
             self.evictions.hit(|n| {
                 tracing::warn!(
@@ -248,6 +308,8 @@ impl SessionStore for MemoryStore {
         state.forget_session(id);
         state.make_room(self.max_sessions);
         state.terminated.insert(id.clone(), expires_at);
+        drop(state);
+        self.wake_orphans();
         Ok(true)
     }
 
@@ -280,6 +342,10 @@ impl SessionStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<(EventSeq, StoredEvent)>, StoreError> {
         let state = self.state();
+        if !state.streams.contains_key(key) && !state.is_live(&key.session) {
+            // Ended, expired or evicted: a reader waiting on it must stop.
+            return Err(StoreError::SessionNotFound);
+        }
         let start = match after {
             None => 0,
             Some(seq) => usize::try_from(seq).map_or(usize::MAX, |s| s.saturating_add(1)),
@@ -316,13 +382,11 @@ impl SessionStore for MemoryStore {
         let inserted = {
             let mut state = self.state();
             state.live_session(session)?;
-            let replies = state.replies.entry(session.clone()).or_default();
-            if replies.contains_key(key) || replies.len() >= MAX_REPLIES_PER_SESSION {
-                false
-            } else {
-                replies.insert(key.to_owned(), message.to_owned());
-                true
-            }
+            state
+                .replies
+                .entry(session.clone())
+                .or_default()
+                .insert(key, message)
         };
         if inserted {
             self.wakeups.notify(&Topic::Reply {
@@ -342,7 +406,7 @@ impl SessionStore for MemoryStore {
         Ok(state
             .replies
             .get(session)
-            .and_then(|replies| replies.get(key))
+            .and_then(|replies| replies.by_key.get(key))
             .cloned())
     }
 
@@ -412,7 +476,10 @@ mod tests {
         let newcomer = record();
         store.create_session(&newcomer).await.unwrap();
         assert_eq!(store.load_session(&records[1].id).await.unwrap(), None);
-        assert!(store.read_events(&key, None, 10).await.unwrap().is_empty());
+        assert!(matches!(
+            store.read_events(&key, None, 10).await,
+            Err(StoreError::SessionNotFound)
+        ));
         for kept in [&records[0], &records[2], &newcomer] {
             assert!(store.load_session(&kept.id).await.unwrap().is_some());
         }
@@ -442,8 +509,49 @@ mod tests {
                     .unwrap()
             );
         }
-        assert!(!store.put_reply(&record.id, "one more", "{}").await.unwrap());
-        assert_eq!(store.get_reply(&record.id, "one more").await.unwrap(), None);
+        assert!(
+            !store.put_reply(&record.id, "7", "again").await.unwrap(),
+            "first wins"
+        );
+        assert!(store.put_reply(&record.id, "one more", "{}").await.unwrap());
+        assert_eq!(
+            store
+                .get_reply(&record.id, "one more")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("{}")
+        );
+        assert_eq!(
+            store.get_reply(&record.id, "0").await.unwrap(),
+            None,
+            "the oldest went"
+        );
+        assert_eq!(
+            store.state().replies[&record.id].by_key.len(),
+            MAX_REPLIES_PER_SESSION
+        );
+    }
+
+    #[tokio::test]
+    async fn readers_of_an_evicted_session_find_it_gone() {
+        let store = MemoryStore::with_max_sessions(1);
+        let first = record();
+        store.create_session(&first).await.unwrap();
+        let key = StreamKey::new(first.id.clone(), StreamId::generate());
+        store
+            .append_event(&key, StoredEvent::priming())
+            .await
+            .unwrap();
+        let woken = store.subscribe(&Topic::Stream(key.clone()));
+        store.create_session(&record()).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), woken)
+            .await
+            .expect("the reader is woken");
+        assert!(matches!(
+            store.read_events(&key, None, 10).await,
+            Err(StoreError::SessionNotFound)
+        ));
     }
 
     #[tokio::test]
@@ -458,7 +566,10 @@ mod tests {
             .unwrap();
         store.put_reply(&record.id, "r", "{}").await.unwrap();
         assert!(store.terminate_session(&record.id).await.unwrap());
-        assert!(store.read_events(&key, None, 10).await.unwrap().is_empty());
+        assert!(matches!(
+            store.read_events(&key, None, 10).await,
+            Err(StoreError::SessionNotFound)
+        ));
         assert_eq!(store.get_reply(&record.id, "r").await.unwrap(), None);
         assert!(!store.terminate_session(&record.id).await.unwrap());
         assert!(

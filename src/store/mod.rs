@@ -70,7 +70,9 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> Result<EventSeq, StoreError>;
 
     /// Reads up to `limit` events of a stream with a sequence number greater than `after`,
-    /// in order. `after = None` reads from the start.
+    /// in order. `after = None` reads from the start. A store that knows cheaply that the
+    /// stream's session is gone (ended, expired, evicted) answers
+    /// [`StoreError::SessionNotFound`], and a reader waiting on the stream then stops.
     async fn read_events(
         &self,
         key: &StreamKey,

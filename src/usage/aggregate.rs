@@ -236,8 +236,12 @@ impl Aggregator {
             self.series[index].add(counters);
             let buckets = self.series.len();
             let model = dims.model_id.unwrap_or(UNKNOWN_KEY);
-            let model = if self.model_series.contains_key(model)
-                || self.model_series.len() < (MAX_SERIES_CELLS / buckets.max(1)).max(1)
+            // A model gets a line of its own only while its breakdown keeps its key (the same
+            // byte and count budget) and the series have room; otherwise it is `(other)`.
+            self.by_model.add(dims.model_id, counters);
+            let model = if self.by_model.entries.contains_key(model)
+                && (self.model_series.contains_key(model)
+                    || self.model_series.len() < (MAX_SERIES_CELLS / buckets.max(1)).max(1))
             {
                 model
             } else {
@@ -251,10 +255,11 @@ impl Aggregator {
                     .or_insert_with(|| vec![0; buckets]),
             };
             line[index] = line[index].saturating_add(counters.total_tokens);
+        } else {
+            self.by_model.add(dims.model_id, counters);
         }
         self.totals.add(counters);
         self.by_region.add(dims.region, counters);
-        self.by_model.add(dims.model_id, counters);
         self.by_user.add(dims.user, counters);
         self.by_operation.add(dims.operation, counters);
         true
@@ -293,15 +298,17 @@ impl Aggregator {
                 slot.add(counters);
             }
         }
+        self.by_model.merge(other.by_model);
         let most_lines = (MAX_SERIES_CELLS / self.series.len().max(1)).max(1);
         for (model, line) in other.model_series {
             let buckets = self.series.len();
-            let model =
-                if self.model_series.contains_key(&model) || self.model_series.len() < most_lines {
-                    model
-                } else {
-                    OTHER_KEY.into()
-                };
+            let model = if self.by_model.entries.contains_key(&model)
+                && (self.model_series.contains_key(&model) || self.model_series.len() < most_lines)
+            {
+                model
+            } else {
+                OTHER_KEY.into()
+            };
             let target = self
                 .model_series
                 .entry(model)
@@ -318,7 +325,6 @@ impl Aggregator {
         }
         self.totals.add(&other.totals);
         self.by_region.merge(other.by_region);
-        self.by_model.merge(other.by_model);
         self.by_user.merge(other.by_user);
         self.by_operation.merge(other.by_operation);
         self.add_skipped(other.skipped);
@@ -476,6 +482,11 @@ mod tests {
         assert!(agg.add_line(line("2026-11-01T06:00:00Z", "model-000000", 100).as_bytes()));
         assert!(agg.by_model.entries.len() <= MAX_KEYS_PER_BREAKDOWN + 1);
         assert!(agg.model_series.len() <= MAX_SERIES_CELLS / agg.series.len() + 1);
+        assert!(
+            (agg.model_series.keys())
+                .all(|m| &**m == OTHER_KEY || agg.by_model.entries.contains_key(m)),
+            "a chart line only for a model the breakdown kept"
+        );
         let report = agg.finish();
         let total: u64 = report
             .by_model

@@ -21,8 +21,11 @@ impl App {
         Self::with_store(config, Arc::new(MemoryStore::new()))
     }
 
+    /// The fixtures on `store`. Every such app seals `requestState` and server-to-client
+    /// request ids with one key, as the instances behind one URL do in a deployment.
     pub fn with_store(config: TransportConfig, store: Arc<dyn SessionStore>) -> Self {
-        Self::serving(conformance_server(None), store, config)
+        let key = b"in-process-test-apps-share-this-request-state-key".to_vec();
+        Self::serving(conformance_server(Some(key)), store, config)
     }
 
     /// Any server, on a given store.

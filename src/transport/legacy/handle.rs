@@ -285,8 +285,17 @@ const CLOCK_SKEW_MS: u64 = 1_000;
 /// Whether a cancellation recorded at `at` (milliseconds since the epoch, as written by
 /// [`accept_notification`]) applies to a request that began at `started_ms`.
 fn cancel_applies(at: &str, started_ms: u64) -> bool {
+    // A mark without a time was written by an older instance (rolling deploy): it counts.
     at.parse::<u64>()
-        .is_ok_and(|at| at.saturating_add(CLOCK_SKEW_MS) >= started_ms)
+        .map_or(true, |at| at.saturating_add(CLOCK_SKEW_MS) >= started_ms)
+}
+
+/// The longest request id a cancellation is recorded for, as JSON.
+const MAX_REQUEST_ID_BYTES: usize = 256;
+
+/// Whether `id` can name a request: a string or a number, at most [`MAX_REQUEST_ID_BYTES`].
+fn is_plausible_request_id(id: &Value) -> bool {
+    (id.is_string() || id.is_number()) && id.to_string().len() <= MAX_REQUEST_ID_BYTES
 }
 
 /// Milliseconds since the Unix epoch.
@@ -315,6 +324,9 @@ async fn accept_notification(
             .await
             .map(|_| ()),
         "notifications/cancelled" => match params.and_then(|p| p.get("requestId")) {
+            // A request id is a string or a number (JSON-RPC); a longer one than any client
+            // uses would only make the store keep what a stranger sent.
+            Some(request_id) if !is_plausible_request_id(request_id) => Ok(()),
             Some(request_id) => store
                 .put_reply(
                     &record.id,
