@@ -26,8 +26,8 @@ use crate::server::McpServer;
 use crate::store::{SessionStore, StoreArgs, StoreConfigError};
 use crate::transport::McpService;
 
-/// How long SSE connections stay open on a shared store when no limit was set.
-const SHARED_STORE_STREAM_LIMIT: Duration = Duration::from_secs(240);
+/// How long SSE connections stay open when no limit was set.
+const STREAM_LIMIT: Duration = Duration::from_secs(240);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -89,13 +89,13 @@ pub async fn run(server: McpServer, http: &HttpArgs, store: &StoreArgs) -> Resul
     let mut config = http.transport_config()?;
     let limits = http.connection_limits()?;
     let store = store.build().await?;
-    // A stream read on another instance than its writer's ends only when its last event
-    // arrives; if the writer died, only a time limit ends it, so shared stores get one.
-    if store.poll_interval().is_some() && config.max_stream_duration.is_none() {
-        config.max_stream_duration = Some(SHARED_STORE_STREAM_LIMIT);
-        tracing::info!(
-            "shared session store: SSE connections close after 240 s (--max-stream-secs)"
-        );
+    // Every SSE connection gets a time limit (clients resume or reopen, as SSE polling allows):
+    // a stream read on another instance than its writer's ends only when its last event
+    // arrives, so if the writer died only a time limit ends it; and an open stream holds one
+    // of the listener's connection slots whether or not its client still reads.
+    if config.max_stream_duration.is_none() {
+        config.max_stream_duration = Some(STREAM_LIMIT);
+        tracing::info!("SSE connections close after 240 s (--max-stream-secs)");
     }
     let server = shared_state_key(server, http, store.as_ref()).await?;
     let name = server.info().name.clone();

@@ -88,8 +88,11 @@ pub(crate) fn http_client(
             .map_err(|_| ClientError::Option(format!("bad header value for {name}")))?;
         headers.append(name, value);
     }
+    // `--timeout` bounds each wait for bytes, not a whole answer: a stream that carries
+    // progress or keep-alives may run as long as its tool does.
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        .read_timeout(options.timeout)
         .build()?;
     Ok((http, headers))
 }
@@ -257,7 +260,6 @@ impl McpClient {
             .headers(self.headers.clone())
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .timeout(self.options.timeout)
             .body(body.to_string());
         if self.is_modern() {
             request = request

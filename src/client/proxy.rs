@@ -311,7 +311,9 @@ impl Upstream {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ClientError> {
-        let mut request = request.timeout(self.options.timeout).build()?;
+        // No total deadline: the client's read timeout bounds each wait, so a long answer
+        // (a report, a person filling in an elicitation form) is not cut while bytes flow.
+        let mut request = request.build()?;
         if let Some(signer) = &self.options.signer {
             signer.sign(&mut request).await?;
         }
