@@ -100,13 +100,20 @@ impl Moto {
         Client::from_conf(config)
     }
 
-    /// The environment that points the standard AWS configuration at this server.
+    /// The environment that points the standard AWS configuration at this server, with
+    /// roomier session-store timeouts than production's (2 s an attempt, 5 s an operation).
+    /// moto answers one request at a time for every test of the binary, so on a loaded
+    /// machine a request can wait behind many others (a start-up's CreateTable timed out
+    /// after 5 s once in a busy run); the timeouts themselves are tested against a store that
+    /// never answers (`tests/store_outage.rs`), not here.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_REGION", REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID", "test".to_owned()),
             ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("MCP_STORE_ATTEMPT_TIMEOUT_MS", "20000".to_owned()),
+            ("MCP_STORE_OPERATION_TIMEOUT_MS", "60000".to_owned()),
         ]
     }
 }
