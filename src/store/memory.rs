@@ -147,7 +147,7 @@ impl State {
     fn live_session(&mut self, id: &SessionId) -> Result<&mut SessionRecord, StoreError> {
         let now = unix_now();
         match self.sessions.get_mut(id) {
-            Some(record) if !record.terminated && !record.is_expired(now) => Ok(record),
+            Some(record) if record.is_live(now) => Ok(record),
             _ => Err(StoreError::SessionNotFound),
         }
     }
@@ -198,9 +198,7 @@ impl State {
     /// Whether `id` names a session that is live (not ended, not expired).
     fn is_live(&self, id: &SessionId) -> bool {
         let now = unix_now();
-        self.sessions
-            .get(id)
-            .is_some_and(|r| !r.terminated && !r.is_expired(now))
+        self.sessions.get(id).is_some_and(|r| r.is_live(now))
     }
 
     fn purge_expired(&mut self) {

@@ -168,6 +168,11 @@ impl SessionRecord {
     pub fn is_expired(&self, now: u64) -> bool {
         self.expires_at <= now
     }
+
+    /// Whether the session can still be used at `now`: neither ended nor expired.
+    pub fn is_live(&self, now: u64) -> bool {
+        !self.terminated && !self.is_expired(now)
+    }
 }
 
 /// A change to a live session.

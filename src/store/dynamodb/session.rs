@@ -163,7 +163,7 @@ impl DynamoStore {
                 let live = old
                     .map(|item| item::parse_session(id, &item))
                     .transpose()?
-                    .filter(|r| !r.terminated && !r.is_expired(unix_now()));
+                    .filter(|r| r.is_live(unix_now()));
                 match (live, update) {
                     (Some(_), SessionUpdate::ExtendTo(_)) => Ok(()),
                     _ => {
