@@ -16,6 +16,8 @@
 //!   as thin glue over [`usage`].
 //! - [`transport`]: Streamable HTTP on axum: guards, POST/GET/DELETE, SSE, JSON-or-SSE
 //!   answers, resumable streams read from the store.
+//! - [`aws`]: what every AWS client shares (HTTPS client, region chain, SDK configuration,
+//!   retry policy), used by the DynamoDB store, the CloudWatch sources and the SigV4 client.
 //! - [`store`]: the [`store::SessionStore`] trait, its in-memory implementation (local runs)
 //!   and its DynamoDB implementation (Lambda), with the flags that choose one.
 //! - [`client`]: an MCP client for both eras (the engine of `mcp-client`: its smoke check,
@@ -30,6 +32,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod aws;
 pub mod client;
 pub mod config;
 pub mod fixtures;

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -62,10 +61,7 @@ impl SigV4Signer {
         service: &str,
         url: &str,
     ) -> Result<Self, ClientError> {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(crate::store::dynamodb::http_client())
-            .load()
-            .await;
+        let config = crate::aws::load_config().await;
         let region = region
             .or_else(|| config.region().map(|r| r.to_string()))
             .or_else(|| region_in_url(url))
@@ -179,7 +175,7 @@ pub fn region_in_url(url: &str) -> Option<String> {
         .position(|l| *l == "execute-api" || *l == "lambda-url")?;
     labels
         .get(at + 1)
-        .filter(|r| crate::usage::source::cloudwatch::valid_region(r))
+        .filter(|r| crate::aws::valid_region(r))
         .map(|r| (*r).to_owned())
 }
 

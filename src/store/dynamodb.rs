@@ -86,6 +86,7 @@ mod session;
 mod stream;
 mod table;
 
+pub use crate::aws::http_client;
 pub use calls::CallCounts;
 pub use item::MAX_ITEM_BYTES;
 pub use table::create_table;
@@ -93,12 +94,7 @@ pub use table::create_table;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
-use aws_config::environment::EnvironmentVariableRegionProvider;
-use aws_config::meta::region::RegionProviderChain;
-use aws_config::profile::region::ProfileFileRegionProvider;
 use aws_sdk_dynamodb::Client;
-use aws_smithy_http_client::tls;
 
 use super::records::{EventSeq, SessionId, SessionRecord, SessionUpdate, StoredEvent, StreamKey};
 use super::signal::{ChangeSignal, Topic, Wakeups};
@@ -174,35 +170,16 @@ impl DynamoStore {
     }
 }
 
-/// The HTTP(S) client for the AWS SDK: hyper with rustls on ring.
-pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
-/// A DynamoDB client configured the standard AWS way (environment, profile; the endpoint from
-/// `AWS_ENDPOINT_URL`), without network I/O: the region must come from `AWS_REGION` (set on
-/// Lambda) or the profile, never from instance metadata, and credentials load on first use.
+/// A DynamoDB client configured the standard AWS way ([`crate::aws::load_config`]), without
+/// network I/O: the region must come from `AWS_REGION` (set on Lambda) or the profile, and
+/// credentials load on first use.
 pub async fn client_from_env() -> Result<Client, StoreError> {
-    // Resolved here, first: left unresolved, the SDK would ask instance metadata (a network
-    // request, and a slow one off EC2).
-    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
-        .or_else(ProfileFileRegionProvider::new())
-        .region()
-        .await
-        .ok_or_else(|| {
-            StoreError::Backend(
-                "no AWS region: set AWS_REGION (or a region in the AWS profile)".to_owned(),
-            )
-        })?;
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .region(region)
-        .http_client(http_client())
-        .load()
-        .await;
+    let config = crate::aws::load_config().await;
+    if config.region().is_none() {
+        return Err(StoreError::Backend(
+            "no AWS region: set AWS_REGION (or a region in the AWS profile)".to_owned(),
+        ));
+    }
     Ok(Client::new(&config))
 }
 

@@ -3,16 +3,23 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_config::environment::EnvironmentVariableRegionProvider;
-use aws_config::meta::region::RegionProviderChain;
-use aws_config::profile::region::ProfileFileRegionProvider;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::Region;
+use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError;
+use aws_sdk_cloudwatchlogs::operation::get_query_results::GetQueryResultsError;
+use aws_sdk_cloudwatchlogs::operation::start_query::StartQueryError;
+use aws_sdk_cloudwatchlogs::operation::stop_query::StopQueryError;
 use tokio::sync::OnceCell;
 
-use crate::store::dynamodb::http_client;
+use crate::aws::{RetryCodes, load_config};
 use crate::usage::source::SourceError;
+
+/// CloudWatch Logs' code for a passing outage. It is modeled as a server error but not as
+/// retryable, and the SDK retries it only when it comes with a 5xx status; retried here
+/// whatever the status (the SDK's own list already has `ThrottlingException` and
+/// `LimitExceededException`, which Logs Insights returns when too many queries run).
+const TRANSIENT_CODES: &[&str] = &["ServiceUnavailableException"];
 
 /// Where clients come from: the standard AWS configuration, loaded on first use, or a
 /// configuration given up front (tests, embedding).
@@ -34,9 +41,10 @@ pub struct ClientCache {
 }
 
 impl ClientCache {
-    /// Clients from the standard AWS configuration (`AWS_REGION`, `AWS_PROFILE`,
-    /// `AWS_ENDPOINT_URL`, the credential chain), on the crate's HTTPS client. The default
-    /// region comes from the environment or the profile, never from instance metadata.
+    /// Clients from the standard AWS configuration ([`load_config`]: `AWS_REGION`,
+    /// `AWS_PROFILE`, `AWS_ENDPOINT_URL`, the credential chain, the crate's HTTPS client and
+    /// retry policy). The default region comes from the environment or the profile, never
+    /// from instance metadata.
     pub fn from_env() -> Self {
         ClientCache {
             base: Base::Standard(OnceCell::new()),
@@ -44,7 +52,8 @@ impl ClientCache {
         }
     }
 
-    /// Clients from `config` (its region is the default one).
+    /// Clients from `config` (its region is the default one, its retry configuration the
+    /// one they use).
     pub fn with_config(config: SdkConfig) -> Self {
         ClientCache {
             base: Base::Given(config),
@@ -60,9 +69,13 @@ impl ClientCache {
         }
         let base = match &self.base {
             Base::Given(config) => config,
-            Base::Standard(cell) => cell.get_or_init(load_standard).await,
+            Base::Standard(cell) => cell.get_or_init(load_config).await,
         };
-        let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(base);
+        let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(base)
+            .retry_classifier(RetryCodes::<StartQueryError>::new(TRANSIENT_CODES))
+            .retry_classifier(RetryCodes::<GetQueryResultsError>::new(TRANSIENT_CODES))
+            .retry_classifier(RetryCodes::<StopQueryError>::new(TRANSIENT_CODES))
+            .retry_classifier(RetryCodes::<FilterLogEventsError>::new(TRANSIENT_CODES));
         if let Some(region) = region {
             builder = builder.region(Region::new(region.to_owned()));
         }
@@ -91,16 +104,6 @@ impl ClientCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<String>, Client>> {
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-async fn load_standard() -> SdkConfig {
-    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
-        .or_else(ProfileFileRegionProvider::new());
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(region)
-        .http_client(http_client())
-        .load()
-        .await
 }
 
 /// The client a source uses: a ready one, or one the [`ClientCache`] makes on first use.

@@ -13,8 +13,9 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 
+use super::backoff::Backoff;
+use super::call::send;
 use super::client::LogsClient;
-use super::retry::{Backoff, with_retry};
 use crate::usage::aggregate::{Aggregator, Dimensions};
 use crate::usage::query::{Granularity, UsageFilters, UsageQuery};
 use crate::usage::report::{Counters, UsageReport};
@@ -45,10 +46,9 @@ pub struct InsightsOptions {
     /// quarter of them. A report that needs more fails (and names the scan mode) instead of
     /// running up the bill.
     pub max_queries: usize,
-    /// Polling `GetQueryResults`.
+    /// Polling `GetQueryResults`. (Refused calls are retried by the SDK, under
+    /// [`crate::aws::RetryPolicy`].)
     pub poll: Backoff,
-    /// Retrying throttled or limited calls.
-    pub retry: Backoff,
 }
 
 impl Default for InsightsOptions {
@@ -59,7 +59,6 @@ impl Default for InsightsOptions {
             split_into: 4,
             max_queries: 1_000,
             poll: Backoff::POLL,
-            retry: Backoff::API,
         }
     }
 }
@@ -461,17 +460,16 @@ impl Run<'_> {
         let start_s = slice.start_ms.div_euclid(1000);
         let end_s = (slice.end_ms + 999).div_euclid(1000);
         // Not interrupted: a query started must be known to be stopped.
-        let started = with_retry("StartQuery", self.options.retry, stop, false, || {
-            self.client
-                .start_query()
-                .log_group_name(self.log_group)
-                .start_time(start_s)
-                .end_time(end_s)
-                .query_string(text.clone())
-                .limit(MAX_RESULT_ROWS as i32)
-                .send()
-        })
-        .await?;
+        let call = self
+            .client
+            .start_query()
+            .log_group_name(self.log_group)
+            .start_time(start_s)
+            .end_time(end_s)
+            .query_string(text)
+            .limit(MAX_RESULT_ROWS as i32)
+            .send();
+        let started = send("StartQuery", stop, false, call).await?;
         let Some(id) = started.query_id().map(str::to_owned) else {
             return Err(SourceError::Backend(
                 "StartQuery answered without a query id".to_owned(),
@@ -503,15 +501,14 @@ impl Run<'_> {
                 () = tokio::time::sleep(self.options.poll.delay(polls)) => {}
             }
             polls = polls.saturating_add(1);
-            let out = with_retry("GetQueryResults", self.options.retry, stop, true, || {
-                self.client.get_query_results().query_id(id).send()
-            })
-            .await
-            .map_err(|e| match e {
-                // An unknown query id is not a missing log group.
-                SourceError::NotFound(e) => Polled::Live(SourceError::Backend(e)),
-                e => Polled::Live(e),
-            })?;
+            let call = self.client.get_query_results().query_id(id).send();
+            let out = send("GetQueryResults", stop, true, call)
+                .await
+                .map_err(|e| match e {
+                    // An unknown query id is not a missing log group.
+                    SourceError::NotFound(e) => Polled::Live(SourceError::Backend(e)),
+                    e => Polled::Live(e),
+                })?;
             let failed = |what: &str| {
                 SourceError::Backend(format!(
                     "the Logs Insights query {id} on {} from {} to {} {what}",

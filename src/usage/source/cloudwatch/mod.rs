@@ -8,10 +8,33 @@
 //! [`CloudWatchSelector`] picks the log group and region of each report (the server's defaults,
 //! or the tool's `log_group_name` / `region` arguments). AWS clients are made on first use,
 //! one per region, and cached: starting the server (a Lambda cold start included) touches no
-//! network. They use the crate's one HTTPS stack,
-//! [`http_client`](crate::store::dynamodb::http_client) (hyper + rustls on ring), and the
-//! standard AWS configuration (environment, profile, `AWS_ENDPOINT_URL`); the region comes
-//! from `--region` / `AWS_REGION` or the profile, never from instance metadata.
+//! network. They use the crate's one AWS configuration, [`crate::aws::load_config`]: the
+//! HTTPS stack (hyper + rustls on ring), the standard sources (environment, profile,
+//! `AWS_ENDPOINT_URL`) and the retry policy; the region comes from `--region` / `AWS_REGION`
+//! or the profile, never from instance metadata.
+//!
+//! # Refused calls and what they cost
+//!
+//! The SDK retries every call ([`crate::aws::RetryPolicy::DEFAULT`]: standard mode, 3
+//! attempts in all, jittered pauses under 1 s and then under 2 s): throttling
+//! (`ThrottlingException`, `LimitExceededException`, which Logs Insights returns when too many
+//! queries run in the account), `ServiceUnavailableException`, 5xx answers, timeouts and I/O
+//! errors. The sources add no retries of their own, so a call costs at most 3 requests. When
+//! CloudWatch refuses every call, one report makes at most:
+//!
+//! - Logs Insights, refused from the start: 3 × [`InsightsOptions::max_concurrent_queries`]
+//!   (default 12) requests, the `StartQuery` calls in flight (no slice starts after one has
+//!   failed, and a query never started needs no `StopQuery`);
+//! - Logs Insights, refused once queries run: 6 more per running query (`GetQueryResults`,
+//!   then the `StopQuery` that follows, 3 each), 24 with 4 running;
+//! - the scan: 3 more (one `FilterLogEvents` page).
+//!
+//! The report then ends with an error naming the call and the code. Calls that succeed are not
+//! bounded this way: polling a running query, and the scan's pages.
+//!
+//! What a client is told of a failed call is its name and the error code (e.g. "CloudWatch
+//! Logs refused the StartQuery call (AccessDeniedException)"), never CloudWatch's message,
+//! which can hold the account id, ARNs and role names; the whole error is logged at WARN.
 //!
 //! # Logs Insights ([`InsightsSource`])
 //!
@@ -64,9 +87,8 @@
 //! statuses: `Scheduled` and `Running` keep polling; `Complete` delivers; `Failed`,
 //! `Cancelled` (by someone else) and `Timeout` (CloudWatch stops a query after 60 minutes) end
 //! the report with an error saying which slice and what to do; `Unknown` is polled a few more
-//! times, then is an error too. `ThrottlingException`, `LimitExceededException` (too many
-//! concurrent queries) and `ServiceUnavailableException` are retried with backoff (200 ms
-//! doubling to 5 s, 8 attempts). When the report is cancelled, or one slice fails, every
+//! times, then is an error too. Refused calls are retried by the SDK (see above). When the
+//! report is cancelled, or one slice fails, every
 //! running query gets a `StopQuery`, so CloudWatch stops scanning (and billing) for it; so
 //! does a query whose results cannot be read.
 //! Progress: a phase per query, and `done / total` in slices (the total grows when a slice is
@@ -125,17 +147,18 @@
 //!   record whose request body alone flattens to more fields loses its counts in Insights
 //!   reports. Use the scan for such logs, or log large bodies to S3.
 
+mod backoff;
+mod call;
 mod client;
 mod insights;
-mod retry;
 mod scan;
 mod selector;
 
+pub use backoff::Backoff;
 pub use client::{ClientCache, LogsClient};
 pub use insights::{InsightsOptions, InsightsSource, MAX_RESULT_ROWS, query_text};
-pub use retry::Backoff;
 pub use scan::{ScanOptions, ScanSource, filter_pattern};
-pub use selector::{CloudWatchSelector, valid_log_group_name, valid_region};
+pub use selector::{CloudWatchSelector, valid_log_group_name};
 
 use std::fmt;
 use std::str::FromStr;

@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
+use super::call::send;
 use super::client::LogsClient;
-use super::retry::{Backoff, with_retry};
 use crate::usage::aggregate::Aggregator;
 use crate::usage::query::{UsageFilters, UsageQuery};
 use crate::usage::record::InvocationRecord;
@@ -24,8 +24,6 @@ pub struct ScanOptions {
     pub filter_pattern: bool,
     /// How much more than the period to read on both sides (see the module docs).
     pub timestamp_slack: Duration,
-    /// Retrying throttled calls.
-    pub retry: Backoff,
 }
 
 impl Default for ScanOptions {
@@ -34,7 +32,6 @@ impl Default for ScanOptions {
             page_size: None,
             filter_pattern: true,
             timestamp_slack: Duration::from_secs(300),
-            retry: Backoff::API,
         }
     }
 }
@@ -122,19 +119,17 @@ impl UsageSource for ScanSource {
             if cancel.is_cancelled() {
                 return Err(SourceError::Cancelled);
             }
-            let page = with_retry("FilterLogEvents", self.options.retry, cancel, true, || {
-                client
-                    .filter_log_events()
-                    .log_group_name(&self.log_group)
-                    .start_time(start_ms.saturating_sub(slack))
-                    // Inclusive.
-                    .end_time(end_ms.saturating_add(slack) - 1)
-                    .set_filter_pattern(pattern.clone())
-                    .set_limit(page_size)
-                    .set_next_token(token.clone())
-                    .send()
-            })
-            .await;
+            let call = client
+                .filter_log_events()
+                .log_group_name(&self.log_group)
+                .start_time(start_ms.saturating_sub(slack))
+                // Inclusive.
+                .end_time(end_ms.saturating_add(slack) - 1)
+                .set_filter_pattern(pattern.clone())
+                .set_limit(page_size)
+                .set_next_token(token.clone())
+                .send();
+            let page = send("FilterLogEvents", cancel, true, call).await;
             let page = match page {
                 Ok(page) => page,
                 // No log group yet: nothing to count, and a warning that says why.

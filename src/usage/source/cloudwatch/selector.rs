@@ -6,6 +6,7 @@ use super::CloudWatchMode;
 use super::client::{ClientCache, LogsClient};
 use super::insights::{InsightsOptions, InsightsSource};
 use super::scan::{ScanOptions, ScanSource};
+use crate::aws::valid_region;
 use crate::usage::source::UsageSource;
 
 /// Whether `name` is a valid CloudWatch log group name: 1 to 512 of `A-Z a-z 0-9 . _ - / #`.
@@ -14,18 +15,6 @@ pub fn valid_log_group_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b))
-}
-
-/// Whether `region` looks like an AWS region name (`us-east-1`, `us-gov-west-1`): lowercase
-/// letters, digits and dashes, at most 32. It becomes part of a host name, so nothing else is
-/// let through.
-pub fn valid_region(region: &str) -> bool {
-    (1..=32).contains(&region.len())
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !region.starts_with('-')
-        && !region.ends_with('-')
 }
 
 /// The CloudWatch sources of a server: a default log group and region, and any other the
