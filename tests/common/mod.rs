@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod counting_aws;
 pub mod http;
+pub mod instances;
 pub mod lambda;
 pub mod moto;
 pub mod proxy;
@@ -29,25 +31,40 @@ impl ServerProcess {
 
     /// Like [`ServerProcess::start`], with extra environment variables.
     pub fn start_with_env(binary: &str, args: &[&str], env: &[(&str, String)]) -> Self {
+        Self::try_start_at(binary, "127.0.0.1:0", args, env).unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    /// Starts `binary` with `--bind bind` (for example a port an earlier process of the same
+    /// instance had, to restart it where its clients expect it), `args` and `env`; says why
+    /// when it did not print its `listening on URL` line.
+    pub fn try_start_at(
+        binary: &str,
+        bind: &str,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> Result<Self, String> {
         let mut child = Command::new(binary)
-            .args(["--bind", "127.0.0.1:0"])
+            .args(["--bind", bind])
             .args(args)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("could not start {binary}: {e}"));
+            .map_err(|e| format!("could not start {binary}: {e}"))?;
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("reading the server's first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from {binary}: {line:?}"))
-            .to_owned();
-        Self { child, url }
+        let read = BufReader::new(stdout).read_line(&mut line);
+        match line.trim().strip_prefix("listening on ") {
+            Some(url) if read.is_ok() => Ok(Self {
+                url: url.to_owned(),
+                child,
+            }),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("unexpected first line from {binary}: {line:?}"))
+            }
+        }
     }
 
     /// The conformance fixture server.
@@ -57,6 +74,11 @@ impl ServerProcess {
 }
 
 impl ServerProcess {
+    /// The process id (for `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process at once (SIGKILL), as a crashing or frozen instance would vanish.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

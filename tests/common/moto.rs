@@ -88,6 +88,11 @@ impl Moto {
         panic!("moto did not start: {last_error}");
     }
 
+    /// The process id of the server (to pause it with SIGSTOP as a stalled store).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A DynamoDB client for this server, with dummy credentials.
     pub fn dynamodb(&self) -> Client {
         let config = aws_sdk_dynamodb::Config::builder()
