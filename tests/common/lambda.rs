@@ -580,6 +580,11 @@ impl LambdaHarness {
         Some(state == 'T')
     }
 
+    /// The process id of `instance`, if it was started as a process (for `/proc` readings).
+    pub fn pid(&self, instance: usize) -> Option<u32> {
+        lock(&self.shared.instances).get(instance)?.pid
+    }
+
     /// How many instances were started.
     pub fn instance_count(&self) -> usize {
         lock(&self.shared.instances).len()
