@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::serve::{ConnectionLimits, MAX_CONNECTIONS};
 use crate::transport::TransportConfig;
@@ -55,6 +55,14 @@ pub struct HttpArgs {
     #[arg(long, env = "MCP_MAX_STREAM_SECS", default_value_t = 0)]
     pub max_stream_secs: u64,
 
+    /// Whether hosts may hold the standalone SSE stream (a legacy GET, a 2026-07-28
+    /// `subscriptions/listen`). `off` answers a GET without `Last-Event-ID` with 405 and
+    /// promises no list-changed notifications or resource subscriptions; resuming a stream
+    /// still works. Default: `off` on Lambda, where an open stream is a billed invocation
+    /// waiting for nothing this server sends, `on` elsewhere.
+    #[arg(long, env = "MCP_STANDALONE_STREAM", value_enum)]
+    pub standalone_stream: Option<Switch>,
+
     /// Seconds between keep-alive comments on idle SSE streams.
     #[arg(long, env = "MCP_KEEP_ALIVE_SECS", default_value_t = 15)]
     pub keep_alive_secs: u64,
@@ -84,6 +92,13 @@ pub struct HttpArgs {
     /// instance, read by every other); with the memory store, a random key per process.
     #[arg(long, env = "MCP_REQUEST_STATE_KEY", hide_env_values = true)]
     pub request_state_key: Option<String>,
+}
+
+/// A feature turned on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 /// A configuration that cannot work.
@@ -140,7 +155,14 @@ impl HttpArgs {
                 .then(|| Duration::from_secs(self.max_stream_secs)),
             keep_alive: Duration::from_secs(self.keep_alive_secs),
             reply_timeout: defaults.reply_timeout,
+            standalone_stream: self.standalone_stream_on(crate::lambda::detected()),
         })
+    }
+
+    /// Whether the standalone stream is offered: as the flag says, else off on Lambda.
+    pub fn standalone_stream_on(&self, on_lambda: bool) -> bool {
+        self.standalone_stream
+            .map_or(!on_lambda, |s| s == Switch::On)
     }
 
     /// Checks the flags and builds the limits of the local listener's connections.
@@ -227,6 +249,21 @@ mod tests {
             args.connection_limits().unwrap(),
             ConnectionLimits::default()
         );
+    }
+
+    #[test]
+    fn the_standalone_stream_is_off_on_lambda_unless_turned_on() {
+        let default = parse(&[]).unwrap();
+        assert!(default.standalone_stream_on(false), "on by default locally");
+        assert!(
+            !default.standalone_stream_on(true),
+            "off by default on Lambda"
+        );
+        let on = parse(&["--standalone-stream", "on"]).unwrap();
+        assert!(on.standalone_stream_on(true));
+        let off = parse(&["--standalone-stream", "off"]).unwrap();
+        assert!(!off.standalone_stream_on(false));
+        assert!(parse(&["--standalone-stream", "maybe"]).is_err());
     }
 
     #[test]

@@ -28,6 +28,11 @@ const MAX_STREAM_SECS: &str = "1";
 /// The cap for tests whose streams must outlive a 1.5 s tool (no standalone stream is open).
 const LONG_STREAM_SECS: &str = "10";
 
+/// The standalone stream is off by default on Lambda (`tests/idle_host.rs` covers that); the
+/// conformance suite calls `resources/subscribe` whatever the capabilities say, so these
+/// tests of the whole protocol through the Lambda door turn it on.
+const FULL_PROTOCOL: [&str; 2] = ["--standalone-stream", "on"];
+
 const WAIT: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------------------------------------
@@ -41,7 +46,9 @@ fn one_instance() -> LambdaHarness {
 
 /// [`one_instance`] with streams capped at `max_stream_secs` (0: never).
 fn one_instance_capped(max_stream_secs: &str) -> LambdaHarness {
-    let spec = InstanceSpec::conformance().args(["--max-stream-secs", max_stream_secs]);
+    let spec = InstanceSpec::conformance()
+        .args(FULL_PROTOCOL)
+        .args(["--max-stream-secs", max_stream_secs]);
     LambdaHarness::with_instances(Options::default(), &[spec])
 }
 
@@ -56,6 +63,7 @@ fn two_instances_capped(moto: &Moto, max_stream_secs: &str) -> LambdaHarness {
     let spec = InstanceSpec::conformance()
         .args(["--session-store", "dynamodb", "--dynamodb-table", &table])
         .args(["--request-state-key", STATE_KEY])
+        .args(FULL_PROTOCOL)
         .args(["--max-stream-secs", max_stream_secs])
         .envs(moto.env());
     let first = spec.clone().args(["--create-table"]);

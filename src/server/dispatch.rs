@@ -175,7 +175,11 @@ impl McpServer {
         method: &str,
         params: Option<Value>,
     ) -> Result<Value, HandlerError> {
-        let (Some(_), Some(session)) = (self.resources(), ctx.session()) else {
+        let (Some(_), Some(session), true) = (
+            self.resources(),
+            ctx.session(),
+            self.sends_change_notifications(),
+        ) else {
             return Err(HandlerError::method_not_found(method));
         };
         let uri = params

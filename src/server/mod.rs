@@ -95,6 +95,9 @@ struct Inner {
     completer: Option<Arc<dyn Completer>>,
     cache: CacheHints,
     list_changed: bool,
+    /// Whether a stream can carry notifications that answer no request (list changes, resource
+    /// updates); without one, the capabilities promise neither.
+    change_notifications: bool,
     state_codec: RequestStateCodec,
     changes: ChangeNotifier,
 }
@@ -118,6 +121,7 @@ impl McpServer {
                 completer: None,
                 cache: CacheHints::default(),
                 list_changed: false,
+                change_notifications: true,
                 state_codec: RequestStateCodec::random(),
                 changes: ChangeNotifier::default(),
             },
@@ -145,6 +149,20 @@ impl McpServer {
     pub fn with_request_state_key(mut self, key: Vec<u8>) -> Self {
         Arc::make_mut(&mut self.inner).state_codec = RequestStateCodec::new(key);
         self
+    }
+
+    /// This server without change notifications (list changes, resource subscriptions), for a
+    /// transport that opens no stream outside a request to carry them: its capabilities
+    /// promise neither, and `resources/subscribe` is not offered.
+    pub fn without_change_notifications(mut self) -> Self {
+        Arc::make_mut(&mut self.inner).change_notifications = false;
+        self
+    }
+
+    /// Whether the server may send notifications that answer no request (see
+    /// [`McpServer::without_change_notifications`]).
+    pub fn sends_change_notifications(&self) -> bool {
+        self.inner.change_notifications
     }
 
     pub fn tool(&self, name: &str) -> Option<&Arc<dyn ToolHandler>> {
@@ -184,13 +202,14 @@ impl McpServer {
 
     /// The server's capabilities, derived from what it offers.
     pub fn capabilities(&self) -> Value {
-        let list_changed = self.inner.list_changed;
+        let pushes = self.inner.change_notifications;
+        let list_changed = self.inner.list_changed && pushes;
         let mut caps = json!({ "logging": {} });
         if !self.inner.tools.is_empty() {
             caps["tools"] = json!({ "listChanged": list_changed });
         }
         if self.inner.resources.is_some() {
-            caps["resources"] = json!({ "subscribe": true, "listChanged": list_changed });
+            caps["resources"] = json!({ "subscribe": pushes, "listChanged": list_changed });
         }
         if !self.inner.prompts.is_empty() {
             caps["prompts"] = json!({ "listChanged": list_changed });

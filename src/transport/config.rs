@@ -26,6 +26,11 @@ pub struct TransportConfig {
     pub keep_alive: Duration,
     /// How long a tool waits for the client's reply to a server-to-client request.
     pub reply_timeout: Duration,
+    /// Whether a legacy session may open the standalone GET stream (and a 2026-07-28 client
+    /// `subscriptions/listen`). When off, a GET without `Last-Event-ID` gets 405, listen gets
+    /// -32601, and the capabilities promise no list changes or resource subscriptions: on
+    /// Lambda an open stream is a running invocation, billed while it waits for nothing.
+    pub standalone_stream: bool,
 }
 
 impl Default for TransportConfig {
@@ -44,6 +49,7 @@ impl Default for TransportConfig {
             max_stream_duration: None,
             keep_alive: Duration::from_secs(15),
             reply_timeout: Duration::from_secs(300),
+            standalone_stream: true,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! GET: open a legacy session's standalone SSE stream, or resume any of its streams with
-//! `Last-Event-ID`.
+//! `Last-Event-ID`. With the standalone stream off (`--standalone-stream off`), a GET that
+//! would open it gets 405 before anything is read, as the specification allows: clients then
+//! listen on their POSTs' streams only, which carry everything this server sends.
 
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
@@ -40,6 +42,9 @@ pub async fn handle(service: &McpService, headers: &HeaderMap) -> Response {
     // Without a session this can only be a 2026-07-28 client, which has no GET stream.
     if !headers.contains_key(headers::SESSION_ID) {
         return http_error::method_not_allowed("POST");
+    }
+    if !service.config.standalone_stream && !headers.contains_key(headers::LAST_EVENT_ID) {
+        return http_error::method_not_allowed("POST, DELETE");
     }
     if let Err(e) = guard::check_get_accept(headers) {
         return e.into_response();

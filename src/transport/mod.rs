@@ -46,7 +46,14 @@ pub struct McpService {
 }
 
 impl McpService {
+    /// Serves `server` on `store`. Without the standalone stream, the server promises no
+    /// notification that only that stream could carry.
     pub fn new(server: McpServer, store: Arc<dyn SessionStore>, config: TransportConfig) -> Self {
+        let server = if config.standalone_stream {
+            server
+        } else {
+            server.without_change_notifications()
+        };
         Self {
             server,
             store,

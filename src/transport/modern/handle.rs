@@ -46,6 +46,12 @@ pub async fn handle(service: &McpService, headers: &HeaderMap, incoming: Incomin
                     let result = discover_result(&service.server);
                     finish_json(service, &id, &method, Ok(result))
                 }
+                // Without the standalone stream there is nothing to listen for, and a stream
+                // held open for nothing costs an invocation on Lambda.
+                "subscriptions/listen" if !service.server.sends_change_notifications() => {
+                    let outcome = Err(HandlerError::method_not_found(&method));
+                    finish_json(service, &id, &method, outcome)
+                }
                 "subscriptions/listen" => listen::open(service, id, params, &meta),
                 _ => run(service, id, method, params, meta).await,
             }
