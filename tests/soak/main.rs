@@ -10,6 +10,11 @@
 //! DynamoDB store); its `test_long_operation` tool streams progress for as long as asked and
 //! stops when cancelled, which the product's report tool on a sample cannot be made to do.
 //!
+//! The store is paused for less than the store timeouts tests on moto get (`Moto::env`): the
+//! pause stalls requests rather than failing them, so 503s are allowed but not expected here
+//! (`tests/store_outage.rs` pins them against a store that never answers); shorter timeouts
+//! would also fail requests whenever moto, answering one request at a time, falls behind.
+//!
 //! `SOAK_SECS` sets the traffic's length (default 30 s, the suite's run); `scripts/soak.sh
 //! SECONDS` runs only this test for longer.
 
@@ -45,9 +50,11 @@ const WARM_UP: Duration = Duration::from_secs(10);
 /// next keep-alive (2 s), and tasks finish.
 const QUIET: Duration = Duration::from_secs(8);
 /// How far above its warmed-up resident size the surviving instance may be after the run.
-/// RSS rarely returns exactly (the allocator keeps freed pages); a leak that grows with the
-/// traffic crosses this in a long run.
-const RSS_MARGIN_KIB: u64 = 16 * 1024;
+/// RSS rarely returns exactly (the allocator keeps freed pages, the store's caches fill up to
+/// their bound): measured rises were 340 to 460 KiB after the suite's 30 s and 864 KiB after
+/// 300 s, so 4 MiB is noise with room; a leak of about 45 KiB a request crosses it in the
+/// suite's run (about 90 requests), of about 10 KiB in a 300 s one (about 450).
+const RSS_MARGIN_KIB: u64 = 4 * 1024;
 
 /// Faults, in a cycle: the victim killed and restarted, then the store paused.
 const FIRST_FAULT_AFTER: Duration = Duration::from_secs(3);
