@@ -118,7 +118,7 @@ variable "ecr" {
 variable "lambda" {
   description = "The function: memory (MB), timeout (seconds, up to 900; streams are closed before it by mcp.max_stream_seconds), optional reserved concurrency, X-Ray tracing, log retention (days) and RUST_LOG."
   type = object({
-    memory_mb            = optional(number, 512)
+    memory_mb            = optional(number, 256)
     timeout_seconds      = optional(number, 900)
     reserved_concurrency = optional(number)
     tracing              = optional(bool, false)
