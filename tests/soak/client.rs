@@ -516,6 +516,10 @@ impl VirtualClient {
                     Stats::add(&self.stats.error_answers);
                     if orphan {
                         Stats::add(&self.stats.orphans_ended);
+                        ensure!(
+                            answer["error"]["code"] == -32603,
+                            "request {id}: its writer died; the stream ended with {answer}"
+                        );
                     }
                     ensure!(
                         cancelled || self.cluster.fault_overlapped(writer),
