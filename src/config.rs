@@ -55,6 +55,13 @@ pub struct HttpArgs {
     #[arg(long, env = "MCP_MAX_STREAM_SECS", default_value_t = 0)]
     pub max_stream_secs: u64,
 
+    /// Seconds of the lease an instance answering a POST over SSE keeps on its stream (renewed
+    /// every third of it, one store write each). A stream whose writer died ends this long
+    /// (plus 1 s for clock skew) after its last renewal, with a JSON-RPC error (-32603) for
+    /// the requests it had not answered.
+    #[arg(long, env = "MCP_STREAM_LEASE_SECS", default_value_t = 30)]
+    pub stream_lease_secs: u64,
+
     /// Whether hosts may hold the standalone SSE stream (a legacy GET, a 2026-07-28
     /// `subscriptions/listen`). `off` answers a GET without `Last-Event-ID` with 405 and
     /// promises no list-changed notifications or resource subscriptions; resuming a stream
@@ -110,6 +117,8 @@ pub enum ConfigError {
     SessionTtl,
     #[error("--keep-alive-secs must be at least 1")]
     KeepAlive,
+    #[error("--stream-lease-secs must be between 1 and 3600")]
+    StreamLease,
     #[error("--request-state-key must be at least 32 bytes")]
     StateKey,
     #[error("--max-body-bytes must be at least 1024")]
@@ -139,6 +148,9 @@ impl HttpArgs {
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::BodyLimit);
         }
+        if !(1..=3600).contains(&self.stream_lease_secs) {
+            return Err(ConfigError::StreamLease);
+        }
         let defaults = TransportConfig::default();
         Ok(TransportConfig {
             endpoint: self.endpoint.clone(),
@@ -156,6 +168,7 @@ impl HttpArgs {
             keep_alive: Duration::from_secs(self.keep_alive_secs),
             reply_timeout: defaults.reply_timeout,
             standalone_stream: self.standalone_stream_on(crate::lambda::detected()),
+            stream_lease: Duration::from_secs(self.stream_lease_secs),
         })
     }
 

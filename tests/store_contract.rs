@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use bedrock_usage_mcp::store::dynamodb::{CallCounts, MAX_ITEM_BYTES, create_table};
 use bedrock_usage_mcp::store::{
     DynamoStore, EventSeq, MemoryStore, SessionId, SessionRecord, SessionStore, SessionUpdate,
-    StoreError, StoredEvent, StreamId, StreamKey, Topic, unix_now,
+    StoreError, StoredEvent, StreamId, StreamKey, StreamLease, Topic, unix_now, unix_now_ms,
 };
 use bedrock_usage_mcp::transport::TransportConfig;
 use common::app::{App, body_json, call, content_type};
@@ -578,6 +578,117 @@ async fn concurrent_appends_get_unique_increasing_numbers(backend: Backend) {
     );
 }
 
+async fn leases_are_kept_with_the_stream_and_renewed(backend: Backend) {
+    let s = backend.stores().await;
+    let live = live_session(&s.a).await;
+    let key = StreamKey::new(live.id.clone(), StreamId::generate());
+    let lease = StreamLease::new(unix_now_ms() + 30_000, &[json!(7), json!("eight")]);
+    assert_eq!(s.a.open_stream(&key, &lease).await.unwrap(), 0);
+    // The priming event reads back as any other; the lease is beside it.
+    assert_eq!(
+        s.b.read_events(&key, None, 10).await.unwrap(),
+        [(0, StoredEvent::priming())]
+    );
+    assert_eq!(s.b.read_lease(&key).await.unwrap(), Some(lease.clone()));
+    s.b.renew_lease(&key, lease.until_ms + 10_000)
+        .await
+        .unwrap();
+    let renewed = s.a.read_lease(&key).await.unwrap().expect("a lease");
+    assert_eq!(renewed.until_ms, lease.until_ms + 10_000);
+    assert_eq!(renewed.request_ids, lease.request_ids);
+    // Events after the priming one leave the lease alone.
+    s.a.append_event(&key, StoredEvent::message("{}".into()))
+        .await
+        .unwrap();
+    assert_eq!(s.b.read_lease(&key).await.unwrap(), Some(renewed));
+
+    // Streams opened without a lease have none, and renewing does not give them one.
+    let plain = StreamKey::new(live.id.clone(), StreamId::generate());
+    s.a.append_event(&plain, StoredEvent::priming())
+        .await
+        .unwrap();
+    s.a.renew_lease(&plain, unix_now_ms()).await.unwrap();
+    let standalone = StreamKey::new(live.id.clone(), StreamId::standalone());
+    s.a.append_event(&standalone, StoredEvent::priming())
+        .await
+        .unwrap();
+    let unknown = StreamKey::new(live.id.clone(), StreamId::generate());
+    s.a.renew_lease(&unknown, unix_now_ms()).await.unwrap();
+    for key in [&plain, &standalone, &unknown] {
+        assert_eq!(s.b.read_lease(key).await.unwrap(), None, "{key:?}");
+    }
+    assert!(
+        s.b.read_events(&unknown, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(s.a.terminate_session(&live.id).await.unwrap());
+    let gone = StreamKey::new(live.id.clone(), StreamId::generate());
+    assert!(not_found(s.a.open_stream(&gone, &lease).await));
+}
+
+async fn the_first_terminator_of_a_stream_wins(backend: Backend) {
+    let s = backend.stores().await;
+    let live = live_session(&s.a).await;
+    let key = StreamKey::new(live.id.clone(), StreamId::generate());
+    let lease = StreamLease::new(unix_now_ms(), &[json!(1)]);
+    s.a.open_stream(&key, &lease).await.unwrap();
+    let progress =
+        s.a.append_event(&key, StoredEvent::message("progress".into()))
+            .await
+            .unwrap();
+    // A reader that saw only the priming event is too late: the progress event follows it.
+    let stale = StoredEvent::final_message("stale".into());
+    assert!(!s.b.append_event_after(&key, 0, stale).await.unwrap());
+    let end = StoredEvent::final_message("end".into());
+    assert!(
+        s.b.append_event_after(&key, progress, end.clone())
+            .await
+            .unwrap()
+    );
+    let second = StoredEvent::final_message("second".into());
+    assert!(
+        !s.a.append_event_after(&key, progress, second)
+            .await
+            .unwrap()
+    );
+    // A writer that was only slow appends after the terminator; readers stop at the first.
+    let late = StoredEvent::final_message("late answer".into());
+    let late_seq = s.a.append_event(&key, late.clone()).await.unwrap();
+    assert_eq!(
+        s.b.read_events(&key, Some(0), 10).await.unwrap(),
+        [
+            (progress, StoredEvent::message("progress".into())),
+            (progress + 1, end),
+            (late_seq, late),
+        ]
+    );
+    assert_eq!(late_seq, progress + 2);
+
+    // Two readers on two instances racing: exactly one terminator is stored.
+    for n in 0..5 {
+        let key = StreamKey::new(live.id.clone(), StreamId::generate());
+        s.a.open_stream(&key, &lease).await.unwrap();
+        let (x, y) = tokio::join!(
+            s.a.append_event_after(&key, 0, StoredEvent::final_message(format!("a{n}"))),
+            s.b.append_event_after(&key, 0, StoredEvent::final_message(format!("b{n}")))
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert!(x ^ y);
+        let events = s.a.read_events(&key, None, 10).await.unwrap();
+        let winner = if x { format!("a{n}") } else { format!("b{n}") };
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1], (1, StoredEvent::final_message(winner)));
+    }
+
+    assert!(s.a.terminate_session(&live.id).await.unwrap());
+    let end = StoredEvent::final_message("end".into());
+    // (On the instance that ended the session: another notices within its liveness cache.)
+    assert!(not_found(s.a.append_event_after(&key, late_seq, end).await));
+}
+
 async fn expiry_needs_no_deletion(backend: Backend) {
     let s = backend.stores().await;
     let soon = record(2);
@@ -645,6 +756,8 @@ contract!(
     readers_see_other_instances_by_polling,
     concurrent_appends_get_unique_increasing_numbers,
     expiry_needs_no_deletion,
+    leases_are_kept_with_the_stream_and_renewed,
+    the_first_terminator_of_a_stream_wins,
 );
 
 // DynamoDB only.
@@ -732,6 +845,41 @@ async fn a_burst_of_writes_checks_its_session_once() {
     assert_eq!(seq, 1);
     let spent = b.calls().since(&before);
     assert_eq!((spent.query, spent.put_item), (1, 1), "{spent:?}");
+}
+
+#[tokio::test]
+async fn a_lease_costs_one_request_per_operation() {
+    let (_moto, a, b) = dynamo_stores().await;
+    let record = record(3600);
+    a.create_session(&record).await.unwrap();
+    let key = StreamKey::new(record.id.clone(), StreamId::generate());
+    let lease = StreamLease::new(unix_now_ms() + 30_000, &[json!(1)]);
+    // Opening a stream on the instance that loaded the session: the priming event's write,
+    // which carries the lease.
+    let (seq, cost) = spent(&a, a.open_stream(&key, &lease)).await;
+    assert_eq!(seq.unwrap(), 0);
+    assert_eq!(
+        (cost.reads(), cost.put_item, cost.writes()),
+        (0, 1, 1),
+        "open: {cost:?}"
+    );
+    let (renewed, cost) = spent(&a, a.renew_lease(&key, lease.until_ms + 10_000)).await;
+    renewed.unwrap();
+    assert_eq!(
+        (cost.reads(), cost.update_item, cost.writes()),
+        (0, 1, 1),
+        "renew: {cost:?}"
+    );
+    let (read, cost) = spent(&b, b.read_lease(&key)).await;
+    assert_eq!(
+        read.unwrap().map(|l| l.until_ms),
+        Some(lease.until_ms + 10_000)
+    );
+    assert_eq!(
+        (cost.get_item, cost.reads(), cost.writes()),
+        (1, 1, 0),
+        "check: {cost:?}"
+    );
 }
 
 #[tokio::test]
@@ -961,6 +1109,36 @@ async fn operations_cost_what_the_docs_say() {
         (cost.get_item, cost.query, cost.put_item, cost.update_item),
         (1, 3, 1, 0),
         "resume: {cost:?}"
+    );
+
+    // Resuming a stream whose writer is gone (its lease stored here, already lapsed): the load,
+    // the resumed event, the marker (after a query for the last number), the replay, a query
+    // finding nothing, the lease, the terminator, and the query that reads it back.
+    let abandoned = StreamKey::new(SessionId::parse(&session).unwrap(), StreamId::generate());
+    let lapsed = StreamLease::new(unix_now_ms() - 60_000, &[json!(9)]);
+    store_a.open_stream(&abandoned, &lapsed).await.unwrap();
+    let (events, cost) = spent(&store_b, async {
+        let resumed = b.get(&session, Some(&abandoned.event_id(0))).await;
+        SseReader::new(resumed.into_body())
+            .until_response(WAIT)
+            .await
+    })
+    .await;
+    let error = events.last().and_then(|e| e.json()).expect("an error");
+    assert_eq!(
+        (&error["id"], &error["error"]["code"]),
+        (&json!(9), &json!(-32603))
+    );
+    assert_eq!(
+        (cost.query, cost.put_item, cost.update_item),
+        (5, 2, 0),
+        "resume of an abandoned stream: {cost:?}"
+    );
+    // The load and the lease; a third read if more than the liveness cache's 1 s passed
+    // between the load and the terminator's write (a busy machine).
+    assert!(
+        (2..=3).contains(&cost.get_item),
+        "resume of an abandoned stream: {cost:?}"
     );
 
     let (response, cost) = spent(&store_b, b.delete(&session)).await;

@@ -13,7 +13,7 @@
 //! | `pk`        | `sk`                           | other attributes                        |
 //! |-------------|--------------------------------|-----------------------------------------|
 //! | `S#<sid>`   | `SESSION`                      | `protocol_version`, `client_capabilities` and `client_info` (JSON text), `log_level`, `subscriptions` (string set, absent when empty), `initialized`, `terminated`, `terminated_by`, `writer`, `expires_at` |
-//! | `S#<sid>`   | `E#<stream>#<seq, 20 digits>`  | `data` (the JSON-RPC message, empty for a priming event or marker), `last`, `writer`, `expires_at` |
+//! | `S#<sid>`   | `E#<stream>#<seq, 20 digits>`  | `data` (the JSON-RPC message, empty for a priming event or marker), `last`, `writer`, `expires_at`; on a POST stream's priming event (number 0) also its lease: `lease_until` (ms since the epoch) and `request_ids` (JSON) |
 //! | `S#<sid>`   | `R#<reply key>`                | `message`, `expires_at`                 |
 //! | `K#<name>`  | `SECRET`                       | `secret` (64 hex digits), `created_at`; no `expires_at`: never expires |
 //!
@@ -64,8 +64,9 @@
 //! | `initialize`                           | 0                                                       | 1: create |
 //! | `notifications/initialized`            | 1: load                                                 | 1: update |
 //! | `tools/call` answered as JSON          | 1: load; up to 1 + d/p: watch for cancellation          | 0 |
-//! | `tools/call` streaming N notifications | 1: load; 1 + d/p: watch for cancellation; 1 per further second: session still live; 1 to 2N + 3 + d/p: the reader's queries, one per wake-up and one finding nothing before each wait | N + 2: priming, N events, response |
-//! | resume (`GET` + `Last-Event-ID`)       | 1: load; 1: the resumed event; 1: the stream's last number; 1 per 64 events (or 1 MB) replayed; d/p while another instance still writes the stream | 1: marker claiming the stream (none if the resumed event was the last) |
+//! | `tools/call` streaming N notifications | 1: load; 1 + d/p: watch for cancellation; 1 per further second: session still live; 1 to 2N + 3 + d/p: the reader's queries, one per wake-up and one finding nothing before each wait; from d = L on, 1 per 2L/3 + 1 s: the lease, when the reader finds nothing new | N + 2: priming (carrying the lease), N events, response; 1 per L/3 of d: lease renewals |
+//! | resume (`GET` + `Last-Event-ID`)       | 1: load; 1: the resumed event; 1: the stream's last number; 1 per 64 events (or 1 MB) replayed; d/p while another instance still writes the stream; 1 the first time it finds nothing new, then 1 per 2L/3 + 1 s: the lease | 1: marker claiming the stream (none if the resumed event was the last) |
+//! | resume of a stream whose writer died   | as a resume, then 1: the lapsed lease; 1: the query that reads the terminator (for a batch: 1 per 64 events, to find the requests answered) | 1: marker; 1: the terminator, a JSON-RPC error (+1 failed, if another reader stored one first) |
 //! | standalone `GET` stream                | 1: load; 1: the stream's last number (none on the instance that wrote it last; if another did since, the failed write below costs this query after all); d/p for as long as it is open | 1: priming (+1 failed, see left) |
 //! | server-to-client request round trip, within a streaming `tools/call` | 1 + d/p: waiting for the reply; 1: load by the reply's POST (any instance); 1: the reader's query | 2: request event, reply |
 //! | `notifications/cancelled`              | 1: load                                                 | 1: recorded like a reply |
@@ -75,11 +76,18 @@
 //! reads an hour), and every running tool call watches for cancellation at the same rate. A
 //! longer `--store-poll-ms` trades latency across instances for fewer reads; wake-ups within
 //! one instance are immediate either way.
+//!
+//! Leases (L = `--stream-lease-secs`, default 30 s; see `transport::lease`) cost little by
+//! comparison: a POST answered over SSE renews its lease every L/3, 6 `UpdateItem`s a minute
+//! while it runs, each of 1 write unit (2 if the POST's request ids fill most of the 1 KiB a
+//! lease keeps: an update is billed by the whole item); a reader finding nothing new reads the
+//! lease at most once per 2L/3 + 1 s, under 3 `GetItem`s a minute.
 
 mod cache;
 mod calls;
 mod error;
 mod item;
+mod lease;
 mod reply;
 mod secret;
 mod session;
@@ -96,6 +104,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 
+use super::lease::StreamLease;
 use super::records::{EventSeq, SessionId, SessionRecord, SessionUpdate, StoredEvent, StreamKey};
 use super::signal::{ChangeSignal, Topic, Wakeups};
 use super::{SessionStore, StoreError};
@@ -224,6 +233,31 @@ impl SessionStore for DynamoStore {
 
     async fn has_event(&self, key: &StreamKey, seq: EventSeq) -> Result<bool, StoreError> {
         self.event_exists(key, seq).await
+    }
+
+    async fn open_stream(
+        &self,
+        key: &StreamKey,
+        lease: &StreamLease,
+    ) -> Result<EventSeq, StoreError> {
+        self.open(key, lease).await
+    }
+
+    async fn renew_lease(&self, key: &StreamKey, until_ms: u64) -> Result<(), StoreError> {
+        self.renew(key, until_ms).await
+    }
+
+    async fn read_lease(&self, key: &StreamKey) -> Result<Option<StreamLease>, StoreError> {
+        self.lease(key).await
+    }
+
+    async fn append_event_after(
+        &self,
+        key: &StreamKey,
+        after: EventSeq,
+        event: StoredEvent,
+    ) -> Result<bool, StoreError> {
+        self.append_after(key, after, event).await
     }
 
     async fn put_reply(

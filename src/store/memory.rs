@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use crate::limited_log::RateLimitedWarning;
 
+use super::lease::StreamLease;
 use super::records::{
     EventSeq, SessionId, SessionRecord, SessionUpdate, StoredEvent, StreamKey, unix_now,
 };
@@ -57,7 +58,7 @@ pub const MAX_REPLIES_PER_SESSION: usize = 1_000;
 #[derive(Debug, Default)]
 struct State {
     sessions: HashMap<SessionId, SessionRecord>,
-    streams: HashMap<StreamKey, Vec<StoredEvent>>,
+    streams: HashMap<StreamKey, Stream>,
     replies: HashMap<SessionId, Replies>,
     /// Streams whose last event is stored, oldest first: kept a little while for a client
     /// that resumes after a cut, then freed.
@@ -106,6 +107,13 @@ impl MemoryStore {
     }
 }
 
+/// One stream's events, in order (an event's number is its index), and its writer's lease.
+#[derive(Debug, Default)]
+struct Stream {
+    events: Vec<StoredEvent>,
+    lease: Option<StreamLease>,
+}
+
 /// One session's replies, oldest first.
 #[derive(Debug, Default)]
 struct Replies {
@@ -132,6 +140,29 @@ impl Replies {
 }
 
 impl State {
+    /// Stores `event` at the end of a live session's stream and returns its number; with
+    /// `only_after`, only if the stream ends at that number (`None` if it does not).
+    fn push_event(
+        &mut self,
+        key: &StreamKey,
+        event: StoredEvent,
+        only_after: Option<EventSeq>,
+    ) -> Result<Option<EventSeq>, StoreError> {
+        self.live_session(&key.session)?;
+        let last = event.last;
+        let stream = self.streams.entry(key.clone()).or_default();
+        let next = stream.events.len() as EventSeq;
+        if only_after.is_some_and(|after| after.checked_add(1) != Some(next)) {
+            return Ok(None);
+        }
+        stream.events.push(event);
+        if last {
+            self.completed.push_back((Instant::now(), key.clone()));
+        }
+        self.forget_old_streams();
+        Ok(Some(next))
+    }
+
     /// Frees completed streams past their grace period or beyond the kept count.
     fn forget_old_streams(&mut self) {
         while let Some((at, _)) = self.completed.front() {
@@ -316,21 +347,56 @@ impl SessionStore for MemoryStore {
         key: &StreamKey,
         event: StoredEvent,
     ) -> Result<EventSeq, StoreError> {
+        let seq = self.state().push_event(key, event, None)?;
+        self.wakeups.notify(&Topic::Stream(key.clone()));
+        Ok(seq.unwrap_or_default())
+    }
+
+    async fn open_stream(
+        &self,
+        key: &StreamKey,
+        lease: &StreamLease,
+    ) -> Result<EventSeq, StoreError> {
         let seq = {
             let mut state = self.state();
-            state.live_session(&key.session)?;
-            let last = event.last;
-            let events = state.streams.entry(key.clone()).or_default();
-            events.push(event);
-            let seq = (events.len() - 1) as EventSeq;
-            if last {
-                state.completed.push_back((Instant::now(), key.clone()));
+            let seq = state.push_event(key, StoredEvent::priming(), None)?;
+            if let Some(stream) = state.streams.get_mut(key) {
+                stream.lease = Some(lease.clone());
             }
-            state.forget_old_streams();
             seq
         };
         self.wakeups.notify(&Topic::Stream(key.clone()));
-        Ok(seq)
+        Ok(seq.unwrap_or_default())
+    }
+
+    async fn renew_lease(&self, key: &StreamKey, until_ms: u64) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let lease = (state.streams.get_mut(key)).and_then(|stream| stream.lease.as_mut());
+        if let Some(lease) = lease {
+            lease.until_ms = lease.until_ms.max(until_ms);
+        }
+        Ok(())
+    }
+
+    async fn read_lease(&self, key: &StreamKey) -> Result<Option<StreamLease>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .streams
+            .get(key)
+            .and_then(|stream| stream.lease.clone()))
+    }
+
+    async fn append_event_after(
+        &self,
+        key: &StreamKey,
+        after: EventSeq,
+        event: StoredEvent,
+    ) -> Result<bool, StoreError> {
+        let stored = self.state().push_event(key, event, Some(after))?.is_some();
+        if stored {
+            self.wakeups.notify(&Topic::Stream(key.clone()));
+        }
+        Ok(stored)
     }
 
     async fn read_events(
@@ -351,8 +417,9 @@ impl SessionStore for MemoryStore {
         Ok(state
             .streams
             .get(key)
-            .map(|events| {
-                events
+            .map(|stream| {
+                stream
+                    .events
                     .iter()
                     .enumerate()
                     .skip(start)
@@ -368,7 +435,7 @@ impl SessionStore for MemoryStore {
         Ok(state
             .streams
             .get(key)
-            .is_some_and(|events| (seq as usize) < events.len()))
+            .is_some_and(|stream| (seq as usize) < stream.events.len()))
     }
 
     async fn put_reply(

@@ -10,15 +10,18 @@
 
 mod config;
 pub mod dynamodb;
+mod lease;
 mod memory;
 mod records;
 mod signal;
 
 pub use config::{StoreArgs, StoreConfigError, StoreKind};
 pub use dynamodb::DynamoStore;
+pub use lease::{MAX_LEASE_IDS_BYTES, StreamLease};
 pub use memory::MemoryStore;
 pub use records::{
     EventSeq, SessionId, SessionRecord, SessionUpdate, StoredEvent, StreamId, StreamKey, unix_now,
+    unix_now_ms,
 };
 pub use signal::{ChangeSignal, Topic, Wakeups};
 
@@ -79,6 +82,47 @@ pub trait SessionStore: Send + Sync + 'static {
         after: Option<EventSeq>,
         limit: usize,
     ) -> Result<Vec<(EventSeq, StoredEvent)>, StoreError>;
+
+    /// Stores the priming event of a POST's new stream together with its writer's lease (see
+    /// [`StreamLease`]), and returns the event's sequence number. A store that keeps no leases
+    /// stores the priming event alone.
+    async fn open_stream(
+        &self,
+        key: &StreamKey,
+        lease: &StreamLease,
+    ) -> Result<EventSeq, StoreError> {
+        let _ = lease;
+        self.append_event(key, StoredEvent::priming()).await
+    }
+
+    /// Moves the lease of a stream opened by [`SessionStore::open_stream`] forward to
+    /// `until_ms`. A stream without a lease is left without one.
+    async fn renew_lease(&self, key: &StreamKey, until_ms: u64) -> Result<(), StoreError> {
+        let _ = (key, until_ms);
+        Ok(())
+    }
+
+    /// The stream's lease, or `None` if it has none (the standalone stream, a stream opened by
+    /// an older version, a store that keeps no leases).
+    async fn read_lease(&self, key: &StreamKey) -> Result<Option<StreamLease>, StoreError> {
+        let _ = key;
+        Ok(None)
+    }
+
+    /// Appends `event` as the event right after `after`, only if no event follows `after`
+    /// yet; returns whether it was stored. A reader ends a stream whose writer is gone this
+    /// way: of two readers racing, one stores its terminator and the other finds it, and an
+    /// event the writer stores first wins over the reader's. A store that keeps leases must
+    /// implement it; the default stores nothing.
+    async fn append_event_after(
+        &self,
+        key: &StreamKey,
+        after: EventSeq,
+        event: StoredEvent,
+    ) -> Result<bool, StoreError> {
+        let _ = (key, after, event);
+        Ok(false)
+    }
 
     /// Whether the stream has an event with exactly this sequence number (used to validate a
     /// client's `Last-Event-ID`).

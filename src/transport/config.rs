@@ -31,6 +31,10 @@ pub struct TransportConfig {
     /// -32601, and the capabilities promise no list changes or resource subscriptions: on
     /// Lambda an open stream is a running invocation, billed while it waits for nothing.
     pub standalone_stream: bool,
+    /// The lease the instance answering a POST over SSE keeps on its stream, renewed every
+    /// third of this while its handlers run. A reader ends a stream whose lease lapsed (its
+    /// writer died) with a JSON-RPC error for the requests left unanswered.
+    pub stream_lease: Duration,
 }
 
 impl Default for TransportConfig {
@@ -50,6 +54,7 @@ impl Default for TransportConfig {
             keep_alive: Duration::from_secs(15),
             reply_timeout: Duration::from_secs(300),
             standalone_stream: true,
+            stream_lease: Duration::from_secs(30),
         }
     }
 }

@@ -11,6 +11,7 @@ mod delete;
 mod get;
 mod guard;
 mod http_error;
+mod lease;
 mod legacy;
 mod modern;
 mod post;

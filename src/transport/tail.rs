@@ -7,6 +7,8 @@
 //! of a new stream, or a marker when a client resumes). A connection that meets a marker newer
 //! than its own hands the stream over and ends, so no message goes out on two connections,
 //! whichever instances serve them.
+//!
+//! A POST's stream whose writer is gone is ended by its reader (see [`super::lease`]).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -19,6 +21,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::McpService;
+use super::lease::LeaseWatch;
 use super::sse;
 use crate::store::{EventSeq, SessionStore, StoredEvent, StreamKey, Topic};
 
@@ -42,13 +45,17 @@ pub struct Tail {
     /// When the next keep-alive comment is due: an absolute time, because the store's own
     /// polling wakes this loop far more often than the keep-alive interval.
     next_keep_alive: Instant,
+    /// When to ask whether a POST stream's writer is still there; `None` for the standalone
+    /// stream, which every instance writes and no request's answer ends.
+    lease: Option<LeaseWatch>,
     done: bool,
 }
 
 impl Tail {
     /// A new stream whose priming event (stored by the caller) is `priming`.
     pub fn opening(service: &McpService, key: StreamKey, priming: EventSeq) -> Self {
-        Self::new(service, key, priming.checked_sub(1), priming, true)
+        let lease = LeaseWatch::opening(service.config.stream_lease);
+        Self::new(service, key, priming.checked_sub(1), priming, true, lease)
     }
 
     /// A resumed stream: everything after `after`, on a connection that claimed the stream
@@ -59,7 +66,8 @@ impl Tail {
         after: EventSeq,
         marker: EventSeq,
     ) -> Self {
-        Self::new(service, key, Some(after), marker, false)
+        let lease = LeaseWatch::resuming(service.config.stream_lease);
+        Self::new(service, key, Some(after), marker, false, lease)
     }
 
     fn new(
@@ -68,8 +76,10 @@ impl Tail {
         after: Option<EventSeq>,
         claimed_at: EventSeq,
         sends_priming: bool,
+        lease: LeaseWatch,
     ) -> Self {
         let config = &service.config;
+        let lease = (!key.stream.is_standalone()).then_some(lease);
         Self {
             store: service.store.clone(),
             key,
@@ -82,6 +92,7 @@ impl Tail {
             deadline: config.max_stream_duration.map(|d| Instant::now() + d),
             disconnect: None,
             next_keep_alive: Instant::now() + config.keep_alive,
+            lease,
             done: false,
         }
     }
@@ -123,7 +134,13 @@ impl Tail {
                     self.pending.extend(events);
                     continue;
                 }
-                Ok(_) => {}
+                Ok(_) => {
+                    if let (Some(lease), Some(after)) = (&mut self.lease, self.after)
+                        && lease.end_if_lapsed(&*self.store, &self.key, after).await
+                    {
+                        continue;
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "stream read failed; closing so the client resumes");
                     self.done = true;
@@ -140,6 +157,10 @@ impl Tail {
             let until_deadline = self.deadline.map_or(Duration::MAX, |d| {
                 d.saturating_duration_since(Instant::now())
             });
+            let lease_check = self.lease.as_ref().and_then(LeaseWatch::next_check);
+            let until_lease_check = lease_check.map_or(Duration::MAX, |at| {
+                at.saturating_duration_since(Instant::now())
+            });
             tokio::select! {
                 () = changed => {}
                 () = disconnected => {
@@ -150,6 +171,7 @@ impl Tail {
                     self.next_keep_alive = Instant::now() + self.keep_alive;
                     return Some(sse::keep_alive());
                 }
+                () = tokio::time::sleep(until_lease_check) => {}
                 () = tokio::time::sleep(until_deadline) => {
                     // SSE polling: close the connection, not the stream; the client resumes.
                     self.done = true;

@@ -34,6 +34,10 @@ pub const LAST: &str = "last";
 /// and knows the item is its own.
 pub const WRITER: &str = "writer";
 pub const MESSAGE: &str = "message";
+/// On a POST stream's priming event: the writer's lease, in milliseconds since the epoch.
+pub const LEASE_UNTIL: &str = "lease_until";
+/// On a POST stream's priming event: the POST's request ids, as a JSON array.
+pub const REQUEST_IDS: &str = "request_ids";
 
 /// The largest item this store writes, attribute names and values included: DynamoDB's
 /// 400 KB limit, read as 400,000 bytes rather than 409,600 to leave room for differences in

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::super::StoreError;
+use super::super::lease::StreamLease;
 use super::super::records::{EventSeq, StoredEvent, StreamKey, unix_now};
 use super::super::signal::Topic;
 use super::DynamoStore;
@@ -30,17 +31,7 @@ impl DynamoStore {
         key: &StreamKey,
         event: StoredEvent,
     ) -> Result<EventSeq, StoreError> {
-        let expires_at = self.live_until(&key.session).await?;
-        let item_expires_at = expires_at.max(unix_now()) + self.item_grace.as_secs();
-        let writer = item::writer_token();
-        let mut item = item::event(item::pk(&key.session), &event, &writer, item_expires_at);
-        // Sized with the widest sort key, so the check does not depend on the number.
-        item.insert(
-            item::SK.to_owned(),
-            item::s(item::event_sk(&key.stream, EventSeq::MAX)),
-        );
-        item::check_size(&item, event.data.len())?;
-
+        let (mut item, writer) = self.event_item(key, &event, None).await?;
         let mut seq = match self.next_seq.get(key) {
             Some(Next::Wrote(next)) => next,
             Some(Next::Read(at_least)) => self.next_free(key).await?.max(at_least),
@@ -50,37 +41,108 @@ impl DynamoStore {
             None => 0,
         };
         for _ in 0..MAX_ATTEMPTS {
-            item.insert(
-                item::SK.to_owned(),
-                item::s(item::event_sk(&key.stream, seq)),
-            );
-            self.calls.put();
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item.clone()))
-                .condition_expression("attribute_not_exists(sk)")
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            match put {
-                Ok(_) => return Ok(self.appended(key, seq, event.last)),
-                Err(e) if is_condition_failure(&e) => {
-                    if taken_by(e.into_service_error()).as_deref() == Some(writer.as_str()) {
-                        return Ok(self.appended(key, seq, event.last));
-                    }
-                    seq = self.next_free(key).await?.max(seq + 1);
-                }
-                Err(e) => return Err(backend(e)),
+            if self.put_event_at(key, &mut item, &writer, seq).await? {
+                return Ok(self.appended(key, seq, event.last));
             }
+            seq = self.next_free(key).await?.max(seq + 1);
         }
         Err(StoreError::Backend(format!(
             "gave up appending to stream {} after {MAX_ATTEMPTS} lost races",
             key.stream.as_str()
         )))
+    }
+
+    /// A POST's stream starts at 0 with its priming event, which carries the writer's lease.
+    pub(super) async fn open(
+        &self,
+        key: &StreamKey,
+        lease: &StreamLease,
+    ) -> Result<EventSeq, StoreError> {
+        let (mut item, writer) =
+            (self.event_item(key, &StoredEvent::priming(), Some(lease))).await?;
+        if !self.put_event_at(key, &mut item, &writer, 0).await? {
+            return Err(StoreError::AlreadyExists(format!(
+                "stream {}",
+                key.stream.as_str()
+            )));
+        }
+        Ok(self.appended(key, 0, false))
+    }
+
+    /// Stores `event` as number `after + 1`, if that number is free.
+    pub(super) async fn append_after(
+        &self,
+        key: &StreamKey,
+        after: EventSeq,
+        event: StoredEvent,
+    ) -> Result<bool, StoreError> {
+        let Some(seq) = after.checked_add(1) else {
+            return Ok(false);
+        };
+        let (mut item, writer) = self.event_item(key, &event, None).await?;
+        let stored = self.put_event_at(key, &mut item, &writer, seq).await?;
+        if stored {
+            self.appended(key, seq, event.last);
+        }
+        Ok(stored)
+    }
+
+    /// The item of `event` on `key`'s stream (its sort key left to [`Self::put_event_at`]),
+    /// with a fresh writer token, refused if it is over the item limit. Checks that the
+    /// session is live.
+    async fn event_item(
+        &self,
+        key: &StreamKey,
+        event: &StoredEvent,
+        lease: Option<&StreamLease>,
+    ) -> Result<(Item, String), StoreError> {
+        let expires_at = self.live_until(&key.session).await?;
+        let item_expires_at = expires_at.max(unix_now()) + self.item_grace.as_secs();
+        let writer = item::writer_token();
+        let mut item = item::event(item::pk(&key.session), event, &writer, item_expires_at);
+        if let Some(lease) = lease {
+            item.insert(item::LEASE_UNTIL.to_owned(), item::n(lease.until_ms));
+            item.insert(item::REQUEST_IDS.to_owned(), item::s(lease.ids_json()));
+        }
+        // Sized with the widest sort key, so the check does not depend on the number.
+        item.insert(
+            item::SK.to_owned(),
+            item::s(item::event_sk(&key.stream, EventSeq::MAX)),
+        );
+        item::check_size(&item, event.data.len())?;
+        Ok((item, writer))
+    }
+
+    /// Puts `item` as event number `seq` unless that number is taken; `true` if it is stored
+    /// (by this call, or by the SDK's retry of it).
+    async fn put_event_at(
+        &self,
+        key: &StreamKey,
+        item: &mut Item,
+        writer: &str,
+        seq: EventSeq,
+    ) -> Result<bool, StoreError> {
+        item.insert(
+            item::SK.to_owned(),
+            item::s(item::event_sk(&key.stream, seq)),
+        );
+        self.calls.put();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.clone()))
+            .condition_expression("attribute_not_exists(sk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => {
+                Ok(taken_by(e.into_service_error()).as_deref() == Some(writer))
+            }
+            Err(e) => Err(backend(e)),
+        }
     }
 
     /// Notes a stored event and wakes this instance's readers; returns its number.

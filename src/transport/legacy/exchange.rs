@@ -4,7 +4,8 @@
 //! the store is not written. From the first notification or server-to-client request on, the
 //! POST becomes an SSE stream whose every event is written to the store *before* it is sent, so
 //! a client cut off mid-stream can resume on any instance with `Last-Event-ID`, and an
-//! instance that dies loses nothing it had sent.
+//! instance that dies loses nothing it had sent. While the handlers run, the stream's lease is
+//! renewed, so that readers can tell a dead writer from a quiet one (see `transport::lease`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,11 +13,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify, oneshot};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::protocol::message;
 use crate::server::{HandlerError, Outbox, RequestStateCodec};
 use crate::store::{SessionId, SessionStore, StoreError, StoredEvent, StreamId, StreamKey, Topic};
+use crate::transport::TransportConfig;
+use crate::transport::lease;
 
 /// What the HTTP side learns first.
 pub enum Answer {
@@ -31,6 +34,9 @@ struct State {
     stream: Option<StreamKey>,
     outstanding: usize,
     buffered: Vec<Value>,
+    /// Renews the stream's lease until dropped (when the last response is stored, or with the
+    /// exchange).
+    lease: Option<DropGuard>,
 }
 
 /// The [`Outbox`] shared by the requests of one legacy POST.
@@ -40,6 +46,9 @@ pub struct LegacyExchange {
     /// Seals the ids of server-to-client requests.
     codec: RequestStateCodec,
     reply_timeout: Duration,
+    /// The ids of the POST's requests, kept with the stream's lease.
+    request_ids: Vec<Value>,
+    stream_lease: Duration,
     cancel: CancellationToken,
     state: Mutex<State>,
     /// Tells this process's HTTP side to close the POST's connection (not its stream).
@@ -47,13 +56,13 @@ pub struct LegacyExchange {
 }
 
 impl LegacyExchange {
-    /// An exchange awaiting `requests` responses.
+    /// An exchange awaiting the responses to the requests `request_ids`.
     pub fn new(
         store: Arc<dyn SessionStore>,
         session: SessionId,
         codec: RequestStateCodec,
-        requests: usize,
-        reply_timeout: Duration,
+        request_ids: Vec<Value>,
+        timing: &TransportConfig,
         cancel: CancellationToken,
     ) -> (Self, oneshot::Receiver<Answer>) {
         let (tx, rx) = oneshot::channel();
@@ -61,14 +70,17 @@ impl LegacyExchange {
             store,
             session,
             codec,
-            reply_timeout,
+            reply_timeout: timing.reply_timeout,
+            stream_lease: timing.stream_lease,
             cancel,
             state: Mutex::new(State {
                 answer: Some(tx),
                 stream: None,
-                outstanding: requests,
+                outstanding: request_ids.len(),
                 buffered: Vec::new(),
+                lease: None,
             }),
+            request_ids,
             disconnect: Arc::new(Notify::new()),
         };
         (exchange, rx)
@@ -111,6 +123,9 @@ impl LegacyExchange {
                     }
                     Err(e) => tracing::warn!(error = %e, "could not store a response event"),
                 }
+                if done {
+                    state.lease = None;
+                }
             }
             None => {
                 state.buffered.extend(response);
@@ -146,10 +161,16 @@ impl LegacyExchange {
             Some(key) => key.clone(),
             None => {
                 let key = StreamKey::new(self.session.clone(), StreamId::generate());
+                let lease = lease::new_lease(self.stream_lease, &self.request_ids);
                 self.store
-                    .append_event(&key, StoredEvent::priming())
+                    .open_stream(&key, &lease)
                     .await
                     .map_err(store_failure)?;
+                state.lease = Some(lease::keep(
+                    self.store.clone(),
+                    key.clone(),
+                    self.stream_lease,
+                ));
                 state.stream = Some(key.clone());
                 if let Some(tx) = state.answer.take() {
                     let _ = tx.send(Answer::Stream(key.clone()));

@@ -15,7 +15,7 @@ use crate::protocol::message::{self, Incoming};
 use crate::protocol::shape::shape_result;
 use crate::protocol::version::{self, Era};
 use crate::server::{ContextParts, HandlerError, LogLevel, RequestContext, SessionHandle};
-use crate::store::{SessionRecord, SessionUpdate, Topic};
+use crate::store::{SessionRecord, SessionUpdate, Topic, unix_now_ms};
 use crate::transport::McpService;
 use crate::transport::http_error::HttpError;
 use crate::transport::response;
@@ -126,8 +126,8 @@ async fn run_requests(
         service.store.clone(),
         record.id.clone(),
         service.server.state_codec().clone(),
-        requests.len(),
-        service.config.reply_timeout,
+        requests.iter().map(|(id, _, _)| id.clone()).collect(),
+        &service.config,
         cancel.clone(),
     );
     let exchange = Arc::new(exchange);
@@ -183,7 +183,7 @@ struct RequestTask {
 
 impl RequestTask {
     async fn run(self, id: Value, method: String, params: Option<Value>) {
-        let started_ms = unix_millis();
+        let started_ms = unix_now_ms();
         let progress_token = message::params_meta(params.as_ref())
             .and_then(|m| m.get("progressToken"))
             .cloned();
@@ -298,13 +298,6 @@ fn is_plausible_request_id(id: &Value) -> bool {
     (id.is_string() || id.is_number()) && id.to_string().len() <= MAX_REQUEST_ID_BYTES
 }
 
-/// Milliseconds since the Unix epoch.
-fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// When a request first looks for a cancellation on a polling store.
 const FIRST_CANCEL_CHECK: Duration = Duration::from_millis(250);
 /// How often it looks again.
@@ -331,7 +324,7 @@ async fn accept_notification(
                 .put_reply(
                     &record.id,
                     &cancel_key(request_id),
-                    &unix_millis().to_string(),
+                    &unix_now_ms().to_string(),
                 )
                 .await
                 .map(|_| ()),

@@ -1,0 +1,149 @@
+//! Server processes sharing one DynamoDB table on moto, as Lambda instances behind one URL do,
+//! and a legacy-session client for them over real sockets.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bedrock_usage_mcp::client::{SseDecoder, SseEvent};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use serde_json::{Value, json};
+
+use super::ServerProcess;
+use super::moto::{Moto, unique_table};
+
+/// The requestState key every instance of a test shares.
+pub const STATE_KEY: &str = "scale-out-test-request-state-key-0123456789";
+
+/// Two `conformance-server` instances on one fresh table.
+pub struct Pair {
+    pub a: ServerProcess,
+    pub b: ServerProcess,
+    pub _moto: Arc<Moto>,
+}
+
+/// Two instances on one fresh table, polling it every 50 ms, with `extra` flags.
+pub fn pair(extra: &[&str]) -> Pair {
+    let moto = Moto::shared();
+    let table = unique_table("scale");
+    let instance = |create: bool| {
+        let mut args = vec![
+            "--session-store",
+            "dynamodb",
+            "--dynamodb-table",
+            &table,
+            "--request-state-key",
+            STATE_KEY,
+            "--store-poll-ms",
+            "50",
+        ];
+        if create {
+            args.push("--create-table");
+        }
+        args.extend_from_slice(extra);
+        ServerProcess::start_with_env(env!("CARGO_BIN_EXE_conformance-server"), &args, &moto.env())
+    };
+    let a = instance(true);
+    let b = instance(false);
+    Pair { a, b, _moto: moto }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// POSTs a legacy message, in a session if one is given.
+pub async fn post(url: &str, session: Option<&str>, body: Value) -> reqwest::Response {
+    let mut request = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string());
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    request.send().await.expect("POST")
+}
+
+/// GETs the session's standalone stream, or resumes one with `Last-Event-ID`.
+pub async fn get(url: &str, session: &str, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut request = http()
+        .get(url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", session);
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    request.send().await.expect("GET")
+}
+
+/// Opens a 2025-11-25 session; returns its id.
+pub async fn initialize(url: &str) -> String {
+    let response = post(
+        url,
+        None,
+        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": { "elicitation": {}, "sampling": {} },
+            "clientInfo": { "name": "scale-out", "version": "1" } } }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    response.headers()["mcp-session-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
+/// Reads SSE events from a response as they arrive.
+pub struct Events {
+    body: BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    decoder: SseDecoder,
+    ready: VecDeque<SseEvent>,
+    ended: bool,
+}
+
+impl Events {
+    pub fn new(response: reqwest::Response) -> Self {
+        Self {
+            body: response.bytes_stream().boxed(),
+            decoder: SseDecoder::default(),
+            ready: VecDeque::new(),
+            ended: false,
+        }
+    }
+
+    /// The next event with data (priming events included), or `None` on end or timeout.
+    pub async fn next(&mut self, wait: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(event);
+            }
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Ok(Some(Ok(chunk))) => self.ready.extend(self.decoder.push(&chunk)),
+                Ok(None | Some(Err(_))) => {
+                    self.ended = true;
+                    return None;
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// The next event carrying a JSON message.
+    pub async fn next_message(&mut self, wait: Duration) -> Option<(Option<String>, Value)> {
+        while let Some(event) = self.next(wait).await {
+            if let Ok(message) = serde_json::from_str::<Value>(&event.data) {
+                return Some((event.id, message));
+            }
+        }
+        None
+    }
+
+    /// Whether the server ended the body (rather than a wait timing out).
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+}
