@@ -51,15 +51,20 @@ pub fn render_png(report: &UsageReport) -> Result<Vec<u8>, ChartError> {
     let mut canvas = Canvas::new(WIDTH, HEIGHT, BACKGROUND);
     canvas.text(PLOT_LEFT, 16, "TOTAL TOKENS BY MODEL (UTC)", INK, 2);
 
+    // Token counts come from the logs: sums saturate rather than overflow.
     let peak = (0..buckets)
-        .map(|i| series.iter().map(|(_, t)| t[i]).sum::<u64>())
+        .map(|i| {
+            series
+                .iter()
+                .fold(0u64, |sum, (_, t)| sum.saturating_add(t[i]))
+        })
         .max()
         .unwrap_or(0)
         .max(1);
     let scale_max = nice_ceiling(peak);
     let plot_height = PLOT_BOTTOM - PLOT_TOP;
     for step in 0..=4u64 {
-        let value = scale_max * step / 4;
+        let value = (u128::from(scale_max) * u128::from(step) / 4) as u64;
         let y = PLOT_BOTTOM - (plot_height as u64 * step / 4) as u32;
         canvas.fill(PLOT_LEFT, y, PLOT_RIGHT - PLOT_LEFT, 1, GRID);
         let label = compact(value);
@@ -78,7 +83,7 @@ pub fn render_png(report: &UsageReport) -> Result<Vec<u8>, ChartError> {
                 continue;
             }
             let y0 = height_of(base, scale_max, plot_height);
-            let y1 = height_of(base + value, scale_max, plot_height);
+            let y1 = height_of(base.saturating_add(value), scale_max, plot_height);
             canvas.fill(
                 x,
                 PLOT_BOTTOM - y1,
@@ -86,7 +91,7 @@ pub fn render_png(report: &UsageReport) -> Result<Vec<u8>, ChartError> {
                 (y1 - y0).max(1),
                 color(index, series.len()),
             );
-            base += value;
+            base = base.saturating_add(value);
         }
     }
     canvas.fill(PLOT_LEFT, PLOT_BOTTOM, PLOT_RIGHT - PLOT_LEFT, 1, INK);
@@ -160,8 +165,10 @@ fn height_of(value: u64, max: u64, plot_height: u32) -> u32 {
 /// The smallest 1, 2 or 5 times a power of ten at or above `value`.
 fn nice_ceiling(value: u64) -> u64 {
     let mut magnitude = 1u64;
-    while magnitude.saturating_mul(10) <= value {
-        magnitude *= 10;
+    while let Some(next) = magnitude.checked_mul(10)
+        && next <= value
+    {
+        magnitude = next;
     }
     [1, 2, 5, 10]
         .into_iter()
@@ -192,6 +199,9 @@ mod tests {
         assert_eq!(nice_ceiling(3), 5);
         assert_eq!(nice_ceiling(1_234), 2_000);
         assert_eq!(nice_ceiling(50_000), 50_000);
+        // Found by tests/fuzz_usage_records.rs: a count near u64::MAX overflowed.
+        assert_eq!(nice_ceiling(u64::MAX), u64::MAX);
+        assert_eq!(nice_ceiling(u64::MAX / 3), 10_000_000_000_000_000_000);
         assert_eq!(compact(999), "999");
         assert_eq!(compact(1_500), "1.5K");
         assert_eq!(compact(2_000_000), "2M");

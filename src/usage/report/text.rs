@@ -24,8 +24,26 @@ const COLUMNS: [&str; 7] = [
 /// width can be (a width over 65,535 panics). The JSON report keeps every key whole.
 pub const MAX_SHOWN_KEY_CHARS: usize = 120;
 
-/// `key` as a text table shows it: whole up to [`MAX_SHOWN_KEY_CHARS`], else cut with `…`.
+/// `key` as a text table shows it: control characters escaped (`\n` as the two characters
+/// `\` `n`), so that a logged value cannot end its line and forge lines of the report; then
+/// whole up to [`MAX_SHOWN_KEY_CHARS`], else cut with `…`.
 pub fn shown_key(key: &str) -> std::borrow::Cow<'_, str> {
+    if !key.chars().any(char::is_control) {
+        return cut_key(key);
+    }
+    let mut escaped = String::with_capacity(key.len() + 8);
+    for c in key.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    cut_key(&escaped).into_owned().into()
+}
+
+/// `key` whole up to [`MAX_SHOWN_KEY_CHARS`], else cut with `…`.
+fn cut_key(key: &str) -> std::borrow::Cow<'_, str> {
     match key.char_indices().nth(MAX_SHOWN_KEY_CHARS) {
         None => key.into(),
         Some(_) => {
@@ -188,5 +206,15 @@ mod tests {
         let shown = shown_key(&long);
         assert_eq!(shown.chars().count(), MAX_SHOWN_KEY_CHARS);
         assert!(shown.ends_with('…'));
+    }
+
+    #[test]
+    fn control_characters_cannot_forge_lines() {
+        // Found by tests/fuzz_usage_records.rs: a region of "\r" or "\u{1b}[2J" reached the text.
+        assert_eq!(shown_key("us-east-1\nTotals"), "us-east-1\\nTotals");
+        assert_eq!(shown_key("\u{1b}[2J\r"), "\\u{1b}[2J\\r");
+        let long = format!("{}\n", "x".repeat(200));
+        assert_eq!(shown_key(&long).chars().count(), MAX_SHOWN_KEY_CHARS);
+        assert!(!shown_key(&long).contains('\n'));
     }
 }
