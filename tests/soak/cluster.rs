@@ -102,8 +102,7 @@ impl Cluster {
         // Warnings only: a soak's info lines would drown what went wrong.
         env.push(("RUST_LOG", "warn".to_owned()));
         // A killed writer's streams end this long (plus 1 s of clock skew) after its last
-        // lease renewal, well within the soak's `ORPHAN_WAIT` (an environment variable, not a
-        // flag: a server without stream leases ignores it).
+        // lease renewal, well within the soak's `ORPHAN_WAIT`.
         env.push(("MCP_STREAM_LEASE_SECS", "10".to_owned()));
         ServerProcess::try_start_at(env!("CARGO_BIN_EXE_conformance-server"), bind, &args, &env)
     }

@@ -35,10 +35,10 @@ use stats::Stats;
 use tokio::time::Instant;
 
 /// Whether a call whose instance was killed mid-call must end, on the other instance, with a
-/// JSON-RPC error for its id within [`client::ORPHAN_WAIT`]. Until the store leases a stream
-/// to its writer, such a stream only ever sends keep-alives and retry frames: the soak then
-/// counts these calls as orphaned instead of failing.
-pub const ORPHANS_END_WITH_ERROR: bool = false;
+/// JSON-RPC error (-32603) for its id within [`client::ORPHAN_WAIT`]: the reader ends a stream
+/// whose writer's lease lapsed (instances run with a 10 s lease). With `false` such calls are
+/// only counted, as before stream leases existed.
+pub const ORPHANS_END_WITH_ERROR: bool = true;
 
 /// Concurrent virtual clients.
 const CLIENTS: usize = 6;
