@@ -51,6 +51,18 @@ pub struct StoreArgs {
     )]
     pub poll_ms: u64,
 
+    /// The longest a reader that keeps finding nothing waits between looks at the table, in
+    /// milliseconds: the wait starts at --store-poll-ms and doubles after each look that finds
+    /// nothing, back to the start when something arrives. An idle stream then costs about
+    /// 60 000 / this reads a minute, and an event another instance writes after an idle spell
+    /// reaches the reader at most this much later.
+    #[arg(
+        long = "store-poll-max-ms",
+        env = "MCP_STORE_POLL_MAX_MS",
+        default_value_t = 8000
+    )]
+    pub poll_max_ms: u64,
+
     /// Milliseconds one DynamoDB request attempt may take before the SDK gives up on it (and
     /// retries, within the operation timeout).
     #[arg(
@@ -82,6 +94,8 @@ pub enum StoreConfigError {
     MissingTable,
     #[error("--store-poll-ms must be between 1 and 60000")]
     PollInterval,
+    #[error("--store-poll-max-ms must be between --store-poll-ms and 600000")]
+    PollMax,
     #[error(
         "--store-attempt-timeout-ms must be at least 100 and at most --store-operation-timeout-ms, which must be at most 60000"
     )]
@@ -97,6 +111,9 @@ impl StoreArgs {
     pub fn validate(&self) -> Result<(), StoreConfigError> {
         if !(1..=60_000).contains(&self.poll_ms) {
             return Err(StoreConfigError::PollInterval);
+        }
+        if !(self.poll_ms..=600_000).contains(&self.poll_max_ms) {
+            return Err(StoreConfigError::PollMax);
         }
         if self.attempt_timeout_ms < 100
             || self.attempt_timeout_ms > self.operation_timeout_ms
@@ -126,7 +143,8 @@ impl StoreArgs {
                     tracing::info!(table, "created the session table");
                 }
                 let store = DynamoStore::new(client, table)
-                    .with_poll_interval(Duration::from_millis(self.poll_ms));
+                    .with_poll_interval(Duration::from_millis(self.poll_ms))
+                    .with_max_poll_interval(Duration::from_millis(self.poll_max_ms));
                 Ok(Arc::new(store))
             }
         }
@@ -179,6 +197,7 @@ mod tests {
         let args = parse(&[]);
         assert_eq!(args.kind, StoreKind::Memory);
         assert_eq!(args.poll_ms, 100);
+        assert_eq!(args.poll_max_ms, 8000);
         assert!(!args.create_table);
         assert_eq!(args.attempt_timeout_ms, 2000);
         assert_eq!(args.operation_timeout_ms, 5000);
@@ -211,6 +230,16 @@ mod tests {
             assert!(matches!(
                 parse(timeouts).validate(),
                 Err(StoreConfigError::Timeouts)
+            ));
+        }
+        for poll in [
+            &["--store-poll-max-ms", "50"][..],
+            &["--store-poll-ms", "500", "--store-poll-max-ms", "400"],
+            &["--store-poll-max-ms", "700000"],
+        ] {
+            assert!(matches!(
+                parse(poll).validate(),
+                Err(StoreConfigError::PollMax)
             ));
         }
         let args = parse(&["--create-table"]);

@@ -3,7 +3,9 @@
 //! Any instance can serve any request of a session: everything lives in one table, races
 //! between instances are settled by conditional writes, and a reader waiting for a change is
 //! woken in-process when the writer is on its own instance, or else finds the change by
-//! polling every `poll_interval` while (and only while) it waits.
+//! polling while (and only while) it waits: every `poll_interval` at first, then, while its
+//! looks find nothing, at doubling intervals up to `max_poll_interval` (see
+//! [`DynamoStore::idle_poll`]).
 //!
 //! # Table layout
 //!
@@ -72,10 +74,14 @@
 //! | `notifications/cancelled`              | 1: load                                                 | 1: recorded like a reply |
 //! | `DELETE`                               | 0 (1 if the session is unknown)                         | 1: conditional update, also when already ended |
 //!
-//! Waiting is what costs: an open standalone `GET` stream polls 10 times a second (36,000
-//! reads an hour), and every running tool call watches for cancellation at the same rate. A
-//! longer `--store-poll-ms` trades latency across instances for fewer reads; wake-ups within
-//! one instance are immediate either way.
+//! Waiting is what costs. A stream reader that finds nothing waits p, then twice as long after
+//! each look that finds nothing, up to P = `--store-poll-max-ms` (8 s), and starts again at p
+//! when something arrives: so d/p above is, for a reader idle that long, about 8 reads in its
+//! first 13 s and then 1 per P (7.5 a minute, 450 an hour instead of 36,000). An event another
+//! instance writes after an idle spell reaches the reader up to P later. A running tool call
+//! looks for a cancellation 250 ms after it starts and then once a second. A longer
+//! `--store-poll-ms` or `--store-poll-max-ms` trades latency across instances for fewer
+//! reads; wake-ups within one instance are immediate either way.
 //!
 //! Leases (L = `--stream-lease-secs`, default 30 s; see `transport::lease`) cost little by
 //! comparison: a POST answered over SSE renews its lease every L/3, 6 `UpdateItem`s a minute
@@ -113,6 +119,8 @@ use calls::Calls;
 
 /// How often a waiting reader polls by default.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest a reader that keeps finding nothing waits between polls, by default.
+pub const DEFAULT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(8);
 /// How long a session seen live is trusted to be, by default.
 pub const DEFAULT_LIVENESS_CACHE: Duration = Duration::from_secs(1);
 /// How long events and replies outlive their session's expiry, by default.
@@ -124,6 +132,7 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     poll_interval: Duration,
+    max_poll_interval: Duration,
     item_grace: Duration,
     liveness: Liveness,
     next_seq: NextSeq,
@@ -138,6 +147,7 @@ impl DynamoStore {
             client,
             table: table.into(),
             poll_interval: DEFAULT_POLL_INTERVAL,
+            max_poll_interval: DEFAULT_MAX_POLL_INTERVAL,
             item_grace: DEFAULT_ITEM_GRACE,
             liveness: Liveness::new(DEFAULT_LIVENESS_CACHE),
             next_seq: NextSeq::default(),
@@ -150,6 +160,19 @@ impl DynamoStore {
     pub fn with_poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
         self
+    }
+
+    /// The longest a reader that keeps finding nothing waits between looks.
+    pub fn with_max_poll_interval(mut self, interval: Duration) -> Self {
+        self.max_poll_interval = interval;
+        self
+    }
+
+    /// How long a reader whose last `empty_reads` looks found nothing waits before the next:
+    /// the poll interval, doubled per empty look, at most the longest poll interval.
+    pub fn idle_poll(&self, empty_reads: u32) -> Duration {
+        let doubled = self.poll_interval.saturating_mul(1 << empty_reads.min(20));
+        doubled.min(self.max_poll_interval).max(self.poll_interval)
     }
 
     /// How long this instance trusts that a session it saw live still is, before an append or
@@ -284,8 +307,13 @@ impl SessionStore for DynamoStore {
     /// Resolves on an in-process change (a write through this store object), or after the poll
     /// interval, since writes by other instances announce nothing.
     fn subscribe(&self, topic: &Topic) -> ChangeSignal {
+        self.subscribe_idle(topic, 0)
+    }
+
+    /// Like `subscribe`, polling after [`DynamoStore::idle_poll`] of `empty_reads`.
+    fn subscribe_idle(&self, topic: &Topic, empty_reads: u32) -> ChangeSignal {
         let local = self.wakeups.subscribe(topic);
-        let poll = self.poll_interval;
+        let poll = self.idle_poll(empty_reads);
         Box::pin(async move {
             tokio::select! {
                 () = local => {}

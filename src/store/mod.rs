@@ -154,6 +154,15 @@ pub trait SessionStore: Send + Sync + 'static {
     /// await it only if the read found nothing new: a change between the two still wakes it.
     fn subscribe(&self, topic: &Topic) -> ChangeSignal;
 
+    /// [`SessionStore::subscribe`] for a reader whose last `empty_reads` reads in a row found
+    /// nothing new: a store that polls waits longer before resolving without a change, the
+    /// longer nothing arrives (see [`DynamoStore::idle_poll`]), so that an idle reader costs a
+    /// few reads a minute. A change made through this store object still wakes it at once.
+    fn subscribe_idle(&self, topic: &Topic, empty_reads: u32) -> ChangeSignal {
+        let _ = empty_reads;
+        self.subscribe(topic)
+    }
+
     /// How often [`SessionStore::subscribe`] signals resolve without a change, because writes
     /// by other instances cannot announce themselves; `None` for a store whose signals are
     /// purely in-process. Callers that wait for something rare (a cancellation) use it to

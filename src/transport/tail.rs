@@ -9,6 +9,11 @@
 //! whichever instances serve them.
 //!
 //! A POST's stream whose writer is gone is ended by its reader (see [`super::lease`]).
+//!
+//! Waiting is cheap: a reader that keeps finding nothing tells the store how many looks in a
+//! row came back empty, and a polling store waits longer each time (see
+//! [`crate::store::DynamoStore::idle_poll`]); the first event resets it. A keep-alive comment
+//! costs no read: the signal armed before the last read stays armed across it.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -23,7 +28,7 @@ use tokio::time::Instant;
 use super::McpService;
 use super::lease::LeaseWatch;
 use super::sse;
-use crate::store::{EventSeq, SessionStore, StoredEvent, StreamKey, Topic};
+use crate::store::{ChangeSignal, EventSeq, SessionStore, StoredEvent, StreamKey, Topic};
 
 const READ_BATCH: usize = 64;
 
@@ -48,7 +53,21 @@ pub struct Tail {
     /// When to ask whether a POST stream's writer is still there; `None` for the standalone
     /// stream, which every instance writes and no request's answer ends.
     lease: Option<LeaseWatch>,
+    /// Armed before each read and kept until it fires (a change, or the store's next poll),
+    /// so that waking for a keep-alive neither costs a read nor misses a change.
+    changed: Option<ChangeSignal>,
+    /// Reads in a row that found nothing new: the longer, the longer a polling store waits.
+    empty_reads: u32,
     done: bool,
+}
+
+/// What ended a wait for news.
+enum Woke {
+    /// The stream may have changed (or the store's poll came due), or a lease check is due.
+    Look,
+    KeepAlive,
+    /// The handler closed the connection early, or its time limit came.
+    Close,
 }
 
 impl Tail {
@@ -93,6 +112,8 @@ impl Tail {
             disconnect: None,
             next_keep_alive: Instant::now() + config.keep_alive,
             lease,
+            changed: None,
+            empty_reads: 0,
             done: false,
         }
     }
@@ -124,27 +145,34 @@ impl Tail {
                 }
                 continue;
             }
-            let changed = self.store.subscribe(&Topic::Stream(self.key.clone()));
-            match self
-                .store
-                .read_events(&self.key, self.after, READ_BATCH)
-                .await
-            {
-                Ok(events) if !events.is_empty() => {
-                    self.pending.extend(events);
-                    continue;
-                }
-                Ok(_) => {
-                    if let (Some(lease), Some(after)) = (&mut self.lease, self.after)
-                        && lease.end_if_lapsed(&*self.store, &self.key, after).await
-                    {
+            if self.changed.is_none() {
+                let topic = Topic::Stream(self.key.clone());
+                self.changed = Some(self.store.subscribe_idle(&topic, self.empty_reads));
+                match self
+                    .store
+                    .read_events(&self.key, self.after, READ_BATCH)
+                    .await
+                {
+                    Ok(events) if !events.is_empty() => {
+                        self.pending.extend(events);
+                        self.changed = None;
+                        self.empty_reads = 0;
                         continue;
                     }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "stream read failed; closing so the client resumes");
-                    self.done = true;
-                    return Some(sse::retry(self.retry.as_millis() as u64));
+                    Ok(_) => {
+                        self.empty_reads = self.empty_reads.saturating_add(1);
+                        if let (Some(lease), Some(after)) = (&mut self.lease, self.after)
+                            && lease.end_if_lapsed(&*self.store, &self.key, after).await
+                        {
+                            self.changed = None;
+                            continue;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "stream read failed; closing so the client resumes");
+                        self.done = true;
+                        return Some(sse::retry(self.retry.as_millis() as u64));
+                    }
                 }
             }
             let disconnect = self.disconnect.clone();
@@ -161,19 +189,25 @@ impl Tail {
             let until_lease_check = lease_check.map_or(Duration::MAX, |at| {
                 at.saturating_duration_since(Instant::now())
             });
-            tokio::select! {
-                () = changed => {}
-                () = disconnected => {
-                    self.done = true;
-                    return Some(sse::retry(self.retry.as_millis() as u64));
-                }
-                () = tokio::time::sleep_until(self.next_keep_alive) => {
+            let Some(changed) = self.changed.as_mut() else {
+                continue;
+            };
+            let woke = tokio::select! {
+                () = changed => Woke::Look,
+                () = disconnected => Woke::Close,
+                () = tokio::time::sleep_until(self.next_keep_alive) => Woke::KeepAlive,
+                // A lease check is a read: it follows one that finds nothing new.
+                () = tokio::time::sleep(until_lease_check) => Woke::Look,
+                // SSE polling: close the connection, not the stream; the client resumes.
+                () = tokio::time::sleep(until_deadline) => Woke::Close,
+            };
+            match woke {
+                Woke::Look => self.changed = None,
+                Woke::KeepAlive => {
                     self.next_keep_alive = Instant::now() + self.keep_alive;
                     return Some(sse::keep_alive());
                 }
-                () = tokio::time::sleep(until_lease_check) => {}
-                () = tokio::time::sleep(until_deadline) => {
-                    // SSE polling: close the connection, not the stream; the client resumes.
+                Woke::Close => {
                     self.done = true;
                     return Some(sse::retry(self.retry.as_millis() as u64));
                 }
