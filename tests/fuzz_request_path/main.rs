@@ -9,7 +9,8 @@
 //! What must hold for every case (see `oracle.rs`): no panic anywhere in the server, no hang,
 //! no 5xx, a status from the spec's set for the HTTP method, every body a JSON-RPC message
 //! (JSON or SSE), responses carrying the id that was sent (or null when it could not be
-//! read), 202 only for bodies without requests. Afterwards the app still serves a good
+//! read; never null for errors about params, version or method, which need the message read),
+//! 202 only for bodies without requests. Afterwards the app still serves a good
 //! 2026-07-28 request and the case's session still answers a ping (unless the case ended it).
 //!
 //! The corpus is `tests/data/fuzz/request_path/*.json`; `FUZZ_CASES` (default 250) and

@@ -196,6 +196,20 @@ fn ids_echoed(sent: Option<&Value>, messages: &[Value], reply: &Reply) -> Vec<St
             problems.push(format!("a response for id {id:.100}, which was not sent"));
         }
     }
+    // Errors only a read message can have (its params, its version, its method): the id was
+    // read, so it is echoed, whatever the status.
+    if let (Some(Value::Object(_)), [id]) = (sent, well_formed_requests(sent).as_slice()) {
+        for response in messages.iter().filter(|m| m.get("method").is_none()) {
+            let code = response["error"]["code"].as_i64();
+            let read = matches!(code, Some(-32602 | -32601 | -32022..=-32020));
+            if read && response.get("id") != Some(id) {
+                problems.push(format!(
+                    "error {code:?} for request {id:.100} carries id {:.100}",
+                    response.get("id").unwrap_or(&Value::Null)
+                ));
+            }
+        }
+    }
     let json = reply
         .headers
         .get("content-type")
@@ -288,6 +302,11 @@ fn the_oracle_catches_wrong_answers() {
             "id: 1\ndata: {\"jsonrpc\":\"2.0\",\"id\":7\n\n",
         ),
         reply(200, "text/plain", "ok"),
+        reply(
+            400,
+            json,
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"x"}}"#,
+        ),
     ];
     for reply in wrong {
         assert!(
