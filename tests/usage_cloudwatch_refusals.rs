@@ -26,7 +26,7 @@ use bedrock_usage_mcp::aws::{RetryPolicy, http_client};
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::tools::usage_server;
 use bedrock_usage_mcp::transport::TransportConfig;
-use bedrock_usage_mcp::usage::source::cloudwatch::{ClientCache, InsightsOptions};
+use bedrock_usage_mcp::usage::source::cloudwatch::{CallTimeouts, ClientCache, InsightsOptions};
 use bedrock_usage_mcp::usage::source::{CloudWatchMode, CloudWatchSelector};
 use bedrock_usage_mcp::usage::{Granularity, NoProgress, SourceError, Timestamp, UsageQuery};
 use serde_json::{Value, json};
@@ -383,6 +383,58 @@ async fn a_refusal_that_waiting_cannot_fix_is_not_retried() {
         assert!(matches!(err, SourceError::Backend(_)), "{err:?}");
         assert_eq!(stub.calls(), [op], "one request");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A CloudWatch that never answers
+
+#[tokio::test]
+async fn a_cloudwatch_that_never_answers_ends_the_report_within_the_call_timeout() {
+    // A black hole: it accepts connections, holds them and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(Mutex::new(Vec::new()));
+    let held = connections.clone();
+    let hole = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            held.lock().unwrap().push(socket);
+        }
+    });
+    let stub = Stub {
+        url,
+        calls: Arc::default(),
+        server: hole,
+    };
+    let timeouts = CallTimeouts {
+        attempt: Duration::from_millis(300),
+        call: Duration::from_millis(1500),
+    };
+    for (mode, op) in [
+        (CloudWatchMode::Insights, "StartQuery"),
+        (CloudWatchMode::Scan, "FilterLogEvents"),
+    ] {
+        let clients = Arc::new(ClientCache::with_config(stub.config()).with_timeouts(timeouts));
+        let selector =
+            CloudWatchSelector::with_clients(mode, LOG_GROUP, Some("us-east-1".into()), clients)
+                .unwrap();
+        let started = std::time::Instant::now();
+        let outcome = selector
+            .default_source()
+            .collect(&one_day(), &NoProgress, &CancellationToken::new())
+            .await;
+        let took = started.elapsed();
+        let err = outcome.unwrap_err();
+        assert!(matches!(err, SourceError::Backend(_)), "{op}: {err:?}");
+        assert!(err.to_string().contains("did not answer"), "{op}: {err}");
+        assert!(err.to_string().contains(op), "{op}: {err}");
+        // Without the timeouts the report would wait forever; a generous margin for a busy
+        // machine, far below "forever" and below any function timeout.
+        assert!(took < Duration::from_secs(30), "{op}: ended after {took:?}");
+    }
+    assert!(
+        !connections.lock().unwrap().is_empty(),
+        "the black hole was called"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

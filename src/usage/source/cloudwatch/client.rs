@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::Region;
+use aws_sdk_cloudwatchlogs::config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError;
 use aws_sdk_cloudwatchlogs::operation::get_query_results::GetQueryResultsError;
 use aws_sdk_cloudwatchlogs::operation::start_query::StartQueryError;
@@ -20,6 +22,37 @@ use crate::usage::source::SourceError;
 /// whatever the status (the SDK's own list already has `ThrottlingException` and
 /// `LimitExceededException`, which Logs Insights returns when too many queries run).
 const TRANSIENT_CODES: &[&str] = &["ServiceUnavailableException"];
+
+/// How long CloudWatch Logs calls may take. Without a deadline, a call to an endpoint that
+/// accepts the connection and never answers holds the request (on Lambda, an invocation and a
+/// unit of concurrency) until the function's own timeout, 900 s by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallTimeouts {
+    /// One HTTP attempt: a `FilterLogEvents` page or a Logs Insights call answers in a few
+    /// seconds at most.
+    pub attempt: Duration,
+    /// One call with the SDK's retries and their pauses.
+    pub call: Duration,
+}
+
+impl CallTimeouts {
+    /// 10 s per attempt, 30 s per call.
+    pub const DEFAULT: CallTimeouts = CallTimeouts {
+        attempt: Duration::from_secs(10),
+        call: Duration::from_secs(30),
+    };
+
+    /// The SDK's timeout configuration: these two, and the rest (connect, read) from `base`.
+    fn config(&self, base: Option<&TimeoutConfig>) -> TimeoutConfig {
+        let ours = TimeoutConfig::builder()
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.call);
+        match base {
+            Some(base) => ours.take_unset_from(base.to_builder()).build(),
+            None => ours.build(),
+        }
+    }
+}
 
 /// Where clients come from: the standard AWS configuration, loaded on first use, or a
 /// configuration given up front (tests, embedding).
@@ -37,6 +70,7 @@ enum Base {
 #[derive(Debug)]
 pub struct ClientCache {
     base: Base,
+    timeouts: CallTimeouts,
     clients: Mutex<HashMap<Option<String>, Client>>,
 }
 
@@ -48,6 +82,7 @@ impl ClientCache {
     pub fn from_env() -> Self {
         ClientCache {
             base: Base::Standard(OnceCell::new()),
+            timeouts: CallTimeouts::DEFAULT,
             clients: Mutex::new(HashMap::new()),
         }
     }
@@ -57,8 +92,15 @@ impl ClientCache {
     pub fn with_config(config: SdkConfig) -> Self {
         ClientCache {
             base: Base::Given(config),
+            timeouts: CallTimeouts::DEFAULT,
             clients: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same cache with other call timeouts ([`CallTimeouts::DEFAULT`] unless set).
+    pub fn with_timeouts(mut self, timeouts: CallTimeouts) -> Self {
+        self.timeouts = timeouts;
+        self
     }
 
     /// The client for `region`, or for the configuration's default region when `None`.
@@ -72,6 +114,7 @@ impl ClientCache {
             Base::Standard(cell) => cell.get_or_init(load_config).await,
         };
         let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(base)
+            .timeout_config(self.timeouts.config(base.timeout_config()))
             .retry_classifier(RetryCodes::<StartQueryError>::new(TRANSIENT_CODES))
             .retry_classifier(RetryCodes::<GetQueryResultsError>::new(TRANSIENT_CODES))
             .retry_classifier(RetryCodes::<StopQueryError>::new(TRANSIENT_CODES))
@@ -152,5 +195,32 @@ impl LogsClient {
         };
         let region = client.config().region().map(|r| r.to_string());
         Ok((client, region))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_config::BehaviorVersion;
+
+    #[tokio::test]
+    async fn every_client_has_the_call_timeouts_and_keeps_the_base_connect_timeout() {
+        let connect = Duration::from_millis(1234);
+        let base = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .timeout_config(TimeoutConfig::builder().connect_timeout(connect).build())
+            .build();
+        let cache = ClientCache::with_config(base);
+        for region in [None, Some("eu-west-1")] {
+            let client = cache.client(region).await.unwrap();
+            let timeouts = client.config().timeout_config().unwrap();
+            assert_eq!(
+                timeouts.operation_attempt_timeout(),
+                Some(Duration::from_secs(10))
+            );
+            assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(30)));
+            assert_eq!(timeouts.connect_timeout(), Some(connect));
+        }
     }
 }

@@ -155,7 +155,7 @@ mod scan;
 mod selector;
 
 pub use backoff::Backoff;
-pub use client::{ClientCache, LogsClient};
+pub use client::{CallTimeouts, ClientCache, LogsClient};
 pub use insights::{InsightsOptions, InsightsSource, MAX_RESULT_ROWS, query_text};
 pub use scan::{ScanOptions, ScanSource, filter_pattern};
 pub use selector::{CloudWatchSelector, valid_log_group_name};
