@@ -3,8 +3,8 @@
 //! another instance than every writer: its signals resolve only when a poll comes due, on
 //! `DynamoStore::idle_poll`'s own schedule, and it counts the stream reads.
 //!
-//! The schedule runs ten times faster than production (10 ms doubling to 800 ms instead of
-//! 100 ms to 8 s), so "a minute" here is 6 s of real time: the counts per 6 s are the
+//! The schedule runs ten times faster than production (10 ms doubling to 1 s instead of
+//! 100 ms to 10 s), so "a minute" here is 6 s of real time: the counts per 6 s are the
 //! production counts per minute (a slow machine only makes them smaller). Tokio's paused clock
 //! would need the `test-util` feature, which would build every crate above tokio twice.
 
@@ -28,7 +28,8 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 /// A memory store whose readers learn of changes only by polling, as a reader on a DynamoDB
-/// store does when the writer is another instance; counts `read_events`.
+/// store does when the writer is another instance. Counts every call that may read the table
+/// (an append may query a stream's last number).
 struct PollingStore {
     inner: MemoryStore,
     schedule: DynamoStore,
@@ -69,6 +70,7 @@ impl SessionStore for PollingStore {
         self.inner.create_session(record).await
     }
     async fn load_session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.load_session(id).await
     }
     async fn update_session(
@@ -86,6 +88,7 @@ impl SessionStore for PollingStore {
         key: &StreamKey,
         event: StoredEvent,
     ) -> Result<EventSeq, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.append_event(key, event).await
     }
     async fn read_events(
@@ -98,6 +101,7 @@ impl SessionStore for PollingStore {
         self.inner.read_events(key, after, limit).await
     }
     async fn has_event(&self, key: &StreamKey, seq: EventSeq) -> Result<bool, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.has_event(key, seq).await
     }
     async fn put_reply(
@@ -113,6 +117,7 @@ impl SessionStore for PollingStore {
         session: &SessionId,
         key: &str,
     ) -> Result<Option<String>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get_reply(session, key).await
     }
     fn subscribe(&self, topic: &Topic) -> ChangeSignal {
@@ -133,9 +138,9 @@ async fn the_dynamodb_store_waits_longer_the_longer_a_reader_finds_nothing() {
     let schedule: Vec<u128> = (0..10).map(|n| store.idle_poll(n).as_millis()).collect();
     assert_eq!(
         schedule,
-        [100, 200, 400, 800, 1600, 3200, 6400, 8000, 8000, 8000]
+        [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000, 10_000]
     );
-    assert_eq!(store.idle_poll(u32::MAX), Duration::from_secs(8));
+    assert_eq!(store.idle_poll(u32::MAX), Duration::from_secs(10));
     // The signal keeps to it: one for a reader that found nothing 7 times does not resolve
     // at the first poll interval (a busy machine can only make it later).
     let topic = Topic::Stream(StreamKey::new(
@@ -144,7 +149,7 @@ async fn the_dynamodb_store_waits_longer_the_longer_a_reader_finds_nothing() {
     ));
     let idle = store.subscribe_idle(&topic, 7);
     let early = tokio::time::timeout(Duration::from_millis(500), idle).await;
-    assert!(early.is_err(), "resolved within 500 ms instead of 8 s");
+    assert!(early.is_err(), "resolved within 500 ms instead of 10 s");
     let fresh = store.subscribe_idle(&topic, 0);
     let on_time = tokio::time::timeout(Duration::from_secs(10), fresh).await;
     assert!(on_time.is_ok(), "the first poll never came");
@@ -155,31 +160,39 @@ const MINUTE: Duration = Duration::from_secs(6);
 /// Room for a busy machine's late timers, on top of the longest poll.
 const LATE: Duration = Duration::from_secs(2);
 
-/// A session on `store` with its standalone stream open and drained by a task of its own;
-/// returns the app, the session, and the stream's messages as they arrive (with the time).
+/// A session on `store` with its standalone stream held by a task that, as the SDK clients
+/// do, reconnects with `Last-Event-ID` whenever a connection ends (at `time_limit`, if any).
+/// Returns the app, the session, and the stream's messages as they arrive (with the time).
 async fn idle_stream(
     store: Arc<PollingStore>,
+    time_limit: Option<Duration>,
 ) -> (
-    App,
+    Arc<App>,
     String,
     tokio::sync::mpsc::UnboundedReceiver<(Instant, Value)>,
 ) {
     let config = TransportConfig {
         standalone_stream: true,
+        max_stream_duration: time_limit,
         ..TransportConfig::default()
     };
-    let app = App::serving(conformance_server(None), store, config);
+    let app = Arc::new(App::serving(conformance_server(None), store, config));
     let session = app.initialize("2025-11-25").await;
-    let get = app.get(&session, None).await;
-    assert_eq!(get.status(), 200);
-    let mut stream = SseReader::new(get.into_body());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (host, id) = (app.clone(), session.clone());
     tokio::spawn(async move {
-        while let Some(event) = stream.next(Duration::from_secs(3600)).await {
-            if let Some(message) = event.json()
-                && tx.send((Instant::now(), message)).is_err()
-            {
-                return;
+        let mut last_id: Option<String> = None;
+        loop {
+            let get = host.get(&id, last_id.as_deref()).await;
+            assert_eq!(get.status(), 200);
+            let mut stream = SseReader::new(get.into_body());
+            while let Some(event) = stream.next(Duration::from_secs(3600)).await {
+                last_id = event.id.clone().or(last_id);
+                if let Some(message) = event.json()
+                    && tx.send((Instant::now(), message)).is_err()
+                {
+                    return;
+                }
             }
         }
     });
@@ -189,11 +202,12 @@ async fn idle_stream(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_stream_reads_at_most_10_times_a_minute_after_its_first() {
     let store = Arc::new(PollingStore::new());
-    let (_app, _session, _messages) = idle_stream(store.clone()).await;
+    // Connections end after 240 s, as `serve` limits them, so the host reconnects once.
+    let (_app, _session, _messages) = idle_stream(store.clone(), Some(4 * MINUTE)).await;
     let opened = store.reads();
     tokio::time::sleep(MINUTE).await;
     let mut per_minute = vec![store.reads() - opened];
-    for _ in 1..4 {
+    for _ in 1..6 {
         let before = store.reads();
         tokio::time::sleep(MINUTE).await;
         per_minute.push(store.reads() - before);
@@ -212,7 +226,7 @@ async fn an_idle_stream_reads_at_most_10_times_a_minute_after_its_first() {
 async fn after_an_idle_spell_the_first_event_arrives_within_the_longest_poll() {
     let store = Arc::new(PollingStore::new());
     let longest = store.schedule.idle_poll(u32::MAX);
-    let (app, session, mut messages) = idle_stream(store.clone()).await;
+    let (app, session, mut messages) = idle_stream(store.clone(), None).await;
     for spell in [MINUTE / 60, MINUTE / 3, 2 * MINUTE] {
         tokio::time::sleep(spell).await;
         let sent = Instant::now();

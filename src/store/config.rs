@@ -59,7 +59,7 @@ pub struct StoreArgs {
     #[arg(
         long = "store-poll-max-ms",
         env = "MCP_STORE_POLL_MAX_MS",
-        default_value_t = 8000
+        default_value_t = 10_000
     )]
     pub poll_max_ms: u64,
 
@@ -197,7 +197,7 @@ mod tests {
         let args = parse(&[]);
         assert_eq!(args.kind, StoreKind::Memory);
         assert_eq!(args.poll_ms, 100);
-        assert_eq!(args.poll_max_ms, 8000);
+        assert_eq!(args.poll_max_ms, 10_000);
         assert!(!args.create_table);
         assert_eq!(args.attempt_timeout_ms, 2000);
         assert_eq!(args.operation_timeout_ms, 5000);

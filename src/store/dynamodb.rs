@@ -75,10 +75,13 @@
 //! | `DELETE`                               | 0 (1 if the session is unknown)                         | 1: conditional update, also when already ended |
 //!
 //! Waiting is what costs. A stream reader that finds nothing waits p, then twice as long after
-//! each look that finds nothing, up to P = `--store-poll-max-ms` (8 s), and starts again at p
-//! when something arrives: so d/p above is, for a reader idle that long, about 8 reads in its
-//! first 13 s and then 1 per P (7.5 a minute, 450 an hour instead of 36,000). An event another
-//! instance writes after an idle spell reaches the reader up to P later. A running tool call
+//! each look that finds nothing, up to P = `--store-poll-max-ms` (10 s), and starts again at p
+//! when something arrives: so d/p above is, for a reader idle that long, 8 reads in its first
+//! 13 s and then 1 per P (6 a minute, 360 an hour instead of 36,000). A resumed standalone
+//! stream starts at P: hosts reconnect to it at every connection's time limit, so each
+//! reconnection costs its 3 or 4 reads (the resume row) and no burst: at most 10 in the minute
+//! of a reconnection. An event another instance writes after an
+//! idle spell reaches the reader up to P later. A running tool call
 //! looks for a cancellation 250 ms after it starts and then once a second. A longer
 //! `--store-poll-ms` or `--store-poll-max-ms` trades latency across instances for fewer
 //! reads; wake-ups within one instance are immediate either way.
@@ -120,7 +123,7 @@ use calls::Calls;
 /// How often a waiting reader polls by default.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest a reader that keeps finding nothing waits between polls, by default.
-pub const DEFAULT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(8);
+pub const DEFAULT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a session seen live is trusted to be, by default.
 pub const DEFAULT_LIVENESS_CACHE: Duration = Duration::from_secs(1);
 /// How long events and replies outlive their session's expiry, by default.

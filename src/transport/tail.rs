@@ -32,6 +32,12 @@ use crate::store::{ChangeSignal, EventSeq, SessionStore, StoredEvent, StreamKey,
 
 const READ_BATCH: usize = 64;
 
+/// Empty reads a resumed standalone stream starts from: enough for a polling store's longest
+/// wait. Hosts reconnect to it whenever a connection reaches its time limit, mostly while
+/// nothing happens; starting each connection from the shortest wait would cost a burst of
+/// reads every time.
+const RESUMED_IDLE: u32 = 16;
+
 /// Follows a stream of the store.
 pub struct Tail {
     store: Arc<dyn SessionStore>,
@@ -86,7 +92,12 @@ impl Tail {
         marker: EventSeq,
     ) -> Self {
         let lease = LeaseWatch::resuming(service.config.stream_lease);
-        Self::new(service, key, Some(after), marker, false, lease)
+        let idle = key.stream.is_standalone();
+        let mut tail = Self::new(service, key, Some(after), marker, false, lease);
+        if idle {
+            tail.empty_reads = RESUMED_IDLE;
+        }
+        tail
     }
 
     fn new(
@@ -154,9 +165,19 @@ impl Tail {
                     .await
                 {
                     Ok(events) if !events.is_empty() => {
+                        // Markers of connections claiming the stream are not news: after a
+                        // batch of only those, this read saw the end, and the signal armed
+                        // before it stays armed, as after a read that found nothing.
+                        let news = events.iter().any(|(_, e)| e.last || !e.data.is_empty());
+                        if news || events.len() == READ_BATCH {
+                            self.changed = None;
+                        }
+                        if news {
+                            self.empty_reads = 0;
+                        } else {
+                            self.empty_reads = self.empty_reads.saturating_add(1);
+                        }
                         self.pending.extend(events);
-                        self.changed = None;
-                        self.empty_reads = 0;
                         continue;
                     }
                     Ok(_) => {
