@@ -2,7 +2,10 @@
 //! DynamoDB requests per tool call. Starts `moto_server` on 127.0.0.1 and two in-process
 //! "instances" (two stores on one table, each with its own in-process wake-ups).
 //!
-//! `cargo run --release --example cross_instance_latency -- [POLL_MS] [ROUNDS]`
+//! Also the latency of the first event after an idle spell, which the idle reader's back-off
+//! (the poll interval doubling up to `DEFAULT_MAX_POLL_INTERVAL`) adds to.
+//!
+//! `cargo run --release --example cross_instance_latency -- [POLL_MS] [ROUNDS] [IDLE_ROUNDS]`
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -35,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let poll_ms: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100);
     let rounds: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let idle_rounds: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(3);
 
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let _moto = Moto(
@@ -79,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
         cross.push(reply_hop(&a, &b, &session, 101 + i as u64 * 2).await?);
     }
     let (note_same, note_cross) = notification_hops(&a, &b, rounds).await?;
+    let idle = idle_hops(&a, &b, idle_rounds).await?;
 
     let before = store_b.calls();
     let quick = post(
@@ -120,6 +125,23 @@ async fn main() -> anyhow::Result<()> {
         p50_p90(&mut { note_same }),
         p50_p90(&mut { note_cross })
     );
+    println!();
+    println!(
+        "first event on a standalone GET stream on B after an idle spell, caused on A \
+         (longest poll {:?}), {idle_rounds} rounds each",
+        dynamodb::DEFAULT_MAX_POLL_INTERVAL
+    );
+    println!("| idle spell | p50 / max |");
+    println!("|---|---|");
+    for (spell, mut times) in idle {
+        times.sort();
+        let max = times.last().copied().unwrap_or_default();
+        println!(
+            "| {spell:?} | {:.0} ms / {:.0} ms |",
+            times[times.len() / 2].as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3
+        );
+    }
     println!();
     println!("| tool call | DynamoDB reads | DynamoDB writes |");
     println!("|---|---|---|");
@@ -218,6 +240,57 @@ async fn notification_hops(
     Ok((same, cross))
 }
 
+/// A standalone GET stream held on B, left idle for each spell before a trigger on A: time
+/// from sending the trigger to the notification arriving.
+async fn idle_hops(
+    a: &Router,
+    b: &Router,
+    rounds: usize,
+) -> anyhow::Result<Vec<(Duration, Vec<Duration>)>> {
+    let session = initialize(a).await?;
+    let get = Request::get("/mcp")
+        .header("host", "127.0.0.1")
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .body(Body::empty())?;
+    let mut events = Events::new(b.clone().oneshot(get).await?.into_body());
+    let (tx, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(message) = events.next_message().await {
+            if tx.send((Instant::now(), message)).is_err() {
+                break;
+            }
+        }
+    });
+    let spells = [0, 1, 3, 10, 30].map(Duration::from_secs);
+    let mut results = Vec::new();
+    for spell in spells.into_iter().filter(|_| rounds > 0) {
+        let mut times = Vec::new();
+        for i in 0..rounds {
+            tokio::time::sleep(spell).await;
+            let started = Instant::now();
+            let trigger = call(1000 + i as u64, "test_trigger_tool_change", json!({}), None);
+            let _ = post(a, Some(&session), trigger)
+                .await?
+                .into_body()
+                .collect()
+                .await?;
+            let arrived = loop {
+                let (at, message) = arrivals
+                    .recv()
+                    .await
+                    .ok_or_else(|| anyhow::anyhow!("stream ended"))?;
+                if message["method"] == "notifications/tools/list_changed" {
+                    break at;
+                }
+            };
+            times.push(arrived - started);
+        }
+        results.push((spell, times));
+    }
+    Ok(results)
+}
+
 fn p50_p90(samples: &mut [Duration]) -> String {
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
@@ -286,7 +359,7 @@ impl Events {
             if let Some(message) = self.ready.pop_front() {
                 return Some(message);
             }
-            let frame = tokio::time::timeout(Duration::from_secs(10), self.body.frame())
+            let frame = tokio::time::timeout(Duration::from_secs(60), self.body.frame())
                 .await
                 .ok()??
                 .ok()?;
