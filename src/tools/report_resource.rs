@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rmcp::model::{ReadResourceResult, Resource, ResourceTemplate};
-use serde_json::json;
+use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
 
 use super::sources::SourceSelector;
 use crate::server::{HandlerError, RequestContext, ResourceProvider};
@@ -37,29 +36,24 @@ impl ResourceProvider for ReportResources {
     fn resources(&self) -> Vec<Resource> {
         [(7, "Last 7 days"), (30, "Last 30 days")]
             .into_iter()
-            .filter_map(|(days, title)| {
-                serde_json::from_value(json!({
-                    "uri": format!("{PREFIX}{days}"),
-                    "name": format!("bedrock-usage-{days}d"),
-                    "title": format!("Bedrock usage report: {title}"),
-                    "description": format!("Bedrock usage of the last {days} days as JSON"),
-                    "mimeType": "application/json",
-                }))
-                .ok()
+            .map(|(days, title)| {
+                Resource::new(format!("{PREFIX}{days}"), format!("bedrock-usage-{days}d"))
+                    .with_title(format!("Bedrock usage report: {title}"))
+                    .with_description(format!("Bedrock usage of the last {days} days as JSON"))
+                    .with_mime_type("application/json")
             })
             .collect()
     }
 
     fn templates(&self) -> Vec<ResourceTemplate> {
-        serde_json::from_value(json!({
-            "uriTemplate": TEMPLATE,
-            "name": "bedrock-usage-report",
-            "title": "Bedrock usage report",
-            "description": "Bedrock usage of the last {days} days (1 to 365) as JSON, in the get_bedrock_usage_report contract",
-            "mimeType": "application/json",
-        }))
-        .into_iter()
-        .collect()
+        vec![
+            ResourceTemplate::new(TEMPLATE, "bedrock-usage-report")
+                .with_title("Bedrock usage report")
+                .with_description(
+                    "Bedrock usage of the last {days} days (1 to 365) as JSON, in the get_bedrock_usage_report contract",
+                )
+                .with_mime_type("application/json"),
+        ]
     }
 
     async fn read(
@@ -85,9 +79,42 @@ impl ResourceProvider for ReportResources {
         };
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| HandlerError::internal(e.to_string()))?;
-        serde_json::from_value(json!({
-            "contents": [{ "uri": uri, "mimeType": "application/json", "text": text }],
-        }))
-        .map_err(|e| HandlerError::internal(e.to_string()))
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text, uri).with_mime_type("application/json"),
+        ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::tools::sources::FixedSource;
+    use crate::usage::source::SampleSource;
+
+    #[test]
+    fn the_listings_keep_their_wire_form() {
+        let resources = ReportResources::new(Arc::new(FixedSource(Arc::new(SampleSource::new()))));
+        assert_eq!(
+            serde_json::to_value(resources.resources()).unwrap(),
+            json!([7, 30].map(|days| json!({
+                "uri": format!("bedrock-usage://report/{days}"),
+                "name": format!("bedrock-usage-{days}d"),
+                "title": format!("Bedrock usage report: Last {days} days"),
+                "description": format!("Bedrock usage of the last {days} days as JSON"),
+                "mimeType": "application/json",
+            })))
+        );
+        assert_eq!(
+            serde_json::to_value(resources.templates()).unwrap(),
+            json!([{
+                "uriTemplate": TEMPLATE,
+                "name": "bedrock-usage-report",
+                "title": "Bedrock usage report",
+                "description": "Bedrock usage of the last {days} days (1 to 365) as JSON, in the get_bedrock_usage_report contract",
+                "mimeType": "application/json",
+            }])
+        );
     }
 }

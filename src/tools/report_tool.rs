@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
-use serde_json::{Value, json};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
+use serde_json::Value;
 
 use super::arguments::{ReportArguments, input_schema};
 use super::progress::{ChannelSink, Forwarder};
@@ -109,11 +109,7 @@ impl ToolHandler for ReportTool {
             forwarder.forward(ctx, event).await?;
         }
         match outcome {
-            Ok(report) => Ok(report_result(
-                &report,
-                self.pricing.as_deref(),
-                request.include_chart,
-            )),
+            Ok(report) => report_result(&report, self.pricing.as_deref(), request.include_chart),
             Err(SourceError::Cancelled) => Err(HandlerError::Cancelled),
             Err(e) => Ok(tool_error(&format!("the usage source failed: {e}"))),
         }
@@ -121,38 +117,39 @@ impl ToolHandler for ReportTool {
 }
 
 /// The report as `structuredContent` and as text (plus a cost estimate when the operator
-/// supplied prices, and a chart when asked).
+/// supplied prices, and a chart when asked). A report that does not serialise is a server
+/// fault (-32603), never an empty success.
 fn report_result(
     report: &UsageReport,
     pricing: Option<&PricingTable>,
     include_chart: bool,
-) -> CallToolResult {
-    let mut structured = serde_json::to_value(report).unwrap_or(Value::Null);
+) -> Result<CallToolResult, HandlerError> {
+    let mut structured = to_json(report)?;
     let mut text = render_text(report);
     if let Some(table) = pricing {
         let estimate = table.estimate(report);
         text.push('\n');
         text.push_str(&estimate.render_text());
-        structured["estimated_cost"] = serde_json::to_value(&estimate).unwrap_or(Value::Null);
+        structured["estimated_cost"] = to_json(&estimate)?;
     }
-    let mut content = vec![json!({ "type": "text", "text": text })];
+    let mut content = vec![ContentBlock::text(text)];
     if include_chart {
-        match crate::usage::chart::render_png_base64(report) {
-            Ok(png) => {
-                content.push(json!({ "type": "image", "mimeType": "image/png", "data": png }))
-            }
-            Err(e) => content.push(json!({ "type": "text", "text": format!("(no chart: {e})") })),
-        }
+        content.push(match crate::usage::chart::render_png_base64(report) {
+            Ok(png) => ContentBlock::image(png, "image/png"),
+            Err(e) => ContentBlock::text(format!("(no chart: {e})")),
+        });
     }
-    serde_json::from_value(json!({ "content": content, "structuredContent": structured }))
-        .unwrap_or_else(|_| CallToolResult::success(Vec::new()))
+    let mut result = CallToolResult::success(content);
+    result.structured_content = Some(structured);
+    Ok(result)
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<Value, HandlerError> {
+    serde_json::to_value(value)
+        .map_err(|e| HandlerError::internal(format!("the report did not serialise: {e}")))
 }
 
 /// A failure the model should see and can act on (bad arguments, an unreachable source).
 fn tool_error(message: &str) -> CallToolResult {
-    serde_json::from_value(json!({
-        "content": [{ "type": "text", "text": message }],
-        "isError": true,
-    }))
-    .unwrap_or_else(|_| CallToolResult::success(Vec::new()))
+    CallToolResult::error(vec![ContentBlock::text(message)])
 }

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rmcp::model::{GetPromptResult, Prompt};
-use serde_json::json;
+use rmcp::model::{
+    ContentBlock, GetPromptResult, Prompt, PromptArgument, PromptMessage, ResourceContents, Role,
+};
 
 use super::sources::SourceSelector;
 use crate::server::{HandlerError, PromptHandler, RequestContext};
@@ -35,18 +36,25 @@ impl ReviewPrompt {
 #[async_trait]
 impl PromptHandler for ReviewPrompt {
     fn definition(&self) -> Prompt {
-        serde_json::from_value(json!({
-            "name": NAME,
-            "title": "Review Bedrock usage",
-            "description": "Asks the model to review a Bedrock usage report for cost and usage anomalies",
-            "arguments": [
-                { "name": "days", "description": "Days to cover, ending today (default 30)", "required": false },
-                { "name": "model_id", "description": "Only this model", "required": false },
-                { "name": "region", "description": "Only this region", "required": false },
-                { "name": "user", "description": "Only this caller (identity ARN)", "required": false },
-            ],
-        }))
-        .unwrap_or_else(|_| Prompt::new(NAME, None::<String>, None))
+        let arguments = [
+            ("days", "Days to cover, ending today (default 30)"),
+            ("model_id", "Only this model"),
+            ("region", "Only this region"),
+            ("user", "Only this caller (identity ARN)"),
+        ]
+        .into_iter()
+        .map(|(name, description)| {
+            PromptArgument::new(name)
+                .with_description(description)
+                .with_required(false)
+        })
+        .collect();
+        Prompt::new(
+            NAME,
+            Some("Asks the model to review a Bedrock usage report for cost and usage anomalies"),
+            Some(arguments),
+        )
+        .with_title("Review Bedrock usage")
     }
 
     async fn get(
@@ -89,18 +97,47 @@ impl PromptHandler for ReviewPrompt {
         };
         let report_json =
             serde_json::to_string(&report).map_err(|e| HandlerError::internal(e.to_string()))?;
-        serde_json::from_value(json!({
-            "description": format!("Review of Bedrock usage over the last {days} days"),
-            "messages": [
-                { "role": "user", "content": { "type": "text", "text": INSTRUCTIONS } },
-                { "role": "user", "content": { "type": "resource", "resource": {
-                    "uri": format!("bedrock-usage://report/{days}"),
-                    "mimeType": "application/json",
-                    "text": report_json,
-                } } },
-                { "role": "user", "content": { "type": "text", "text": render_text(&report) } },
-            ],
-        }))
-        .map_err(|e| HandlerError::internal(e.to_string()))
+        let report_resource =
+            ResourceContents::text(report_json, format!("bedrock-usage://report/{days}"))
+                .with_mime_type("application/json");
+        Ok(GetPromptResult::new(vec![
+            PromptMessage::new_text(Role::User, INSTRUCTIONS),
+            PromptMessage::new(Role::User, ContentBlock::resource(report_resource)),
+            PromptMessage::new_text(Role::User, render_text(&report)),
+        ])
+        .with_description(format!("Review of Bedrock usage over the last {days} days")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::tools::sources::FixedSource;
+    use crate::usage::source::SampleSource;
+
+    /// The prompt over the bundled sample.
+    fn sample() -> ReviewPrompt {
+        ReviewPrompt::new(Arc::new(FixedSource(Arc::new(SampleSource::new()))))
+    }
+
+    #[test]
+    fn the_definition_keeps_its_wire_form() {
+        let prompt = sample().definition();
+        assert_eq!(
+            serde_json::to_value(prompt).unwrap(),
+            json!({
+                "name": NAME,
+                "title": "Review Bedrock usage",
+                "description": "Asks the model to review a Bedrock usage report for cost and usage anomalies",
+                "arguments": [
+                    { "name": "days", "description": "Days to cover, ending today (default 30)", "required": false },
+                    { "name": "model_id", "description": "Only this model", "required": false },
+                    { "name": "region", "description": "Only this region", "required": false },
+                    { "name": "user", "description": "Only this caller (identity ARN)", "required": false },
+                ],
+            }) as Value
+        );
     }
 }
