@@ -98,7 +98,10 @@ impl McpServer {
         });
         if let Some(state) = ctx.take_next_state() {
             let name = Self::state_binding(method, params.as_ref());
-            result["requestState"] = json!(self.state_codec().seal(method, &name, &state));
+            let sealed = self
+                .state_codec()
+                .seal_state(method, &name, &state, super::unix_now());
+            result["requestState"] = json!(sealed);
         }
         result
     }

@@ -5,14 +5,33 @@
 //! name "\n" json))`: binding the method and the tool/prompt/resource name means state minted
 //! for one request cannot be replayed into another. The key must be shared by every instance
 //! that may receive the retry.
+//!
+//! A `requestState` also expires: [`RequestStateCodec::seal_state`] wraps the state as
+//! `{"expiresAt": unix seconds, "state": ...}` and binds it as `method + STATE_BINDING`, and
+//! [`RequestStateCodec::open_state`] refuses it after [`STATE_TTL_SECS`], so a sealed state
+//! cannot be replayed forever. The distinct binding makes states sealed before expiry existed
+//! (no expiry inside) fail verification here, and ours fail on those older instances, rather
+//! than either being read as the other's shape. The plain [`RequestStateCodec::seal`] (no
+//! expiry) remains for the legacy transport's server-to-client request ids.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// How long a sealed `requestState` opens after it was issued. The rounds of a
+/// multi-round-trip request follow each other within a user's answer to an elicitation or a
+/// sampling call; the server waits 300 s for such an answer under the legacy era
+/// (`reply_timeout`), and twice that leaves room for clock skew between instances. A client
+/// that comes back later gets the invalid-state error and starts the request again.
+pub const STATE_TTL_SECS: u64 = 600;
+
+/// Appended to the method in the HMAC binding of an expiring `requestState` (see the module
+/// documentation).
+const STATE_BINDING: &str = " +expiresAt";
 
 /// Seals and opens `requestState` values.
 #[derive(Clone)]
@@ -26,7 +45,7 @@ impl std::fmt::Debug for RequestStateCodec {
     }
 }
 
-/// A `requestState` that was not made by this server for this request.
+/// A `requestState` that was not made by this server for this request, or has expired.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("requestState failed verification")]
 pub struct TamperedState;
@@ -45,6 +64,37 @@ impl RequestStateCodec {
         Self { key }
     }
 
+    /// Seals a `requestState` for `method` on `name`, issued at `now` (unix seconds): it opens
+    /// until `now + STATE_TTL_SECS`.
+    pub fn seal_state(&self, method: &str, name: &str, state: &Value, now: u64) -> String {
+        let envelope = json!({ "expiresAt": now.saturating_add(STATE_TTL_SECS), "state": state });
+        self.seal(&format!("{method}{STATE_BINDING}"), name, &envelope)
+    }
+
+    /// Opens a `requestState` made by [`Self::seal_state`] at `now` (unix seconds): the same
+    /// error for a forged, misbound, old-format or expired state.
+    pub fn open_state(
+        &self,
+        method: &str,
+        name: &str,
+        sealed: &str,
+        now: u64,
+    ) -> Result<Value, TamperedState> {
+        let mut envelope = self.open(&format!("{method}{STATE_BINDING}"), name, sealed)?;
+        let expires_at = envelope
+            .get("expiresAt")
+            .and_then(Value::as_u64)
+            .ok_or(TamperedState)?;
+        if now > expires_at {
+            return Err(TamperedState);
+        }
+        envelope
+            .get_mut("state")
+            .map(Value::take)
+            .ok_or(TamperedState)
+    }
+
+    /// Seals `state` without expiry.
     pub fn seal(&self, method: &str, name: &str, state: &Value) -> String {
         let json = state.to_string();
         let mac = self.mac(method, name, json.as_bytes());
@@ -55,6 +105,7 @@ impl RequestStateCodec {
         )
     }
 
+    /// Opens a value made by [`Self::seal`].
     pub fn open(&self, method: &str, name: &str, sealed: &str) -> Result<Value, TamperedState> {
         let (body, tag) = sealed.split_once('.').ok_or(TamperedState)?;
         let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| TamperedState)?;
@@ -81,10 +132,16 @@ impl RequestStateCodec {
     }
 }
 
+/// Now, in unix seconds (0 before 1970: a clock that far off expires every state).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn round_trips_and_rejects_tampering() {
@@ -104,5 +161,37 @@ mod tests {
         assert_eq!(codec.open("tools/call", "t", "garbage"), Err(TamperedState));
         let other = RequestStateCodec::random();
         assert_eq!(other.open("tools/call", "t", &sealed), Err(TamperedState));
+    }
+
+    #[test]
+    fn a_state_opens_until_its_ttl_and_not_after() {
+        let codec = RequestStateCodec::new(b"0123456789abcdef0123456789abcdef".to_vec());
+        let issued = 1_800_000_000;
+        let sealed = codec.seal_state("tools/call", "t", &json!({"round": 2}), issued);
+        let open = |now| codec.open_state("tools/call", "t", &sealed, now);
+        assert_eq!(open(issued), Ok(json!({"round": 2})));
+        assert_eq!(open(issued + STATE_TTL_SECS - 1), Ok(json!({"round": 2})));
+        assert_eq!(open(issued + STATE_TTL_SECS + 1), Err(TamperedState));
+        assert_eq!(
+            codec.open_state("tools/call", "other", &sealed, issued),
+            Err(TamperedState)
+        );
+    }
+
+    #[test]
+    fn states_without_expiry_and_expiring_states_do_not_open_as_each_other() {
+        let codec = RequestStateCodec::new(b"0123456789abcdef0123456789abcdef".to_vec());
+        let old = codec.seal("tools/call", "t", &json!({"round": 2}));
+        assert_eq!(
+            codec.open_state("tools/call", "t", &old, 0),
+            Err(TamperedState),
+            "a state sealed before expiry existed has no expiry: refused"
+        );
+        let new = codec.seal_state("tools/call", "t", &json!({"round": 2}), 0);
+        assert_eq!(
+            codec.open("tools/call", "t", &new),
+            Err(TamperedState),
+            "an instance without expiry refuses an expiring state"
+        );
     }
 }

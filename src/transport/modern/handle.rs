@@ -14,7 +14,7 @@ use super::validate::{ModernMeta, validate};
 use crate::protocol::message::{self, Incoming};
 use crate::protocol::shape::{modern_status, shape_error, shape_result};
 use crate::protocol::version::{self, Era};
-use crate::server::{ContextParts, HandlerError, McpServer, RequestContext};
+use crate::server::{ContextParts, HandlerError, McpServer, RequestContext, unix_now};
 use crate::transport::McpService;
 use crate::transport::http_error::HttpError;
 use crate::transport::response::{self, ChannelBody};
@@ -233,7 +233,7 @@ fn round_trip_inputs(
             let name = McpServer::state_binding(method, Some(params));
             let opened = server
                 .state_codec()
-                .open(method, &name, sealed)
+                .open_state(method, &name, sealed, unix_now())
                 .map_err(|_| {
                     HandlerError::Rpc(rmcp::model::ErrorData::new(
                         ErrorCode::INVALID_PARAMS,
