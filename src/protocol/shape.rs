@@ -4,9 +4,26 @@ use rmcp::model::{ErrorCode, ErrorData, Implementation};
 use serde_json::{Value, json};
 
 use super::version::Era;
-use crate::server::CacheHints;
 
 pub const SERVER_INFO_META: &str = "io.modelcontextprotocol/serverInfo";
+
+/// Cache hints (2026-07-28) for discover, list and read results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheHints {
+    /// How long a client may reuse a result, in milliseconds.
+    pub ttl_ms: u64,
+    /// Whether any user's client may share a cached result (`public`) or only this user's.
+    pub public: bool,
+}
+
+impl Default for CacheHints {
+    fn default() -> Self {
+        Self {
+            ttl_ms: 60_000,
+            public: false,
+        }
+    }
+}
 
 /// Methods whose complete results carry cache hints (2026-07-28).
 const CACHEABLE: [&str; 6] = [

@@ -20,6 +20,9 @@ pub use request_state::{RequestStateCodec, STATE_TTL_SECS, TamperedState, unix_n
 pub use resource::ResourceProvider;
 pub use tool::ToolHandler;
 
+/// Part of a server's offer; defined in `protocol` because the result shape reads it.
+pub use crate::protocol::shape::CacheHints;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -55,24 +58,6 @@ impl ChangeNotifier {
 
     pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
         self.0.subscribe()
-    }
-}
-
-/// Cache hints (2026-07-28) for discover, list and read results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CacheHints {
-    /// How long a client may reuse a result, in milliseconds.
-    pub ttl_ms: u64,
-    /// Whether any user's client may share a cached result (`public`) or only this user's.
-    pub public: bool,
-}
-
-impl Default for CacheHints {
-    fn default() -> Self {
-        Self {
-            ttl_ms: 60_000,
-            public: false,
-        }
     }
 }
 
