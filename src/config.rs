@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::serve::{ConnectionLimits, MAX_CONNECTIONS};
+mod limits;
+
+pub use limits::{ConnectionLimits, MAX_CONNECTIONS};
+
 use crate::transport::TransportConfig;
 
 /// How the HTTP endpoint is served. Every flag has an environment equivalent.

@@ -4,7 +4,7 @@
 mod activity;
 mod limits;
 
-pub use limits::ConnectionLimits;
+pub use crate::config::{ConnectionLimits, MAX_CONNECTIONS};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -206,9 +206,6 @@ pub async fn serve_with_limits(
     let _ = slots.acquire_many(max as u32).await;
     Ok(())
 }
-
-/// Upper bound of `max_connections` (a semaphore counts in `u32` here).
-pub const MAX_CONNECTIONS: usize = 1 << 20;
 
 /// What every connection of one listener shares.
 struct Shared {
