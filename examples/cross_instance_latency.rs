@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
         .endpoint_url(&endpoint)
-        .http_client(dynamodb::http_client())
+        .http_client(bedrock_usage_mcp::aws::http_client())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
     create_table(&client, "bench").await?;

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use axum::Router;
 use axum::body::Body;
+use bedrock_usage_mcp::aws::http_client;
 use bedrock_usage_mcp::fixtures::conformance_server;
-use bedrock_usage_mcp::store::dynamodb::http_client;
 use bedrock_usage_mcp::store::{
     ChangeSignal, DynamoStore, EventSeq, SessionId, SessionRecord, SessionStore, SessionUpdate,
     StoreArgs, StoreError, StoredEvent, StreamKey, Topic,

@@ -103,7 +103,6 @@ mod session;
 mod stream;
 mod table;
 
-pub use crate::aws::http_client;
 pub use calls::CallCounts;
 pub use item::MAX_ITEM_BYTES;
 pub use table::create_table;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use bedrock_usage_mcp::store::dynamodb;
+use bedrock_usage_mcp::aws::http_client;
 
 /// The region every test client uses (moto keeps one set of tables per region).
 pub const REGION: &str = "us-east-1";
@@ -100,7 +100,7 @@ impl Moto {
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
             .endpoint_url(&self.endpoint)
-            .http_client(dynamodb::http_client())
+            .http_client(http_client())
             .build();
         Client::from_conf(config)
     }
