@@ -8,27 +8,39 @@
 //!
 //! # Layout
 //!
-//! - [`protocol`]: versions and eras, JSON-RPC envelopes, metadata headers, the per-era shape
-//!   of results and errors. Message types come from `rmcp::model`.
-//! - [`server`]: what a server offers (tool, resource, prompt and completion handlers), the
-//!   [`server::RequestContext`] handlers talk through, and dispatch by method.
-//! - [`tools`]: the product's MCP offer (report tool, resource template, review prompt, completion)
-//!   as thin glue over [`usage`].
-//! - [`transport`]: Streamable HTTP on axum: guards, POST/GET/DELETE, SSE, JSON-or-SSE
-//!   answers, resumable streams read from the store.
-//! - [`aws`]: what every AWS client shares (HTTPS client, region chain, SDK configuration,
-//!   retry policy), used by the DynamoDB store, the CloudWatch sources and the SigV4 client.
-//! - [`store`]: the [`store::SessionStore`] trait, its in-memory implementation (local runs)
-//!   and its DynamoDB implementation (Lambda), with the flags that choose one.
-//! - [`client`]: an MCP client for both eras (the engine of `mcp-client`: its smoke check,
-//!   SigV4 signing for IAM-protected endpoints, and the stdio proxy).
-//! - [`config`]: flags and environment shared by the binaries.
-//! - [`fixtures`]: the tools, resources and prompts the official conformance suite calls.
-//! - [`usage`]: Bedrock invocation-log records, aggregation, the report contract, sources.
-//! - [`lambda`]: the Lambda door (streaming runner, stage-free paths, the gateway host).
-//! - [`serve`]: binding a listener and serving the app until shutdown, within connection limits.
-//! - [`limited_log`]: warnings logged at most once per interval, for limits a flood can hit.
-//! - `bin/`: thin binaries (`bedrock-usage-mcp`, `mcp-client`, `conformance-server`).
+//! Layers, bottom first. A module imports only from layers below its own, never from a
+//! sibling in its layer; `tests/layering.rs` enforces this (with a short list of known
+//! violations still to remove).
+//!
+//! 1. Bottom utilities, importing nothing of the crate:
+//!    - [`limited_log`]: warnings logged at most once per interval, for limits a flood can hit.
+//!    - [`aws`]: what every AWS client shares (HTTPS client, region chain, SDK configuration,
+//!      retry policy), used by the DynamoDB store, the CloudWatch sources and the SigV4 client.
+//!    - [`protocol`]: versions and eras, JSON-RPC envelopes, metadata headers, the per-era
+//!      shape of results and errors. Message types come from `rmcp::model`.
+//! 2. Built on the utilities alone, none knowing another:
+//!    - [`store`]: the [`store::SessionStore`] trait, its in-memory implementation (local runs)
+//!      and its DynamoDB implementation (Lambda), with the flags that choose one.
+//!    - [`usage`]: Bedrock invocation-log records, aggregation, the report contract, sources.
+//!    - [`client`]: an MCP client for both eras (the engine of `mcp-client`: its smoke check,
+//!      SigV4 signing for IAM-protected endpoints, and the stdio proxy).
+//!    - [`server`]: what a server offers (tool, resource, prompt and completion handlers), the
+//!      [`server::RequestContext`] handlers talk through, and dispatch by method. It sits
+//!      beside `store`, not above it: its remaining store imports are the known violation.
+//! 3. Offers written against [`server`]:
+//!    - [`tools`]: the product's MCP offer (report tool, resource template, review prompt,
+//!      completion) as thin glue over [`usage`].
+//!    - [`fixtures`]: the tools, resources and prompts the official conformance suite calls.
+//! 4. [`transport`]: Streamable HTTP on axum: guards, POST/GET/DELETE, SSE, JSON-or-SSE
+//!    answers, resumable streams read from the store.
+//! 5. [`lambda`]: the Lambda door (streaming runner, stage-free paths, the gateway host).
+//! 6. [`config`]: flags and environment shared by the binaries, and the connection limits
+//!    they set.
+//! 7. [`serve`]: binding a listener and serving the app until shutdown, within connection
+//!    limits, or handing it to the Lambda door.
+//!
+//! Above every layer, `bin/` holds thin binaries (`bedrock-usage-mcp`, `mcp-client`,
+//! `conformance-server`).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
