@@ -14,6 +14,8 @@
 //!
 //! 1. Bottom utilities, importing nothing of the crate:
 //!    - [`limited_log`]: warnings logged at most once per interval, for limits a flood can hit.
+//!    - [`clock`]: the wall clock in Unix seconds or milliseconds, read one way by every
+//!      layer that compares times written by different instances.
 //!    - [`aws`]: what every AWS client shares (HTTPS client, region chain, SDK configuration,
 //!      retry policy), used by the DynamoDB store, the CloudWatch sources and the SigV4 client.
 //!    - [`protocol`]: versions and eras, JSON-RPC envelopes, metadata headers, the per-era
@@ -46,6 +48,7 @@
 
 pub mod aws;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod fixtures;
 pub mod lambda;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// The layers, bottom first. A module may import from any module of a lower layer.
 const LAYERS: &[&[&str]] = &[
     // Bottom utilities: import nothing of the crate.
-    &["limited_log", "aws", "protocol"],
+    &["limited_log", "clock", "aws", "protocol"],
     // Built on the utilities only, and none knows another: the session store, the usage
     // domain, the MCP client, and `server` (what a server offers, dispatch by method). That
     // `server` sits beside `store`, not above it, is the point: handlers never see the store.

@@ -98,9 +98,9 @@ impl McpServer {
         });
         if let Some(state) = ctx.take_next_state() {
             let name = Self::state_binding(method, params.as_ref());
-            let sealed = self
-                .state_codec()
-                .seal_state(method, &name, &state, super::unix_now());
+            let sealed =
+                self.state_codec()
+                    .seal_state(method, &name, &state, crate::clock::unix_now());
             result["requestState"] = json!(sealed);
         }
         result

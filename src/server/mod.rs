@@ -16,7 +16,7 @@ pub use context::{ContextParts, Outbox, RequestContext, SessionHandle};
 pub use error::HandlerError;
 pub use log_level::LogLevel;
 pub use prompt::PromptHandler;
-pub use request_state::{RequestStateCodec, STATE_TTL_SECS, TamperedState, unix_now};
+pub use request_state::{RequestStateCodec, STATE_TTL_SECS, TamperedState};
 pub use resource::ResourceProvider;
 pub use tool::ToolHandler;
 

@@ -132,13 +132,6 @@ impl RequestStateCodec {
     }
 }
 
-/// Now, in unix seconds (0 before 1970: a clock that far off expires every state).
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,7 +32,8 @@ use crate::store::{
 };
 
 /// How far apart the clocks of two instances may be: a lease counts as lapsed only this long
-/// after its expiry time.
+/// after its expiry time, and a cancellation recorded on another instance up to this long
+/// before its request began still counts.
 pub const CLOCK_SKEW: Duration = Duration::from_secs(1);
 
 /// The message of the error that ends a stream whose writer is gone.
@@ -211,7 +212,8 @@ async fn answered_ids(store: &dyn SessionStore, key: &StreamKey) -> Result<Vec<V
     }
 }
 
-fn millis(d: Duration) -> u64 {
+/// A duration in whole milliseconds, as the store keeps times.
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 

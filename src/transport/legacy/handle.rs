@@ -18,6 +18,7 @@ use crate::server::{ContextParts, HandlerError, LogLevel, RequestContext, Sessio
 use crate::store::{SessionRecord, SessionUpdate, Topic, unix_now_ms};
 use crate::transport::McpService;
 use crate::transport::http_error::HttpError;
+use crate::transport::lease::{CLOCK_SKEW, millis};
 use crate::transport::response;
 use crate::transport::tail::Tail;
 
@@ -246,7 +247,7 @@ impl RequestTask {
     /// once after [`FIRST_CANCEL_CHECK`] and then every [`CANCEL_CHECK_EVERY`], not at the
     /// store's stream-polling rate; an in-process store wakes it at once.
     ///
-    /// Only a cancellation recorded after this request began counts (less [`CLOCK_SKEW_MS`]
+    /// Only a cancellation recorded after this request began counts (less [`CLOCK_SKEW`]
     /// between instances): one for an id that was not in flight when it came must not cancel
     /// a later request that reuses the id.
     async fn cancelled_by_client(&self, id: &Value, started_ms: u64) {
@@ -278,16 +279,13 @@ impl RequestTask {
     }
 }
 
-/// How far apart the clocks of two instances may be: a cancellation recorded on another
-/// instance up to this long before the request began still counts.
-const CLOCK_SKEW_MS: u64 = 1_000;
-
 /// Whether a cancellation recorded at `at` (milliseconds since the epoch, as written by
 /// [`accept_notification`]) applies to a request that began at `started_ms`.
 fn cancel_applies(at: &str, started_ms: u64) -> bool {
     // A mark without a time was written by an older instance (rolling deploy): it counts.
-    at.parse::<u64>()
-        .map_or(true, |at| at.saturating_add(CLOCK_SKEW_MS) >= started_ms)
+    at.parse::<u64>().map_or(true, |at| {
+        at.saturating_add(millis(CLOCK_SKEW)) >= started_ms
+    })
 }
 
 /// The longest request id a cancellation is recorded for, as JSON.
