@@ -13,8 +13,8 @@
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use bedrock_usage_mcp::usage::source::FileSource;
-use bedrock_usage_mcp::usage::{Granularity, UsageQuery, testdata};
+use bedrock_usage_mcp::usage::source::{FileSource, synthetic};
+use bedrock_usage_mcp::usage::{Granularity, UsageQuery};
 use tokio_util::sync::CancellationToken;
 
 /// Peak resident set size in MiB, from `/proc/self/status`.
@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         path.display()
     );
     let started = Instant::now();
-    let bytes = testdata::write_records(&path, records, min_body..=max_body, 42)?;
+    let bytes = synthetic::write_records(&path, records, min_body..=max_body, 42)?;
     let mb = bytes as f64 / 1e6;
     println!(
         "  wrote {mb:.0} MB in {:.1} s ({:.0} bytes/record on disk)",
@@ -73,7 +73,7 @@ fn main() -> anyhow::Result<()> {
         peak_rss_mib().unwrap_or(f64::NAN)
     );
 
-    let (start, end) = testdata::default_window();
+    let (start, end) = synthetic::default_window();
     let query = UsageQuery::new(start, end, Granularity::Hour)?;
     let source = FileSource::new(&path);
     let mut rates = Vec::new();

@@ -23,7 +23,7 @@ mod fuzz;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bedrock_usage_mcp::usage::chart::render_png;
-use bedrock_usage_mcp::usage::testdata::{RecordGenerator, Rng};
+use bedrock_usage_mcp::usage::source::synthetic::{RecordGenerator, Rng};
 use bedrock_usage_mcp::usage::{
     Aggregator, Counters, Granularity, InvocationRecord, Row, SourceInfo, SourceKind, Timestamp,
     UsageFilters, UsageQuery, UsageReport, render_text,

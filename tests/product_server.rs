@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use bedrock_usage_mcp::usage::testdata::{WINDOW_END, WINDOW_START, write_records};
+use bedrock_usage_mcp::usage::source::synthetic::{WINDOW_END, WINDOW_START, write_records};
 use common::{ServerProcess, test_tool};
 use serde_json::{Value, json};
 

@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use bedrock_usage_mcp::usage::source::{FileSource, SampleSource, sample::sample_lines};
+use bedrock_usage_mcp::usage::source::{FileSource, SampleSource, sample::sample_lines, synthetic};
 use bedrock_usage_mcp::usage::{
-    Date, Granularity, NoProgress, UsageFilters, UsageQuery, UsageSource, testdata,
+    Date, Granularity, NoProgress, UsageFilters, UsageQuery, UsageSource,
 };
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -299,7 +299,7 @@ const WHOLE_WINDOW: Spec = Spec {
 fn file_reports_match_independent_counts() {
     let dir = TempDir::new("oracle");
     let path = dir.0.join("records.jsonl");
-    testdata::write_records(&path, 4_000, 64..=512, 11).unwrap();
+    synthetic::write_records(&path, 4_000, 64..=512, 11).unwrap();
     let lines: Vec<String> = std::fs::read_to_string(&path)
         .unwrap()
         .lines()
@@ -343,11 +343,11 @@ fn file_reports_match_independent_counts() {
             ..WHOLE_WINDOW
         },
         Spec {
-            model: Some(testdata::MODELS[5]),
+            model: Some(synthetic::MODELS[5]),
             ..WHOLE_WINDOW
         },
         Spec {
-            user: Some(testdata::USERS[3]),
+            user: Some(synthetic::USERS[3]),
             hour: true,
             start: "2026-10-10T00:00:00Z",
             end: "2026-10-12T00:00:00Z",
@@ -356,8 +356,8 @@ fn file_reports_match_independent_counts() {
         Spec {
             region: Some("eu-west-1"),
             account: Some("111122223333"),
-            model: Some(testdata::MODELS[0]),
-            user: Some(testdata::USERS[1]),
+            model: Some(synthetic::MODELS[0]),
+            user: Some(synthetic::USERS[1]),
             ..WHOLE_WINDOW
         },
         // A filter that matches nothing still yields a zero-filled series.
@@ -397,7 +397,7 @@ fn file_reports_match_independent_counts() {
 fn every_breakdown_sums_to_the_totals() {
     let dir = TempDir::new("sums");
     let path = dir.0.join("records.jsonl");
-    testdata::write_records(&path, 2_000, 16..=64, 5).unwrap();
+    synthetic::write_records(&path, 2_000, 16..=64, 5).unwrap();
     for top_n in [0, 1, 2, 5, 100] {
         for hour in [false, true] {
             let spec = Spec {

@@ -31,10 +31,10 @@ use bedrock_usage_mcp::aws::{RetryPolicy, http_client};
 use bedrock_usage_mcp::usage::source::cloudwatch::{
     Backoff, ClientCache, InsightsOptions, LogsClient, MAX_RESULT_ROWS, ScanOptions, query_text,
 };
+use bedrock_usage_mcp::usage::source::synthetic::RecordGenerator;
 use bedrock_usage_mcp::usage::source::{
     CloudWatchMode, CloudWatchSelector, FileSource, InsightsSource, ScanSource,
 };
-use bedrock_usage_mcp::usage::testdata::RecordGenerator;
 use bedrock_usage_mcp::usage::{
     Counters, Date, Granularity, NoProgress, ProgressSink, SourceError, SourceKind, Timestamp,
     UsageFilters, UsageQuery, UsageReport, UsageSource,

@@ -7,10 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use bedrock_usage_mcp::usage::source::FileSource;
+use bedrock_usage_mcp::usage::source::{FileSource, synthetic};
 use bedrock_usage_mcp::usage::{
     Granularity, NoProgress, ProgressSink, SourceError, UsageQuery, UsageReport, UsageSource,
-    testdata,
 };
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -156,8 +155,8 @@ fn gzip_and_plain_files_give_identical_reports() {
     let dir = TempDir::new("gz");
     let plain = dir.path("records.jsonl");
     let gz = dir.path("records.jsonl.gz");
-    testdata::write_records(&plain, 3_000, 200..=2_000, 3).unwrap();
-    testdata::write_records(&gz, 3_000, 200..=2_000, 3).unwrap();
+    synthetic::write_records(&plain, 3_000, 200..=2_000, 3).unwrap();
+    synthetic::write_records(&gz, 3_000, 200..=2_000, 3).unwrap();
     assert!(std::fs::metadata(&gz).unwrap().len() < std::fs::metadata(&plain).unwrap().len());
 
     // A gzip file under a name without `.gz` is recognised by its magic bytes.
@@ -265,7 +264,7 @@ async fn progress_counts_bytes_up_to_the_file_size() {
     let dir = TempDir::new("progress");
     for name in ["p.jsonl", "p.jsonl.gz"] {
         let path = dir.path(name);
-        let size = testdata::write_records(&path, 6_000, 500..=1_500, 9).unwrap();
+        let size = synthetic::write_records(&path, 6_000, 500..=1_500, 9).unwrap();
         let recorder = Recorder::default();
         let source = FileSource::new(&path);
         let report = source
@@ -292,7 +291,7 @@ async fn progress_counts_bytes_up_to_the_file_size() {
 async fn cancellation_stops_the_file_source() {
     let dir = TempDir::new("cancel");
     let path = dir.path("big.jsonl");
-    let size = testdata::write_records(&path, 40_000, 300..=800, 4).unwrap();
+    let size = synthetic::write_records(&path, 40_000, 300..=800, 4).unwrap();
     let source = FileSource::new(&path);
 
     // Already cancelled: nothing is reported.

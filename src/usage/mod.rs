@@ -10,10 +10,9 @@
 //! - [`aggregate`]: the streaming [`Aggregator`] that folds records into counters.
 //! - [`report`]: the report contract, its JSON Schema and its text rendering.
 //! - [`source`]: the [`UsageSource`] trait, progress and errors; the file and bundled-sample
-//!   sources.
+//!   sources, and the seeded synthetic records the sample (and tests) are made of.
 //! - [`chart`]: a PNG chart of tokens over time, stacked by model (no fonts or image crates).
 //! - [`pricing`]: cost estimates from an operator-supplied pricing table (no built-in prices).
-//! - [`testdata`]: seeded synthetic records for tests, benchmarks and the sample.
 
 pub mod aggregate;
 pub mod chart;
@@ -22,7 +21,6 @@ pub mod query;
 pub mod record;
 pub mod report;
 pub mod source;
-pub mod testdata;
 pub mod time;
 
 pub use aggregate::{Aggregator, Dimensions};

@@ -206,7 +206,7 @@ mod tests {
                 row("anthropic.claude-sonnet", 1_000_000, 0),
                 row("amazon.nova-pro-v1:0", 10, 10),
             ],
-            ..crate::usage::testdata::empty_report()
+            ..crate::usage::source::synthetic::empty_report()
         };
         let estimate = table.estimate(&report);
         assert_eq!(estimate.by_model[0].cost, 2.0);

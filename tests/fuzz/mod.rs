@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 
-use bedrock_usage_mcp::usage::testdata::Rng;
+use bedrock_usage_mcp::usage::source::synthetic::Rng;
 
 pub mod mutate;
 

@@ -1,7 +1,7 @@
 //! Mutations shared by the fuzz targets: values that break parsers, structural edits of a JSON
 //! value, and byte edits of its text. Every choice comes from the case's seeded generator.
 
-use bedrock_usage_mcp::usage::testdata::Rng;
+use bedrock_usage_mcp::usage::source::synthetic::Rng;
 use serde_json::{Map, Value, json};
 
 /// The words a target's inputs are made of, so that mutations stay near valid shapes.

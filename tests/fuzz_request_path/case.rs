@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use bedrock_usage_mcp::usage::testdata::Rng;
+use bedrock_usage_mcp::usage::source::synthetic::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 

@@ -4,12 +4,13 @@
 //! [`ProgressSink`] how far it got (so the MCP layer can send progress notifications) and
 //! stopping when its [`CancellationToken`] fires. Implementations here: [`file::FileSource`]
 //! (a local JSON-lines file, plain or gzip) and [`sample::SampleSource`] (the bundled,
-//! generated dataset). CloudWatch sources live beside them and share the same
+//! generated dataset, drawn with [`synthetic`]'s seeded records). CloudWatch sources live beside them and share the same
 //! [`Aggregator`](super::aggregate::Aggregator).
 
 pub mod cloudwatch;
 pub mod file;
 pub mod sample;
+pub mod synthetic;
 
 pub use cloudwatch::{CloudWatchMode, CloudWatchSelector, InsightsSource, ScanSource};
 pub use file::FileSource;

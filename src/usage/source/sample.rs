@@ -16,11 +16,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
+use super::synthetic::{ACCOUNTS, MODELS, Rng, SyntheticRecord, request_id};
 use super::{ProgressSink, SourceError, SourceInfo, SourceKind, UsageSource};
 use crate::usage::aggregate::Aggregator;
 use crate::usage::query::UsageQuery;
 use crate::usage::report::UsageReport;
-use crate::usage::testdata::{ACCOUNTS, MODELS, Rng, SyntheticRecord, request_id};
 use crate::usage::time::{Date, Timestamp};
 
 /// Days the sample covers, ending with today.

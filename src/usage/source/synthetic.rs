@@ -1,8 +1,11 @@
-//! Synthetic invocation-log records for tests, benchmarks and the bundled sample.
+//! The synthetic dataset: seeded invocation-log records, the material of the bundled sample
+//! ([`SampleSource`](super::SampleSource) lays out its personas with [`SyntheticRecord`] and
+//! [`Rng`]) and of the files tests and the file-source benchmark read ([`RecordGenerator`],
+//! [`write_records`]).
 //!
 //! Deterministic for a seed and free of external data, so that a test can write a dataset,
 //! compute its expected numbers independently, and push the very same records through any
-//! source (a file here; CloudWatch in other tests). Records look like Bedrock's: realistic
+//! source (a file; CloudWatch in other tests). Records look like Bedrock's: realistic
 //! `inputBodyJson` / `outputBodyJson` shapes per operation, strings with escapes and non-ASCII
 //! text, errors without output, older records without cache counts.
 
@@ -14,7 +17,7 @@ use std::path::Path;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::time::Timestamp;
+use crate::usage::time::Timestamp;
 
 /// First instant of the window [`RecordGenerator::new`] spreads records over.
 pub const WINDOW_START: &str = "2026-10-01T00:00:00Z";
@@ -537,8 +540,9 @@ fn write_lines(
     Ok(())
 }
 
-/// An empty report of the default window, for tests that fill in only what they need.
-pub fn empty_report() -> crate::usage::UsageReport {
+/// An empty report of the default window, for unit tests that fill in only what they need.
+#[cfg(test)]
+pub(crate) fn empty_report() -> crate::usage::UsageReport {
     use crate::usage::{Aggregator, Granularity, SourceInfo, SourceKind, UsageQuery};
     let start = WINDOW_START
         .parse()
