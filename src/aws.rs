@@ -32,7 +32,7 @@ pub fn http_client() -> SharedHttpClient {
 
 /// Where the region comes from: `AWS_REGION` (set on Lambda), then the AWS profile. Never
 /// instance metadata, which costs a network request (a slow one off EC2).
-pub fn region_chain() -> RegionProviderChain {
+pub(crate) fn region_chain() -> RegionProviderChain {
     RegionProviderChain::first_try(
         aws_config::environment::EnvironmentVariableRegionProvider::new(),
     )
@@ -42,7 +42,7 @@ pub fn region_chain() -> RegionProviderChain {
 /// The standard AWS configuration (environment, profile, SSO, `AWS_ENDPOINT_URL`), on
 /// [`http_client`], with the region from [`region_chain`] (`None` when neither names one)
 /// and [`RetryPolicy::DEFAULT`]. Credentials load on first use.
-pub async fn load_config() -> SdkConfig {
+pub(crate) async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(region_chain())
         .http_client(http_client())
@@ -54,7 +54,7 @@ pub async fn load_config() -> SdkConfig {
 /// Whether `region` looks like an AWS region name (`us-east-1`, `us-gov-west-1`): lowercase
 /// letters, digits and dashes, at most 32. It becomes part of a host name, so nothing else is
 /// let through.
-pub fn valid_region(region: &str) -> bool {
+pub(crate) fn valid_region(region: &str) -> bool {
     (1..=32).contains(&region.len())
         && region
             .bytes()
@@ -101,7 +101,7 @@ impl RetryPolicy {
 /// A retry classifier for error codes a service uses for passing trouble that the SDK's own
 /// classifiers do not know: such an error of operation error type `E` is retried as transient,
 /// under the same [`RetryPolicy`] as the rest.
-pub struct RetryCodes<E> {
+pub(crate) struct RetryCodes<E> {
     codes: &'static [&'static str],
     error: PhantomData<fn() -> E>,
 }

@@ -8,7 +8,8 @@ use clap::{Args, ValueEnum};
 
 mod limits;
 
-pub use limits::{ConnectionLimits, MAX_CONNECTIONS};
+pub use limits::ConnectionLimits;
+pub(crate) use limits::MAX_CONNECTIONS;
 
 use crate::transport::TransportConfig;
 
@@ -138,7 +139,7 @@ pub enum ConfigError {
 
 impl HttpArgs {
     /// Checks the flags and builds the transport configuration.
-    pub fn transport_config(&self) -> Result<TransportConfig, ConfigError> {
+    pub(crate) fn transport_config(&self) -> Result<TransportConfig, ConfigError> {
         if !self.endpoint.starts_with('/') {
             return Err(ConfigError::Endpoint(self.endpoint.clone()));
         }
@@ -176,13 +177,13 @@ impl HttpArgs {
     }
 
     /// Whether the standalone stream is offered: as the flag says, else off on Lambda.
-    pub fn standalone_stream_on(&self, on_lambda: bool) -> bool {
+    pub(crate) fn standalone_stream_on(&self, on_lambda: bool) -> bool {
         self.standalone_stream
             .map_or(!on_lambda, |s| s == Switch::On)
     }
 
     /// Checks the flags and builds the limits of the local listener's connections.
-    pub fn connection_limits(&self) -> Result<ConnectionLimits, ConfigError> {
+    pub(crate) fn connection_limits(&self) -> Result<ConnectionLimits, ConfigError> {
         if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
             return Err(ConfigError::MaxConnections {
                 max: MAX_CONNECTIONS,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// A warning logged at most once per interval, with the number of occurrences it stands for.
 #[derive(Debug)]
-pub struct RateLimitedWarning {
+pub(crate) struct RateLimitedWarning {
     interval: Duration,
     last: Mutex<Option<Instant>>,
     unlogged: AtomicU64,
@@ -25,7 +25,7 @@ impl RateLimitedWarning {
 
     /// Counts one occurrence and calls `log` with the occurrences since the last call that
     /// logged, if the interval has passed since then.
-    pub fn hit(&self, log: impl FnOnce(u64)) {
+    pub(crate) fn hit(&self, log: impl FnOnce(u64)) {
         self.unlogged.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
         let due = {

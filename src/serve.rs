@@ -4,7 +4,8 @@
 mod activity;
 mod limits;
 
-pub use crate::config::{ConnectionLimits, MAX_CONNECTIONS};
+pub use crate::config::ConnectionLimits;
+pub(crate) use crate::config::MAX_CONNECTIONS;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -61,7 +62,7 @@ const STATE_KEY_TIMEOUT: Duration = Duration::from_secs(5);
 /// `server` with the requestState key every instance shares: the one given
 /// (`--request-state-key`) wins; otherwise a shared store's (created once, atomically, by the
 /// first instance that starts); otherwise (memory store) the server's own random key.
-pub async fn shared_state_key(
+pub(crate) async fn shared_state_key(
     server: McpServer,
     http: &HttpArgs,
     store: &dyn SessionStore,
@@ -305,7 +306,7 @@ async fn accept_failed(e: std::io::Error, warnings: &LimitWarnings) {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -7,7 +7,8 @@ mod sigv4;
 mod smoke;
 mod sse;
 
-pub use sigv4::{EXECUTE_API, SharedSigner, SigV4Signer, region_in_url};
+pub(crate) use sigv4::SharedSigner;
+pub use sigv4::{EXECUTE_API, SigV4Signer};
 pub use smoke::{SmokeCheck, run_smoke};
 pub use sse::{SseDecoder, SseEvent};
 
@@ -118,7 +119,7 @@ impl McpClient {
         })
     }
 
-    pub fn is_modern(&self) -> bool {
+    pub(crate) fn is_modern(&self) -> bool {
         self.options.protocol == version::MODERN
     }
 
@@ -214,7 +215,10 @@ impl McpClient {
     }
 
     /// Sends a raw POST of one JSON-RPC message with this client's headers.
-    pub async fn post_raw(&mut self, body: &Value) -> Result<reqwest::Response, ClientError> {
+    pub(crate) async fn post_raw(
+        &mut self,
+        body: &Value,
+    ) -> Result<reqwest::Response, ClientError> {
         let method = body["method"].as_str().unwrap_or_default().to_owned();
         let name = body["params"]
             .get("name")
@@ -225,7 +229,7 @@ impl McpClient {
     }
 
     /// A JSON-RPC request with a fresh id (and, for 2026-07-28, the `_meta` it needs).
-    pub fn envelope(&mut self, method: &str, mut params: Value) -> Value {
+    pub(crate) fn envelope(&mut self, method: &str, mut params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
         if self.is_modern() {

@@ -85,7 +85,8 @@ impl SigV4Signer {
     }
 
     /// Signs as if the time were `time` (tests compare with a signature computed elsewhere).
-    pub fn at_time(mut self, time: SystemTime) -> Self {
+    #[cfg(test)]
+    pub(crate) fn at_time(mut self, time: SystemTime) -> Self {
         self.time = Some(time);
         self
     }
@@ -167,7 +168,7 @@ impl SigV4Signer {
 
 /// The region of an API Gateway or Lambda URL host (`ID.execute-api.REGION.amazonaws.com`,
 /// `ID.lambda-url.REGION.on.aws`).
-pub fn region_in_url(url: &str) -> Option<String> {
+pub(crate) fn region_in_url(url: &str) -> Option<String> {
     let host = reqwest::Url::parse(url).ok()?.host_str()?.to_owned();
     let labels: Vec<&str> = host.split('.').collect();
     let at = labels
@@ -180,7 +181,7 @@ pub fn region_in_url(url: &str) -> Option<String> {
 }
 
 /// A shareable signer.
-pub type SharedSigner = Arc<SigV4Signer>;
+pub(crate) type SharedSigner = Arc<SigV4Signer>;
 
 #[cfg(test)]
 mod tests {

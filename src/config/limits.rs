@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// Upper bound of `max_connections` (a semaphore counts in `u32` where it is enforced).
-pub const MAX_CONNECTIONS: usize = 1 << 20;
+pub(crate) const MAX_CONNECTIONS: usize = 1 << 20;
 
 /// Bounds on the connections of the local listener. A slow or silent client can hold a
 /// connection (a file descriptor and a task) only this long, and only this many at once.

@@ -5,11 +5,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 
-pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
-pub const SESSION_ID: &str = "mcp-session-id";
-pub const METHOD: &str = "mcp-method";
+pub(crate) const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+pub(crate) const SESSION_ID: &str = "mcp-session-id";
+pub(crate) const METHOD: &str = "mcp-method";
 pub const NAME: &str = "mcp-name";
-pub const LAST_EVENT_ID: &str = "last-event-id";
+pub(crate) const LAST_EVENT_ID: &str = "last-event-id";
 
 /// Why a header cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,7 +40,7 @@ pub fn single<'a>(
 
 /// Decodes a header value that may use the `=?base64?{value}?=` form (standard alphabet,
 /// padded, UTF-8); any other value is taken literally.
-pub fn decode_value(raw: &str, name: &'static str) -> Result<String, HeaderError> {
+pub(crate) fn decode_value(raw: &str, name: &'static str) -> Result<String, HeaderError> {
     match raw
         .strip_prefix("=?base64?")
         .and_then(|rest| rest.strip_suffix("?="))

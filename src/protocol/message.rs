@@ -22,14 +22,14 @@ pub enum Incoming {
 
 /// Why a JSON value is not a JSON-RPC message (-32600), with the id if it could be read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InvalidMessage {
+pub(crate) struct InvalidMessage {
     pub id: Option<Value>,
     pub reason: String,
 }
 
 impl Incoming {
     /// Classifies one JSON value.
-    pub fn classify(value: Value) -> Result<Self, InvalidMessage> {
+    pub(crate) fn classify(value: Value) -> Result<Self, InvalidMessage> {
         let Value::Object(mut object) = value else {
             return Err(invalid(None, "a JSON-RPC message must be an object"));
         };
@@ -108,7 +108,7 @@ pub fn response(id: &Value, result: Value) -> Value {
 }
 
 /// An error response.
-pub fn error_response(id: &Value, error: &ErrorData) -> Value {
+pub(crate) fn error_response(id: &Value, error: &ErrorData) -> Value {
     json!({ "jsonrpc": "2.0", "id": id, "error": error })
 }
 
@@ -123,12 +123,12 @@ pub fn request(id: &str, method: &str, params: Value) -> Value {
 }
 
 /// The `_meta` object of a request's params, if any.
-pub fn params_meta(params: Option<&Value>) -> Option<&Map<String, Value>> {
+pub(crate) fn params_meta(params: Option<&Value>) -> Option<&Map<String, Value>> {
     params?.get("_meta")?.as_object()
 }
 
 /// A stable text key for a JSON-RPC id (`"abc"` and `1` stay distinct).
-pub fn id_key(id: &Value) -> String {
+pub(crate) fn id_key(id: &Value) -> String {
     id.to_string()
 }
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::version::Era;
 
-pub const SERVER_INFO_META: &str = "io.modelcontextprotocol/serverInfo";
+pub(crate) const SERVER_INFO_META: &str = "io.modelcontextprotocol/serverInfo";
 
 /// Cache hints (2026-07-28) for discover, list and read results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ const CACHEABLE: [&str; 6] = [
 /// Modern: `resultType` (default `complete`), `_meta.serverInfo`, and cache hints on cacheable
 /// complete results. Legacy: no `resultType` (rmcp's types add `complete`; older peers may
 /// reject unknown fields).
-pub fn shape_result(
+pub(crate) fn shape_result(
     era: Era,
     method: &str,
     mut result: Value,
@@ -79,7 +79,7 @@ pub fn shape_result(
 
 /// Maps an error to its era: "resource not found" is -32002 before 2026-07-28 and -32602 from
 /// it on (SEP-2164).
-pub fn shape_error(era: Era, mut error: ErrorData) -> ErrorData {
+pub(crate) fn shape_error(era: Era, mut error: ErrorData) -> ErrorData {
     if era == Era::Modern && error.code == ErrorCode::RESOURCE_NOT_FOUND {
         error.code = ErrorCode::INVALID_PARAMS;
     }
@@ -88,7 +88,7 @@ pub fn shape_error(era: Era, mut error: ErrorData) -> ErrorData {
 
 /// The HTTP status of a JSON-RPC error on the modern path. Legacy errors always travel with
 /// 200, because a legacy 404 means "session gone".
-pub fn modern_status(error: &ErrorData) -> http::StatusCode {
+pub(crate) fn modern_status(error: &ErrorData) -> http::StatusCode {
     match error.code.0 {
         -32601 => http::StatusCode::NOT_FOUND,
         -32022..=-32020 | -32700 | -32600 => http::StatusCode::BAD_REQUEST,

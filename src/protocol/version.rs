@@ -6,9 +6,6 @@ pub const MODERN: &str = "2026-07-28";
 /// The session-based revisions, newest first; `initialize` negotiates one of them.
 pub const LEGACY: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
 
-/// The version a legacy request without `MCP-Protocol-Version` is assumed to speak.
-pub const LEGACY_DEFAULT: &str = "2025-03-26";
-
 /// Which family of the protocol a request belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Era {
@@ -24,13 +21,13 @@ pub fn supported() -> Vec<&'static str> {
 }
 
 /// Whether `version` is one this server speaks.
-pub fn is_supported(version: &str) -> bool {
+pub(crate) fn is_supported(version: &str) -> bool {
     version == MODERN || LEGACY.contains(&version)
 }
 
 /// The version to answer an `initialize` with: the client's own if it is a legacy version we
 /// speak, else our newest legacy version (`initialize` can never select the stateless revision).
-pub fn negotiate(requested: &str) -> &'static str {
+pub(crate) fn negotiate(requested: &str) -> &'static str {
     LEGACY
         .into_iter()
         .find(|v| *v == requested)
@@ -38,7 +35,7 @@ pub fn negotiate(requested: &str) -> &'static str {
 }
 
 /// Whether a legacy session at `version` may receive JSON-RPC batches (only 2025-03-26).
-pub fn allows_batches(version: &str) -> bool {
+pub(crate) fn allows_batches(version: &str) -> bool {
     version == "2025-03-26"
 }
 

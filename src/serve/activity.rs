@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Times of the last read and the last write on one connection.
 #[derive(Debug)]
-pub struct Activity {
+pub(crate) struct Activity {
     start: Instant,
     /// Milliseconds since `start` plus one; 0 for never.
     last_read: AtomicU64,
@@ -35,18 +35,18 @@ impl Activity {
 
     /// Whether the client sent bytes since the server last wrote: a request head is under
     /// way, as opposed to a connection waiting unused for its next request.
-    pub fn reading_since_last_write(&self) -> bool {
+    pub(crate) fn reading_since_last_write(&self) -> bool {
         self.last_read.load(Ordering::Relaxed) > self.last_write.load(Ordering::Relaxed)
     }
 
     /// Whether the server has written anything yet (a connection that never got an answer
     /// never sent a complete request).
-    pub fn wrote_anything(&self) -> bool {
+    pub(crate) fn wrote_anything(&self) -> bool {
         self.last_write.load(Ordering::Relaxed) > 0
     }
 
     /// Resolves once no byte has moved either way for `idle`.
-    pub async fn idle_for(&self, idle: Duration) {
+    pub(crate) async fn idle_for(&self, idle: Duration) {
         loop {
             let last = self
                 .last_read

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-pub use crate::limited_log::RateLimitedWarning;
+pub(crate) use crate::limited_log::RateLimitedWarning;
 
 /// The warnings of one listener, one per kind of limit.
 #[derive(Debug)]
-pub struct LimitWarnings {
+pub(crate) struct LimitWarnings {
     pub connection_limit: RateLimitedWarning,
     pub slow_head: RateLimitedWarning,
     pub head_too_large: RateLimitedWarning,

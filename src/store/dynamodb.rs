@@ -29,7 +29,7 @@
 //! stored as `R#sha256:<hex>` (the client chooses request ids; sort keys stop at 1 KB).
 //!
 //! DynamoDB deletes expired items lazily (within days), so every read checks `expires_at`
-//! itself. Events and replies expire [`DynamoStore::with_item_grace`] (default a day) after
+//! itself. Events and replies expire [`DEFAULT_ITEM_GRACE`] (a day) after
 //! their session's expiry as it stood when they were written; the session item's own
 //! `expires_at` slides forward with use.
 //!
@@ -47,8 +47,8 @@
 //!
 //! Reads that decide correctness are strongly consistent: loading a session, reading and
 //! checking events, reading replies. Appends and replies check that their session is live,
-//! using what this instance saw within the last [`DynamoStore::with_liveness_cache`] (default
-//! 1 s; `load_session` fills it), so a burst of events costs one session read, not one each.
+//! using what this instance saw within the last [`DEFAULT_LIVENESS_CACHE`]
+//! (1 s; `load_session` fills it), so a burst of events costs one session read, not one each.
 //!
 //! # What each MCP operation costs
 //!
@@ -123,10 +123,10 @@ use calls::Calls;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest a reader that keeps finding nothing waits between polls, by default.
 pub const DEFAULT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(10);
-/// How long a session seen live is trusted to be, by default.
-pub const DEFAULT_LIVENESS_CACHE: Duration = Duration::from_secs(1);
-/// How long events and replies outlive their session's expiry, by default.
-pub const DEFAULT_ITEM_GRACE: Duration = Duration::from_secs(24 * 3600);
+/// How long a session seen live is trusted to be, before an append or reply checks again.
+pub(crate) const DEFAULT_LIVENESS_CACHE: Duration = Duration::from_secs(1);
+/// How long events and replies outlive their session's expiry.
+pub(crate) const DEFAULT_ITEM_GRACE: Duration = Duration::from_secs(24 * 3600);
 
 /// Sessions, streams and replies in one DynamoDB table (layout in the module docs).
 #[derive(Debug)]
@@ -177,19 +177,6 @@ impl DynamoStore {
         doubled.min(self.max_poll_interval).max(self.poll_interval)
     }
 
-    /// How long this instance trusts that a session it saw live still is, before an append or
-    /// reply checks again. Zero checks every time.
-    pub fn with_liveness_cache(mut self, ttl: Duration) -> Self {
-        self.liveness = Liveness::new(ttl);
-        self
-    }
-
-    /// How long events and replies outlive their session's expiry.
-    pub fn with_item_grace(mut self, grace: Duration) -> Self {
-        self.item_grace = grace;
-        self
-    }
-
     pub fn table(&self) -> &str {
         &self.table
     }
@@ -207,7 +194,7 @@ impl DynamoStore {
 /// A DynamoDB client configured the standard AWS way ([`crate::aws::load_config`]), without
 /// network I/O: the region must come from `AWS_REGION` (set on Lambda) or the profile, and
 /// credentials load on first use.
-pub async fn client_from_env() -> Result<Client, StoreError> {
+pub(crate) async fn client_from_env() -> Result<Client, StoreError> {
     let config = crate::aws::load_config().await;
     if config.region().is_none() {
         return Err(StoreError::Backend(

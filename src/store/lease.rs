@@ -12,7 +12,7 @@ use serde_json::Value;
 /// renewal, and DynamoDB bills an update by the size of the whole item, so it stays small; the
 /// ids of a POST beyond this are not kept, and a stream whose writer is lost then ends with one
 /// error whose id is `null` (JSON-RPC's "id unknown").
-pub const MAX_LEASE_IDS_BYTES: usize = 1024;
+pub(crate) const MAX_LEASE_IDS_BYTES: usize = 1024;
 
 /// The writer's promise about one POST's stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +35,12 @@ impl StreamLease {
     }
 
     /// The request ids as stored: a JSON array.
-    pub fn ids_json(&self) -> String {
+    pub(crate) fn ids_json(&self) -> String {
         Value::from(self.request_ids.clone()).to_string()
     }
 
     /// Reads ids stored by [`StreamLease::ids_json`]; anything else reads as none.
-    pub fn parse_ids(raw: &str) -> Vec<Value> {
+    pub(crate) fn parse_ids(raw: &str) -> Vec<Value> {
         match serde_json::from_str(raw) {
             Ok(Value::Array(ids)) => ids,
             _ => Vec::new(),

@@ -23,7 +23,7 @@ use super::{SessionStore, StoreError};
 /// kept, so memory is bounded by the streams in flight rather than by the requests served.
 ///
 /// Anyone who can reach the endpoint can create sessions, so their number is capped
-/// ([`DEFAULT_MAX_SESSIONS`], or [`MemoryStore::with_max_sessions`]): a new session beyond the
+/// ([`DEFAULT_MAX_SESSIONS`]): a new session beyond the
 /// cap evicts the one closest to expiry, which with the sliding TTL is the one idle longest.
 /// Its client gets 404 and, as the specification says, initializes again. A flood thus costs
 /// old idle sessions, never the server's memory. Tombstones of ended sessions and the replies a
@@ -48,12 +48,12 @@ impl Default for MemoryStore {
 }
 
 /// The most live sessions one memory store keeps (and the most tombstones of ended ones).
-pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
+pub(crate) const DEFAULT_MAX_SESSIONS: usize = 10_000;
 
 /// The most replies (client answers and cancellation marks) one session keeps; a new one
 /// beyond it pushes out the oldest, which was read long ago. Real sessions have a handful in
 /// flight.
-pub const MAX_REPLIES_PER_SESSION: usize = 1_000;
+pub(crate) const MAX_REPLIES_PER_SESSION: usize = 1_000;
 
 #[derive(Debug, Default)]
 struct State {
@@ -85,8 +85,9 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// A store that keeps at most `max` live sessions (at least one).
-    pub fn with_max_sessions(max: usize) -> Self {
+    /// A store that keeps at most `max` live sessions (at least one), for tests of the cap.
+    #[cfg(test)]
+    pub(crate) fn with_max_sessions(max: usize) -> Self {
         Self {
             max_sessions: max.max(1),
             ..Self::default()

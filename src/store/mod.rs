@@ -17,13 +17,13 @@ mod signal;
 
 pub use config::{StoreArgs, StoreConfigError, StoreKind};
 pub use dynamodb::DynamoStore;
-pub use lease::{MAX_LEASE_IDS_BYTES, StreamLease};
+pub use lease::StreamLease;
 pub use memory::MemoryStore;
 pub use records::{
     EventSeq, SessionId, SessionRecord, SessionUpdate, StoredEvent, StreamId, StreamKey, unix_now,
     unix_now_ms,
 };
-pub use signal::{ChangeSignal, Topic, Wakeups};
+pub use signal::{ChangeSignal, Topic};
 
 use async_trait::async_trait;
 

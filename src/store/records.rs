@@ -56,7 +56,7 @@ impl StreamId {
         Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
 
-    pub fn is_standalone(&self) -> bool {
+    pub(crate) fn is_standalone(&self) -> bool {
         self.0 == "get"
     }
 
@@ -93,7 +93,7 @@ impl StreamKey {
     }
 
     /// Splits an SSE event id made by [`StreamKey::event_id`].
-    pub fn parse_event_id(raw: &str) -> Option<(StreamId, EventSeq)> {
+    pub(crate) fn parse_event_id(raw: &str) -> Option<(StreamId, EventSeq)> {
         let (stream, seq) = raw.split_once('.')?;
         Some((StreamId::parse(stream)?, seq.parse().ok()?))
     }
@@ -164,12 +164,12 @@ impl SessionRecord {
         }
     }
 
-    pub fn is_expired(&self, now: u64) -> bool {
+    pub(crate) fn is_expired(&self, now: u64) -> bool {
         self.expires_at <= now
     }
 
     /// Whether the session can still be used at `now`: neither ended nor expired.
-    pub fn is_live(&self, now: u64) -> bool {
+    pub(crate) fn is_live(&self, now: u64) -> bool {
         !self.terminated && !self.is_expired(now)
     }
 }

@@ -21,7 +21,7 @@ pub type ChangeSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// In-process wake-ups keyed by [`Topic`]. Entries live only while someone waits on them.
 #[derive(Debug, Default)]
-pub struct Wakeups {
+pub(crate) struct Wakeups {
     waiting: Mutex<HashMap<Topic, Weak<Notify>>>,
 }
 

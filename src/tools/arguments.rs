@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use crate::usage::{Date, Granularity, Timestamp, UsageFilters, UsageQuery};
 
 /// The most days a report may cover.
-pub const MAX_DAYS: u32 = 365;
+pub(crate) const MAX_DAYS: u32 = 365;
 /// The default number of days.
-pub const DEFAULT_DAYS: u32 = 7;
+pub(crate) const DEFAULT_DAYS: u32 = 7;
 
 /// The tool's arguments as sent.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReportArguments {
+pub(crate) struct ReportArguments {
     pub days: Option<u32>,
     pub start: Option<String>,
     pub end: Option<String>,
@@ -31,7 +31,7 @@ pub struct ReportArguments {
 
 /// What the tool will do.
 #[derive(Debug, Clone)]
-pub struct ReportRequest {
+pub(crate) struct ReportRequest {
     pub query: UsageQuery,
     pub log_group_name: Option<String>,
     pub region: Option<String>,
@@ -95,7 +95,7 @@ impl ReportArguments {
 }
 
 /// The input schema published in `tools/list`.
-pub fn input_schema() -> Value {
+pub(crate) fn input_schema() -> Value {
     json!({
         "type": "object",
         "properties": {

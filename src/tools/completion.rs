@@ -15,7 +15,7 @@ const FRESH_FOR: Duration = Duration::from_secs(300);
 /// How far back completions look.
 const DAYS: u32 = 30;
 
-pub struct UsageCompleter {
+pub(crate) struct UsageCompleter {
     sources: Arc<dyn SourceSelector>,
     seen: Mutex<Option<(Instant, Arc<UsageReport>)>>,
 }

@@ -9,7 +9,7 @@ mod report_tool;
 mod review_prompt;
 mod sources;
 
-pub use report_tool::{NAME as REPORT_TOOL, ReportTool};
+pub(crate) use report_tool::ReportTool;
 pub use sources::{FixedSource, SourceSelector};
 
 use std::sync::Arc;

@@ -17,13 +17,13 @@ const MIN_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What a source told the sink.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ProgressEvent {
+pub(crate) enum ProgressEvent {
     Phase(String),
     Progress { done: u64, total: Option<u64> },
 }
 
 /// A [`ProgressSink`] that queues events for [`Forwarder`].
-pub struct ChannelSink(mpsc::UnboundedSender<ProgressEvent>);
+pub(crate) struct ChannelSink(mpsc::UnboundedSender<ProgressEvent>);
 
 impl ChannelSink {
     pub fn new() -> (Self, mpsc::UnboundedReceiver<ProgressEvent>) {
@@ -45,7 +45,7 @@ impl ProgressSink for ChannelSink {
 /// Sends queued events to the client: each phase as an `info` log message and a progress
 /// notification; progress within a phase as `phase + fraction` (so the value only grows
 /// across phases) with a message saying how far the phase is.
-pub struct Forwarder {
+pub(crate) struct Forwarder {
     phases: u32,
     phase: String,
     last_value: f64,

@@ -10,10 +10,10 @@ use super::sources::SourceSelector;
 use crate::server::{HandlerError, RequestContext, ResourceProvider};
 use crate::usage::{Date, Granularity, NoProgress, SourceError, UsageQuery};
 
-pub const TEMPLATE: &str = "bedrock-usage://report/{days}";
+pub(crate) const TEMPLATE: &str = "bedrock-usage://report/{days}";
 const PREFIX: &str = "bedrock-usage://report/";
 
-pub struct ReportResources {
+pub(crate) struct ReportResources {
     sources: Arc<dyn SourceSelector>,
 }
 
@@ -24,7 +24,7 @@ impl ReportResources {
 }
 
 /// `bedrock-usage://report/7` -> 7, for 1 to 365 days.
-pub fn days_of(uri: &str) -> Option<u32> {
+pub(crate) fn days_of(uri: &str) -> Option<u32> {
     let days: u32 = uri.strip_prefix(PREFIX)?.parse().ok()?;
     (1..=super::arguments::MAX_DAYS)
         .contains(&days)

@@ -23,7 +23,7 @@ Returns the report as structured JSON and as a readable text table; with include
 PNG chart. Read-only.";
 
 /// The report tool: arguments in, a [`UsageReport`] out.
-pub struct ReportTool {
+pub(crate) struct ReportTool {
     sources: Arc<dyn SourceSelector>,
     pricing: Option<Arc<PricingTable>>,
     today: Arc<dyn Fn() -> Date + Send + Sync>,
@@ -35,13 +35,13 @@ impl ReportTool {
     }
 
     /// Adds an `estimated_cost` section priced by the operator's table.
-    pub fn with_pricing(mut self, pricing: Option<Arc<PricingTable>>) -> Self {
+    pub(crate) fn with_pricing(mut self, pricing: Option<Arc<PricingTable>>) -> Self {
         self.pricing = pricing;
         self
     }
 
     /// A tool whose "today" comes from `today` (tests pin it).
-    pub fn with_clock(
+    pub(crate) fn with_clock(
         sources: Arc<dyn SourceSelector>,
         today: impl Fn() -> Date + Send + Sync + 'static,
     ) -> Self {

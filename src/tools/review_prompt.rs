@@ -23,7 +23,7 @@ counts (throttling, validation), unused prompt caching where input tokens are la
 in unexpected regions or accounts. For each finding give the evidence (numbers from the \
 report), the likely cause and a concrete next step. Say plainly if nothing looks unusual.";
 
-pub struct ReviewPrompt {
+pub(crate) struct ReviewPrompt {
     sources: Arc<dyn SourceSelector>,
 }
 

@@ -17,7 +17,7 @@ use super::time::Timestamp;
 
 /// The values a record is filtered and broken down by; `None` where the record lacks one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Dimensions<'a> {
+pub(crate) struct Dimensions<'a> {
     /// `region`.
     pub region: Option<&'a str>,
     /// `accountId` (filter only).
@@ -61,14 +61,14 @@ impl Counters {
 /// Bedrock shapes them (a `modelId` can name any inference profile or ARN): without a bound,
 /// 200,000 distinct 1 KB model ids took 520 MB. Keys first seen after the bound are counted under
 /// `(other)` at once, and the report says so with a [`Warning::KEYS_FOLDED`] warning.
-pub const MAX_KEYS_PER_BREAKDOWN: usize = 10_000;
+pub(crate) const MAX_KEYS_PER_BREAKDOWN: usize = 10_000;
 
 /// The most bytes of keys one breakdown keeps, for the same reason (a few very long keys).
-pub const MAX_KEY_BYTES_PER_BREAKDOWN: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_KEY_BYTES_PER_BREAKDOWN: usize = 4 * 1024 * 1024;
 
 /// The most cells (models × time buckets) of the chart's per-model series; models past it are
 /// drawn as `(other)`.
-pub const MAX_SERIES_CELLS: usize = 2_000_000;
+pub(crate) const MAX_SERIES_CELLS: usize = 2_000_000;
 
 /// Counters by key, for one breakdown.
 #[derive(Debug, Default)]
@@ -101,13 +101,6 @@ impl Breakdown {
         }
         self.key_bytes += key.len();
         self.entries.insert(key.into(), *counters);
-    }
-
-    fn merge(&mut self, other: Breakdown) {
-        for (key, counters) in other.entries {
-            self.add(Some(&key), &counters);
-        }
-        self.folded_keys += other.folded_keys;
     }
 
     /// Every entry, sorted like [`Breakdown::into_rows`] but never folded.
@@ -219,7 +212,7 @@ impl Aggregator {
 
     /// Counts `counters` (one record, or many already summed) as of `at` under `dims`, if in
     /// the period and passing the filters; returns whether they were counted.
-    pub fn add_counts(
+    pub(crate) fn add_counts(
         &mut self,
         at: Timestamp,
         dims: &Dimensions<'_>,
@@ -266,7 +259,7 @@ impl Aggregator {
     }
 
     /// Counts `n` records that could not be read.
-    pub fn add_skipped(&mut self, n: u64) {
+    pub(crate) fn add_skipped(&mut self, n: u64) {
         self.skipped = self.skipped.saturating_add(n);
     }
 
@@ -284,50 +277,6 @@ impl Aggregator {
                 false
             }
         }
-    }
-
-    /// Adds everything `other` counted, e.g. from a parallel scan of the same query.
-    pub fn merge(&mut self, other: Aggregator) {
-        let offset = other.first_bucket - self.first_bucket;
-        for (i, counters) in other.series.iter().enumerate() {
-            let target = i64::try_from(i)
-                .ok()
-                .and_then(|i| usize::try_from(i + offset).ok())
-                .and_then(|i| self.series.get_mut(i));
-            if let Some(slot) = target {
-                slot.add(counters);
-            }
-        }
-        self.by_model.merge(other.by_model);
-        let most_lines = (MAX_SERIES_CELLS / self.series.len().max(1)).max(1);
-        for (model, line) in other.model_series {
-            let buckets = self.series.len();
-            let model = if self.by_model.entries.contains_key(&model)
-                && (self.model_series.contains_key(&model) || self.model_series.len() < most_lines)
-            {
-                model
-            } else {
-                OTHER_KEY.into()
-            };
-            let target = self
-                .model_series
-                .entry(model)
-                .or_insert_with(|| vec![0; buckets]);
-            for (i, tokens) in line.into_iter().enumerate() {
-                let slot = i64::try_from(i)
-                    .ok()
-                    .and_then(|i| usize::try_from(i + offset).ok())
-                    .and_then(|i| target.get_mut(i));
-                if let Some(slot) = slot {
-                    *slot = slot.saturating_add(tokens);
-                }
-            }
-        }
-        self.totals.add(&other.totals);
-        self.by_region.merge(other.by_region);
-        self.by_user.merge(other.by_user);
-        self.by_operation.merge(other.by_operation);
-        self.add_skipped(other.skipped);
     }
 
     /// The report: zero-filled ascending time series, sorted and folded breakdowns.
@@ -567,29 +516,6 @@ mod tests {
         assert!(agg.add_line(line("2026-11-01T01:00:00Z", "a", 1).as_bytes()));
         assert!(!agg.add_line(br#"{"timestamp":"2026-11-01T01:00:00Z","modelId":"a"}"#));
         assert_eq!(agg.finish().totals.requests, 1);
-    }
-
-    #[test]
-    fn merge_equals_single_pass() {
-        let q = query(Granularity::Hour).with_top_n(1);
-        let lines: Vec<String> = (0..40)
-            .map(|i| {
-                line(
-                    &format!("2026-11-0{}T{:02}:00:00Z", 1 + i % 2, i % 24),
-                    ["x", "y", "z"][i % 3],
-                    i as u64,
-                )
-            })
-            .collect();
-        let mut whole = Aggregator::new(&q, source());
-        let mut left = Aggregator::new(&q, source());
-        let mut right = Aggregator::new(&q, source());
-        for (i, l) in lines.iter().enumerate() {
-            whole.add_line(l.as_bytes());
-            if i % 2 == 0 { &mut left } else { &mut right }.add_line(l.as_bytes());
-        }
-        left.merge(right);
-        assert_eq!(left.finish(), whole.finish());
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! - [`chart`]: a PNG chart of tokens over time, stacked by model (no fonts or image crates).
 //! - [`pricing`]: cost estimates from an operator-supplied pricing table (no built-in prices).
 
-pub mod aggregate;
+pub(crate) mod aggregate;
 pub mod chart;
 pub mod pricing;
 pub mod query;
@@ -23,7 +23,7 @@ pub mod report;
 pub mod source;
 pub mod time;
 
-pub use aggregate::{Aggregator, Dimensions};
+pub use aggregate::Aggregator;
 pub use query::{Granularity, QueryError, UsageFilters, UsageQuery};
 pub use record::{InvocationRecord, RecordError};
 pub use report::{

@@ -116,7 +116,7 @@ impl PricingTable {
     }
 
     /// The price for `model_id`: the entry with the longest matching pattern.
-    pub fn price_of(&self, model_id: &str) -> Option<&ModelPrice> {
+    pub(crate) fn price_of(&self, model_id: &str) -> Option<&ModelPrice> {
         self.models
             .iter()
             .filter(|p| model_id.contains(&p.pattern))

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::time::{Date, Timestamp};
 
 /// Breakdowns keep this many entries unless the query says otherwise.
-pub const DEFAULT_TOP_N: usize = 20;
+pub(crate) const DEFAULT_TOP_N: usize = 20;
 
 /// The most time-series buckets a query may span (about 11 years of hours).
-pub const MAX_BUCKETS: u64 = 100_000;
+pub(crate) const MAX_BUCKETS: u64 = 100_000;
 
 /// Why a query was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,17 +67,17 @@ impl Granularity {
     }
 
     /// The number of the bucket holding `at` (buckets counted from the Unix epoch).
-    pub fn bucket_of(self, at: Timestamp) -> i64 {
+    pub(crate) fn bucket_of(self, at: Timestamp) -> i64 {
         at.unix_seconds().div_euclid(self.seconds())
     }
 
     /// The start of bucket number `bucket`, if representable.
-    pub fn bucket_start(self, bucket: i64) -> Option<Timestamp> {
+    pub(crate) fn bucket_start(self, bucket: i64) -> Option<Timestamp> {
         Timestamp::from_unix_seconds(bucket.checked_mul(self.seconds())?)
     }
 
     /// The report key of bucket number `bucket`: `YYYY-MM-DD` or `YYYY-MM-DDTHH`.
-    pub fn bucket_key(self, bucket: i64) -> String {
+    pub(crate) fn bucket_key(self, bucket: i64) -> String {
         match self.bucket_start(bucket) {
             Some(start) => match self {
                 Granularity::Day => start.date().to_string(),
@@ -247,7 +247,7 @@ impl UsageQuery {
     }
 
     /// The first and last bucket numbers of the period (inclusive).
-    pub fn bucket_range(&self) -> (i64, i64) {
+    pub(crate) fn bucket_range(&self) -> (i64, i64) {
         bucket_span(self.start, self.end, self.granularity)
     }
 }

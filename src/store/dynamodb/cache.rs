@@ -15,7 +15,7 @@ const CAPACITY: usize = 4096;
 /// one session checks it once. A session terminated by another instance is noticed at most
 /// `ttl` later.
 #[derive(Debug)]
-pub struct Liveness {
+pub(crate) struct Liveness {
     ttl: Duration,
     entries: Bounded<SessionId, (Instant, u64)>,
 }
@@ -41,14 +41,14 @@ impl Liveness {
         }
     }
 
-    pub fn forget(&self, id: &SessionId) {
+    pub(crate) fn forget(&self, id: &SessionId) {
         self.entries.remove(id);
     }
 }
 
 /// What this instance knows of the next sequence number of a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     /// One past its own last append: right unless another instance wrote since (a wrong
     /// guess costs one failed conditional write and one query).
     Wrote(EventSeq),
@@ -66,7 +66,7 @@ impl Next {
 
 /// The next sequence number of streams this instance wrote or read.
 #[derive(Debug, Default)]
-pub struct NextSeq {
+pub(crate) struct NextSeq {
     entries: Bounded<StreamKey, Next>,
 }
 
@@ -91,7 +91,7 @@ impl NextSeq {
         });
     }
 
-    pub fn forget(&self, key: &StreamKey) {
+    pub(crate) fn forget(&self, key: &StreamKey) {
         self.entries.remove(key);
     }
 }

@@ -58,7 +58,7 @@ impl Calls {
         self.query.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn snapshot(&self) -> CallCounts {
+    pub(crate) fn snapshot(&self) -> CallCounts {
         CallCounts {
             get_item: self.get_item.load(Ordering::Relaxed),
             put_item: self.put_item.load(Ordering::Relaxed),

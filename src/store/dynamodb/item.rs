@@ -12,32 +12,32 @@ use super::super::records::{EventSeq, SessionId, SessionRecord, StoredEvent, Str
 pub type Item = HashMap<String, AttributeValue>;
 
 /// The partition key: one partition per session.
-pub const PK: &str = "pk";
+pub(crate) const PK: &str = "pk";
 /// The sort key: what the item is within its session.
-pub const SK: &str = "sk";
+pub(crate) const SK: &str = "sk";
 /// Seconds since the Unix epoch; the table's TTL attribute, on every item.
-pub const EXPIRES_AT: &str = "expires_at";
+pub(crate) const EXPIRES_AT: &str = "expires_at";
 
-pub const PROTOCOL_VERSION: &str = "protocol_version";
-pub const CLIENT_CAPABILITIES: &str = "client_capabilities";
-pub const CLIENT_INFO: &str = "client_info";
-pub const LOG_LEVEL: &str = "log_level";
-pub const SUBSCRIPTIONS: &str = "subscriptions";
-pub const INITIALIZED: &str = "initialized";
-pub const TERMINATED: &str = "terminated";
+pub(crate) const PROTOCOL_VERSION: &str = "protocol_version";
+pub(crate) const CLIENT_CAPABILITIES: &str = "client_capabilities";
+pub(crate) const CLIENT_INFO: &str = "client_info";
+pub(crate) const LOG_LEVEL: &str = "log_level";
+pub(crate) const SUBSCRIPTIONS: &str = "subscriptions";
+pub(crate) const INITIALIZED: &str = "initialized";
+pub(crate) const TERMINATED: &str = "terminated";
 /// The writer token of the call that terminated the session.
-pub const TERMINATED_BY: &str = "terminated_by";
-pub const DATA: &str = "data";
-pub const LAST: &str = "last";
+pub(crate) const TERMINATED_BY: &str = "terminated_by";
+pub(crate) const DATA: &str = "data";
+pub(crate) const LAST: &str = "last";
 /// A random token per write, on events and session records (and `terminated_by`): a
 /// conditional write that the SDK retried after it had in fact succeeded finds its own token,
 /// and knows the item is its own.
-pub const WRITER: &str = "writer";
-pub const MESSAGE: &str = "message";
+pub(crate) const WRITER: &str = "writer";
+pub(crate) const MESSAGE: &str = "message";
 /// On a POST stream's priming event: the writer's lease, in milliseconds since the epoch.
-pub const LEASE_UNTIL: &str = "lease_until";
+pub(crate) const LEASE_UNTIL: &str = "lease_until";
 /// On a POST stream's priming event: the POST's request ids, as a JSON array.
-pub const REQUEST_IDS: &str = "request_ids";
+pub(crate) const REQUEST_IDS: &str = "request_ids";
 
 /// The largest item this store writes, attribute names and values included: DynamoDB's
 /// 400 KB limit, read as 400,000 bytes rather than 409,600 to leave room for differences in
@@ -45,7 +45,7 @@ pub const REQUEST_IDS: &str = "request_ids";
 pub const MAX_ITEM_BYTES: usize = 400_000;
 
 /// The sort key of the session record.
-pub const SESSION_SK: &str = "SESSION";
+pub(crate) const SESSION_SK: &str = "SESSION";
 
 /// Reply keys longer than this are stored under their SHA-256 (sort keys stop at 1024 bytes,
 /// and the client chooses request ids).
@@ -56,7 +56,7 @@ const MAX_PLAIN_REPLY_KEY: usize = 256;
 const SEQ_WIDTH: usize = 20;
 
 /// A fresh token for [`WRITER`].
-pub fn writer_token() -> String {
+pub(crate) fn writer_token() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
@@ -65,20 +65,20 @@ pub fn pk(session: &SessionId) -> String {
 }
 
 /// The prefix shared by every event of one stream.
-pub fn event_prefix(stream: &StreamId) -> String {
+pub(crate) fn event_prefix(stream: &StreamId) -> String {
     format!("E#{}#", stream.as_str())
 }
 
-pub fn event_sk(stream: &StreamId, seq: EventSeq) -> String {
+pub(crate) fn event_sk(stream: &StreamId, seq: EventSeq) -> String {
     format!("E#{}#{seq:0width$}", stream.as_str(), width = SEQ_WIDTH)
 }
 
 /// A sort key above every event of `stream` (`~` sorts after the digits).
-pub fn event_sk_end(stream: &StreamId) -> String {
+pub(crate) fn event_sk_end(stream: &StreamId) -> String {
     format!("E#{}#~", stream.as_str())
 }
 
-pub fn reply_sk(key: &str) -> String {
+pub(crate) fn reply_sk(key: &str) -> String {
     if key.len() <= MAX_PLAIN_REPLY_KEY {
         return format!("R#{key}");
     }
@@ -132,7 +132,7 @@ pub fn session(record: &SessionRecord) -> Item {
 }
 
 /// Reads a session record back from its item.
-pub fn parse_session(id: &SessionId, item: &Item) -> Result<SessionRecord, StoreError> {
+pub(crate) fn parse_session(id: &SessionId, item: &Item) -> Result<SessionRecord, StoreError> {
     let json = |name: &str| -> Result<serde_json::Value, StoreError> {
         serde_json::from_str(get_s(item, name)?).map_err(|e| malformed(name, &e.to_string()))
     };
@@ -166,7 +166,10 @@ pub fn event(pk: String, event: &StoredEvent, writer: &str, expires_at: u64) -> 
 }
 
 /// Reads an event back: its sequence number (from the sort key) and content.
-pub fn parse_event(prefix: &str, item: &Item) -> Result<(EventSeq, StoredEvent), StoreError> {
+pub(crate) fn parse_event(
+    prefix: &str,
+    item: &Item,
+) -> Result<(EventSeq, StoredEvent), StoreError> {
     let seq = parse_seq(prefix, item)?;
     let event = StoredEvent {
         data: get_s(item, DATA)?.to_owned(),
@@ -176,7 +179,7 @@ pub fn parse_event(prefix: &str, item: &Item) -> Result<(EventSeq, StoredEvent),
 }
 
 /// The sequence number in an event's sort key.
-pub fn parse_seq(prefix: &str, item: &Item) -> Result<EventSeq, StoreError> {
+pub(crate) fn parse_seq(prefix: &str, item: &Item) -> Result<EventSeq, StoreError> {
     get_s(item, SK)?
         .strip_prefix(prefix)
         .and_then(|seq| seq.parse().ok())
@@ -192,7 +195,7 @@ pub fn reply(pk: String, key: &str, message: &str, expires_at: u64) -> Item {
 }
 
 /// Whether an item's TTL has passed (DynamoDB deletes expired items lazily, within days).
-pub fn is_expired(item: &Item, now: u64) -> bool {
+pub(crate) fn is_expired(item: &Item, now: u64) -> bool {
     get_n(item, EXPIRES_AT).is_ok_and(|at| at <= now)
 }
 
@@ -223,7 +226,7 @@ fn value_size(value: &AttributeValue) -> usize {
 
 /// Refuses an item over the limit, naming the size of its `payload` and the largest payload
 /// this item could carry.
-pub fn check_size(item: &Item, payload: usize) -> Result<(), StoreError> {
+pub(crate) fn check_size(item: &Item, payload: usize) -> Result<(), StoreError> {
     let total = size(item);
     if total > MAX_ITEM_BYTES {
         return Err(StoreError::TooLarge {
@@ -234,21 +237,21 @@ pub fn check_size(item: &Item, payload: usize) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(s)) => Ok(s),
         _ => Err(malformed(name, "missing or not a string")),
     }
 }
 
-pub fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
+pub(crate) fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
     match item.get(name) {
         Some(AttributeValue::N(n)) => n.parse().map_err(|_| malformed(name, "not a u64")),
         _ => Err(malformed(name, "missing or not a number")),
     }
 }
 
-pub fn get_bool(item: &Item, name: &str) -> Result<bool, StoreError> {
+pub(crate) fn get_bool(item: &Item, name: &str) -> Result<bool, StoreError> {
     match item.get(name) {
         Some(AttributeValue::Bool(b)) => Ok(*b),
         _ => Err(malformed(name, "missing or not a boolean")),

@@ -2,9 +2,9 @@
 
 use super::font;
 
-pub type Rgb = [u8; 3];
+pub(crate) type Rgb = [u8; 3];
 
-pub struct Canvas {
+pub(crate) struct Canvas {
     pub width: u32,
     pub height: u32,
     pixels: Vec<u8>,
@@ -25,7 +25,7 @@ impl Canvas {
         }
     }
 
-    pub fn pixels(&self) -> &[u8] {
+    pub(crate) fn pixels(&self) -> &[u8] {
         &self.pixels
     }
 
@@ -66,7 +66,7 @@ impl Canvas {
     }
 
     /// The width `text` takes at `scale`.
-    pub fn text_width(text: &str, scale: u32) -> u32 {
+    pub(crate) fn text_width(text: &str, scale: u32) -> u32 {
         (text.chars().count() as u32 * font::ADVANCE).saturating_sub(1) * scale
     }
 }

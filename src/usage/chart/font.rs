@@ -54,12 +54,12 @@ const GLYPHS: &[(char, &str)] = &[
     ('?', ".###.|#...#|....#|...#.|..#..|.....|..#.."),
 ];
 
-pub const WIDTH: u32 = 5;
+pub(crate) const WIDTH: u32 = 5;
 /// Horizontal distance from one character to the next.
-pub const ADVANCE: u32 = 6;
+pub(crate) const ADVANCE: u32 = 6;
 
 /// The ink of `c`, row by row: bit 4 is the leftmost column.
-pub fn glyph(c: char) -> [u8; 7] {
+pub(crate) fn glyph(c: char) -> [u8; 7] {
     let upper = c.to_ascii_uppercase();
     let rows = GLYPHS
         .iter()

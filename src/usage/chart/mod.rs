@@ -125,7 +125,7 @@ pub fn render_png(report: &UsageReport) -> Result<Vec<u8>, ChartError> {
 }
 
 /// The chart as base64, as an MCP image content block carries it.
-pub fn render_png_base64(report: &UsageReport) -> Result<String, ChartError> {
+pub(crate) fn render_png_base64(report: &UsageReport) -> Result<String, ChartError> {
     Ok(base64::engine::general_purpose::STANDARD.encode(render_png(report)?))
 }
 

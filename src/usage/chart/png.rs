@@ -7,7 +7,7 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 
 /// Encodes `pixels` (`width * height` RGB triples, row by row) as a PNG file.
-pub fn encode_rgb(width: u32, height: u32, pixels: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn encode_rgb(width: u32, height: u32, pixels: &[u8]) -> std::io::Result<Vec<u8>> {
     let row = width as usize * 3;
     if pixels.len() != row * height as usize {
         return Err(std::io::Error::other(

@@ -19,17 +19,18 @@ mod schema;
 mod text;
 
 pub use schema::report_json_schema;
-pub use text::{render_text, shown_key};
+pub use text::render_text;
+pub(crate) use text::shown_key;
 
 use serde::{Deserialize, Serialize};
 
 use super::time::Timestamp;
 
 /// The key under which a breakdown folds the entries past `top_n`.
-pub const OTHER_KEY: &str = "(other)";
+pub(crate) const OTHER_KEY: &str = "(other)";
 
 /// The key for records that lack the broken-down field (e.g. no `identity.arn`).
-pub const UNKNOWN_KEY: &str = "(unknown)";
+pub(crate) const UNKNOWN_KEY: &str = "(unknown)";
 
 /// Request, token and error counts for a set of invocations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -209,14 +210,19 @@ pub struct Warning {
 
 impl Warning {
     /// The CloudWatch log group read does not exist (yet): the report counts nothing.
-    pub const LOG_GROUP_NOT_FOUND: &'static str = "log_group_not_found";
+    pub(crate) const LOG_GROUP_NOT_FOUND: &'static str = "log_group_not_found";
 
     /// A breakdown met more distinct keys than it keeps: later ones are under `(other)`.
-    pub const KEYS_FOLDED: &'static str = "keys_folded";
+    pub(crate) const KEYS_FOLDED: &'static str = "keys_folded";
 
     /// `folded` distinct values of `dimension` were counted under `(other)` as they came,
     /// because the breakdown was full (`max_keys` values or `max_mib` MiB of names).
-    pub fn keys_folded(dimension: &str, folded: u64, max_keys: usize, max_mib: usize) -> Self {
+    pub(crate) fn keys_folded(
+        dimension: &str,
+        folded: u64,
+        max_keys: usize,
+        max_mib: usize,
+    ) -> Self {
         Warning {
             code: Self::KEYS_FOLDED.to_owned(),
             message: format!(

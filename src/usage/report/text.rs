@@ -22,12 +22,12 @@ const COLUMNS: [&str; 7] = [
 /// `modelId`, an `identity.arn`) and a log can hold anything: a longer one is cut, with `…`, so
 /// that one absurd key neither stretches every line of its table nor exceeds what a format
 /// width can be (a width over 65,535 panics). The JSON report keeps every key whole.
-pub const MAX_SHOWN_KEY_CHARS: usize = 120;
+pub(crate) const MAX_SHOWN_KEY_CHARS: usize = 120;
 
 /// `key` as a text table shows it: control characters escaped (`\n` as the two characters
 /// `\` `n`), so that a logged value cannot end its line and forge lines of the report; then
 /// whole up to [`MAX_SHOWN_KEY_CHARS`], else cut with `…`.
-pub fn shown_key(key: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn shown_key(key: &str) -> std::borrow::Cow<'_, str> {
     if !key.chars().any(char::is_control) {
         return cut_key(key);
     }

@@ -24,7 +24,7 @@ use crate::usage::query::UsageQuery;
 use crate::usage::report::UsageReport;
 
 /// Lines longer than this are counted as skipped (CloudWatch events are at most 1 MB).
-pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Read-ahead buffer of the file (and of the decompressed stream).
 const READ_BUFFER_BYTES: usize = 256 * 1024;

@@ -342,7 +342,7 @@ impl SampleSource {
     }
 
     /// The sample re-dated to whatever `clock` says today is.
-    pub fn with_clock(clock: impl Fn() -> Date + Send + Sync + 'static) -> Self {
+    pub(crate) fn with_clock(clock: impl Fn() -> Date + Send + Sync + 'static) -> Self {
         SampleSource {
             clock: Arc::new(clock),
         }

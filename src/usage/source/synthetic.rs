@@ -25,10 +25,10 @@ pub const WINDOW_START: &str = "2026-10-01T00:00:00Z";
 pub const WINDOW_END: &str = "2026-11-01T00:00:00Z";
 
 /// Accounts the generated callers belong to.
-pub const ACCOUNTS: [&str; 2] = ["111122223333", "444455556666"];
+pub(crate) const ACCOUNTS: [&str; 2] = ["111122223333", "444455556666"];
 
 /// Regions records are logged in.
-pub const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
+pub(crate) const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
 /// Model ids as logged: plain ids, a cross-region inference profile and an ARN.
 pub const MODELS: [&str; 6] = [
@@ -53,7 +53,7 @@ pub const USERS: [&str; 8] = [
 ];
 
 /// The four operations that invocation logging covers.
-pub const OPERATIONS: [&str; 4] = [
+pub(crate) const OPERATIONS: [&str; 4] = [
     "Converse",
     "ConverseStream",
     "InvokeModel",
@@ -61,7 +61,7 @@ pub const OPERATIONS: [&str; 4] = [
 ];
 
 /// Error codes Bedrock logs for failed invocations.
-pub const ERROR_CODES: [&str; 4] = [
+pub(crate) const ERROR_CODES: [&str; 4] = [
     "ThrottlingException",
     "ValidationException",
     "ModelTimeoutException",
@@ -132,7 +132,7 @@ impl Rng {
 
 /// Everything that goes into one synthetic record.
 #[derive(Debug, Clone)]
-pub struct SyntheticRecord<'a> {
+pub(crate) struct SyntheticRecord<'a> {
     /// `timestamp`.
     pub timestamp: Timestamp,
     /// `accountId`.
@@ -167,7 +167,7 @@ pub struct SyntheticRecord<'a> {
 
 impl SyntheticRecord<'_> {
     /// Appends the record as one line of JSON (without the newline).
-    pub fn write_json(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         // Writing to a Vec cannot fail; the results are ignored for that reason.
         let _ = self.write_json_inner(out);
     }
@@ -342,7 +342,7 @@ const WORDS: [&str; 40] = [
 ];
 
 /// Appends roughly `bytes` bytes of prose with newlines, quotes and non-ASCII text.
-pub fn prose(rng: &mut Rng, bytes: usize, out: &mut String) {
+pub(crate) fn prose(rng: &mut Rng, bytes: usize, out: &mut String) {
     let target = out.len() + bytes;
     let mut words = 0u32;
     while out.len() < target {

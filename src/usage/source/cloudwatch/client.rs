@@ -173,14 +173,14 @@ impl LogsClient {
     }
 
     /// The client of `cache` for `region` (`None`: the default region), made when first used.
-    pub fn lazy(cache: Arc<ClientCache>, region: Option<String>) -> Self {
+    pub(crate) fn lazy(cache: Arc<ClientCache>, region: Option<String>) -> Self {
         LogsClient {
             inner: Inner::Lazy { cache, region },
         }
     }
 
     /// The region asked for, when known without loading the configuration.
-    pub fn region_hint(&self) -> Option<String> {
+    pub(crate) fn region_hint(&self) -> Option<String> {
         match &self.inner {
             Inner::Ready(client) => client.config().region().map(|r| r.to_string()),
             Inner::Lazy { region, .. } => region.clone(),

@@ -158,7 +158,7 @@ pub use backoff::Backoff;
 pub use client::{CallTimeouts, ClientCache, LogsClient};
 pub use insights::{InsightsOptions, InsightsSource, MAX_RESULT_ROWS, query_text};
 pub use scan::{ScanOptions, ScanSource, filter_pattern};
-pub use selector::{CloudWatchSelector, valid_log_group_name};
+pub use selector::CloudWatchSelector;
 
 use std::fmt;
 use std::str::FromStr;

@@ -10,7 +10,7 @@ use crate::aws::valid_region;
 use crate::usage::source::UsageSource;
 
 /// Whether `name` is a valid CloudWatch log group name: 1 to 512 of `A-Z a-z 0-9 . _ - / #`.
-pub fn valid_log_group_name(name: &str) -> bool {
+pub(crate) fn valid_log_group_name(name: &str) -> bool {
     (1..=512).contains(&name.len())
         && name
             .bytes()
