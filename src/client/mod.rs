@@ -5,7 +5,7 @@
 pub mod proxy;
 mod sigv4;
 mod smoke;
-mod sse;
+pub mod sse;
 
 pub(crate) use sigv4::SharedSigner;
 pub use sigv4::{EXECUTE_API, SigV4Signer};
@@ -377,13 +377,11 @@ impl McpClient {
     ) -> Result<Option<Value>, ClientError> {
         let mut decoder = SseDecoder::default();
         let mut body = response.bytes_stream();
-        let mut retry = None;
         while let Some(chunk) = body.next().await {
             for event in decoder.push(&chunk?) {
                 if event.id.is_some() {
-                    self.last_event_id = event.id.clone();
+                    self.last_event_id = decoder.last_event_id().map(str::to_owned);
                 }
-                retry = event.retry_ms.or(retry);
                 if event.data.trim().is_empty() {
                     continue;
                 }
@@ -402,7 +400,7 @@ impl McpClient {
                 }
             }
         }
-        if let Some(ms) = retry {
+        if let Some(ms) = decoder.retry_ms() {
             tokio::time::sleep(Duration::from_millis(ms.min(10_000))).await;
         }
         Ok(None)

@@ -228,13 +228,11 @@ impl Upstream {
         for _ in 0..=MAX_RESUMES {
             let mut decoder = SseDecoder::default();
             let mut body = response.bytes_stream();
-            let mut retry = None;
             while let Some(chunk) = body.next().await {
                 for event in decoder.push(&chunk?) {
                     if event.id.is_some() {
-                        last_event_id = event.id.clone();
+                        last_event_id = decoder.last_event_id().map(str::to_owned);
                     }
-                    retry = event.retry_ms.or(retry);
                     let Ok(message) = serde_json::from_str::<Value>(&event.data) else {
                         continue;
                     };
@@ -255,7 +253,7 @@ impl Upstream {
                     "the stream ended before the response".into(),
                 ));
             };
-            if let Some(ms) = retry {
+            if let Some(ms) = decoder.retry_ms() {
                 tokio::time::sleep(Duration::from_millis(ms.min(10_000))).await;
             }
             let mut resume = self
