@@ -1,5 +1,5 @@
 //! What a warm invocation of the release binary costs at each Lambda memory size, measured
-//! through the local API Gateway + Lambda Runtime API of `tests/common/lambda.rs`.
+//! through the local API Gateway + Lambda Runtime API of `mcp_testkit::lambda` (crates/testkit).
 //!
 //! ```text
 //! cargo build --release --bin bedrock-usage-mcp
@@ -25,15 +25,12 @@
 //!
 //! A benchmark, not a test: it reports.
 
-#[path = "../tests/common/lambda.rs"]
-mod lambda;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bedrock_usage_mcp::usage::Date;
 use bedrock_usage_mcp::usage::source::sample::sample_lines;
-use lambda::{InstanceSpec, LambdaHarness, Options};
+use mcp_testkit::lambda::{InstanceSpec, LambdaHarness, Options};
 use serde_json::{Value, json};
 
 /// Memory sizes to report, in MB.

@@ -1,6 +1,6 @@
 //! Cold start of the release binary in Lambda mode, on this machine: from process start to
 //! the first answer served through the local API Gateway + Lambda Runtime API of
-//! `tests/common/lambda.rs`, median of N runs; and the size of the stripped release binary.
+//! `mcp_testkit::lambda` (crates/testkit), median of N runs; and the size of the stripped release binary.
 //!
 //! ```text
 //! cargo build --release --bin conformance-server
@@ -26,13 +26,10 @@
 //!
 //! Targets: first answer < 50 ms, binary < 25 MB. A benchmark, not a test: it reports.
 
-#[path = "../tests/common/lambda.rs"]
-mod lambda;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lambda::{InstanceSpec, LambdaHarness, Options};
+use mcp_testkit::lambda::{InstanceSpec, LambdaHarness, Options};
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"cold-start","version":"1"}}}"#;
 

@@ -11,8 +11,6 @@
 //! is not checked.
 //!
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,8 +19,8 @@ use axum::Router;
 use bedrock_usage_mcp::fixtures::conformance_server;
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::transport::{McpService, TransportConfig};
-use common::http::{Framing, RawRequest, Reply, exchange};
 use http::Method;
+use mcp_testkit::http::{Framing, RawRequest, Reply, exchange};
 use serde_json::{Value, json};
 
 // JSON-RPC error codes.

@@ -3,13 +3,12 @@
 //! IAM gateway that accepts only correctly signed requests.
 #![allow(clippy::unwrap_used)]
 
-mod common;
 mod sigv4_gateway;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use common::{ServerProcess, repo_root, test_tool};
+use mcp_testkit::{ServerProcess, repo_root, test_tool};
 use serde_json::{Value, json};
 use sigv4_gateway::{Gateway, credentials_env};
 

@@ -4,12 +4,11 @@
 //! every accepted signature independently.
 #![allow(clippy::unwrap_used)]
 
-mod common;
 mod sigv4_gateway;
 
 use std::process::Command;
 
-use common::ServerProcess;
+use mcp_testkit::ServerProcess;
 use serde_json::Value;
 use sigv4_gateway::{ACCESS_KEY, Gateway, REGION, SECRET_KEY, SESSION_TOKEN, credentials_env};
 

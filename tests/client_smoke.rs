@@ -1,11 +1,9 @@
 //! `mcp-client smoke` against the conformance fixture server: it passes where the server
 //! works and fails (non-zero) where a check cannot pass.
 
-mod common;
-
 use std::process::Command;
 
-use common::ServerProcess;
+use mcp_testkit::ServerProcess;
 
 fn smoke(url: &str, tool: &str, arguments: &str) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-client"))

@@ -2,10 +2,8 @@
 //!
 //! Needs the suite and Node 22 from `scripts/install-test-tools.sh`; fails (never skips) without.
 
-mod common;
-
-use common::ServerProcess;
-use common::suite::{run_suite, scenario_totals, totals};
+use mcp_testkit::ServerProcess;
+use mcp_testkit::suite::{run_suite, scenario_totals, totals};
 
 #[test]
 fn requirements_2025_11_25_pass_with_no_failed_check() {

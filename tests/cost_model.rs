@@ -3,17 +3,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use bedrock_usage_mcp::store::DynamoStore;
 use bedrock_usage_mcp::store::dynamodb::{CallCounts, create_table};
 use bedrock_usage_mcp::transport::TransportConfig;
-use common::app::{App, call, content_type};
-use common::moto::{Moto, unique_table};
-use common::sse::SseReader;
+use mcp_testkit::app::{App, call, content_type};
+use mcp_testkit::moto::{Moto, unique_table};
+use mcp_testkit::sse::SseReader;
 use serde_json::{Value, json};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");

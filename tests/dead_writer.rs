@@ -4,12 +4,10 @@
 //! same on every later resume. A writer that is only quiet for longer than its lease keeps
 //! its stream: it renews the lease.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::app::call;
-use common::instances::{Events, get, initialize, pair, post};
+use mcp_testkit::app::call;
+use mcp_testkit::instances::{Events, get, initialize, pair, post};
 use serde_json::Value;
 
 /// How long an event may take to arrive through one instance.

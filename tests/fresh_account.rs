@@ -4,12 +4,10 @@
 //! why it counts nothing: a warning naming the log group, the region and how to turn
 //! logging on.
 
-mod common;
-
 use std::process::Command;
 
-use common::ServerProcess;
-use common::moto::{self, Moto};
+use mcp_testkit::ServerProcess;
+use mcp_testkit::moto::{self, Moto};
 use serde_json::Value;
 
 /// A log group name nobody created.

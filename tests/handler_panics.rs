@@ -2,8 +2,6 @@
 //! both eras, whether the answer was going to be JSON or had already become an SSE stream, and
 //! the server goes on serving.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +9,8 @@ use async_trait::async_trait;
 use bedrock_usage_mcp::server::{HandlerError, McpServer, RequestContext, ToolHandler};
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::transport::TransportConfig;
-use common::app::{App, body_json, call, content_type};
-use common::sse::SseReader;
+use mcp_testkit::app::{App, body_json, call, content_type};
+use mcp_testkit::sse::SseReader;
 use rmcp::model::{CallToolResult, JsonObject, Tool};
 use serde_json::{Value, json};
 

@@ -2,8 +2,6 @@
 //! `identity.arn` of any length must not break the report, its text or the review prompt.
 //! (A 65,536-character `modelId` used to panic the text report on a format width.)
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +10,8 @@ use bedrock_usage_mcp::tools::{FixedSource, usage_server};
 use bedrock_usage_mcp::transport::TransportConfig;
 use bedrock_usage_mcp::usage::Date;
 use bedrock_usage_mcp::usage::source::FileSource;
-use common::app::{App, body_json};
-use common::sse::SseReader;
+use mcp_testkit::app::{App, body_json};
+use mcp_testkit::sse::SseReader;
 use serde_json::json;
 
 /// A file with one ordinary record and one whose `modelId` and caller are 70,000 characters.

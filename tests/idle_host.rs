@@ -1,7 +1,7 @@
 //! An idle host costs nothing on Lambda. The product binary (`bedrock-usage-mcp`) runs as two
-//! instances behind the Lambda harness of `tests/common/lambda.rs` (API Gateway REST, the
+//! instances behind the Lambda harness of `mcp_testkit::lambda` (crates/testkit) (API Gateway REST, the
 //! Runtime API, idle instances frozen as Lambda freezes them), on the DynamoDB store on moto
-//! with every DynamoDB call counted on the way (`tests/common/counting_aws.rs`). An official
+//! with every DynamoDB call counted on the way (`mcp_testkit::counting_aws`). An official
 //! SDK client (TypeScript `tests/interop/ts_idle.mjs`, Python `tests/interop/py_idle.py`)
 //! connects as a host does, opening the standalone GET stream on its own, and then idles.
 //!
@@ -20,8 +20,6 @@
 //! Needs Node 22, the TypeScript SDK and the Python venv from `scripts/install-test-tools.sh`,
 //! and moto; fails (never skips) without them.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write as _};
 use std::path::PathBuf;
@@ -29,10 +27,10 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::counting_aws::CountingEndpoint;
-use common::lambda::{InstanceSpec, Invocation, LambdaHarness, Options};
-use common::moto::{Moto, unique_table};
-use common::{node22, repo_root, test_tool};
+use mcp_testkit::counting_aws::CountingEndpoint;
+use mcp_testkit::lambda::{InstanceSpec, Invocation, LambdaHarness, Options};
+use mcp_testkit::moto::{Moto, unique_table};
+use mcp_testkit::{node22, repo_root, test_tool};
 use serde_json::Value;
 
 /// How long after connecting the SDKs may still retry on their own: the Python transport

@@ -8,8 +8,6 @@
 //! production counts per minute (a slow machine only makes them smaller). Tokio's paused clock
 //! would need the `test-util` feature, which would build every crate above tokio twice.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -22,8 +20,8 @@ use bedrock_usage_mcp::store::{
     SessionUpdate, StoreError, StoredEvent, StreamKey, Topic, dynamodb,
 };
 use bedrock_usage_mcp::transport::TransportConfig;
-use common::app::{App, body_json, call};
-use common::sse::SseReader;
+use mcp_testkit::app::{App, body_json, call};
+use mcp_testkit::sse::SseReader;
 use serde_json::Value;
 use tokio::time::Instant;
 

@@ -6,12 +6,10 @@
 //! Needs Node 22, the TypeScript SDK and the Python venv from `scripts/install-test-tools.sh`;
 //! fails (never skips) without them.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use common::{ServerProcess, node22, repo_root, test_tool};
+use mcp_testkit::{ServerProcess, node22, repo_root, test_tool};
 
 fn script(name: &str) -> PathBuf {
     repo_root().join("tests").join("interop").join(name)

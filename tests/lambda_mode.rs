@@ -1,21 +1,19 @@
 //! The server in Lambda mode, on this machine: `conformance-server` processes serving the
-//! Lambda Runtime API of `tests/common/lambda.rs`, behind its API Gateway REST front
+//! Lambda Runtime API of `mcp_testkit::lambda` (crates/testkit), behind its API Gateway REST front
 //! (stage `prod`, streamed answers). Sessions shared by two instances use the DynamoDB store
 //! on moto.
 //!
 //! Needs the conformance suite and Node 22 from `scripts/install-test-tools.sh`, and
 //! `moto_server` on PATH; fails (never skips) without them.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bedrock_usage_mcp::transport::GatewayHost;
-use common::lambda::{GATEWAY_DOMAIN, InstanceSpec, LambdaHarness, Options, shape};
-use common::moto::{Moto, unique_table};
-use common::repo_root;
-use common::suite::run_suite;
+use mcp_testkit::lambda::{GATEWAY_DOMAIN, InstanceSpec, LambdaHarness, Options, shape};
+use mcp_testkit::moto::{Moto, unique_table};
+use mcp_testkit::repo_root;
+use mcp_testkit::suite::run_suite;
 use serde_json::{Value, json};
 
 /// The requestState key both instances share (at least 32 bytes).
@@ -767,7 +765,7 @@ async fn a_session_alternating_between_two_instances_keeps_working() {
     let initialize = of_session.first().expect("the initialize invocation");
     assert_eq!(initialize.rpc_method.as_deref(), Some("initialize"));
     // Sequential requests alternate: each lands on the other instance than the one before.
-    let is_tool_call = |i: &&&common::lambda::Invocation| {
+    let is_tool_call = |i: &&&mcp_testkit::lambda::Invocation| {
         i.event["body"]
             .as_str()
             .is_some_and(|b| b.contains("test_elicitation"))

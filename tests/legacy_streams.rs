@@ -2,16 +2,14 @@
 //! cancellation, the standalone stream, subscriptions, log levels, batches, server-to-client
 //! requests, SSE polling and expiry. In process, on the memory store.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use bedrock_usage_mcp::store::{MemoryStore, SessionId, SessionStore};
 use bedrock_usage_mcp::transport::TransportConfig;
-use common::app::{App, body_json, call, content_type};
-use common::sse::SseReader;
 use http_body_util::BodyExt;
+use mcp_testkit::app::{App, body_json, call, content_type};
+use mcp_testkit::sse::SseReader;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -29,7 +27,7 @@ async fn next_announcement(stream: &mut SseReader, wait: Duration) -> Option<Val
     None
 }
 
-fn progress_values(events: &[common::sse::Event]) -> Vec<f64> {
+fn progress_values(events: &[mcp_testkit::sse::Event]) -> Vec<f64> {
     events
         .iter()
         .filter_map(|e| e.json())

@@ -1,8 +1,6 @@
 //! 2026-07-28 (stateless) behaviour beyond the conformance suite: result shape, JSON versus
 //! SSE answers, disconnect as cancellation, multi-round-trip state, listen streams.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -11,8 +9,8 @@ use async_trait::async_trait;
 use bedrock_usage_mcp::server::{HandlerError, McpServer, RequestContext, ToolHandler};
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::transport::TransportConfig;
-use common::app::{App, body_json, content_type};
-use common::sse::SseReader;
+use mcp_testkit::app::{App, body_json, content_type};
+use mcp_testkit::sse::SseReader;
 use rmcp::model::{CallToolResult, JsonObject, Tool};
 use serde_json::json;
 

@@ -2,14 +2,12 @@
 //! client in both eras, with numbers checked against values computed here from the dataset
 //! itself (plain loops over the records, not the server's aggregator).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
 use bedrock_usage_mcp::usage::source::synthetic::{WINDOW_END, WINDOW_START, write_records};
-use common::{ServerProcess, test_tool};
+use mcp_testkit::{ServerProcess, test_tool};
 use serde_json::{Value, json};
 
 /// Totals and per-model totals, counted straight from the JSON lines.
@@ -161,7 +159,7 @@ fn mcp_client_reports_match_the_dataset_in_both_eras() {
 fn python_sdk_reports_match_the_dataset_in_both_eras() {
     let f = fixture("product-py");
     let python = test_tool("venv/bin/python");
-    let script = common::repo_root().join("tests/interop/py_usage_report.py");
+    let script = mcp_testkit::repo_root().join("tests/interop/py_usage_report.py");
     let output = Command::new(python)
         .arg(script)
         .arg(&f.server.url)

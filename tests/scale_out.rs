@@ -3,13 +3,11 @@
 //! suite runs through a round-robin nginx in front of them; the six cross-instance semantics of
 //! the scale-out issue run against the two instances directly.
 
-mod common;
-
 use std::time::Duration;
 
-use common::app::call;
-use common::instances::{Events, get, http, initialize, pair, post};
-use common::proxy::RoundRobin;
+use mcp_testkit::app::call;
+use mcp_testkit::instances::{Events, get, http, initialize, pair, post};
+use mcp_testkit::proxy::RoundRobin;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -24,7 +22,7 @@ fn progress_of(message: &Value) -> Option<f64> {
 fn conformance_suite_passes_through_a_round_robin_proxy() {
     let pair = pair(&[]);
     let proxy = RoundRobin::start(&[&pair.a.url, &pair.b.url]);
-    common::suite::assert_both_requirement_sets_pass(&proxy.url);
+    mcp_testkit::suite::assert_both_requirement_sets_pass(&proxy.url);
 }
 
 #[tokio::test]

@@ -4,13 +4,11 @@
 //! on (the local default), the same server promises and serves both. In process, on the
 //! memory store.
 
-mod common;
-
 use std::time::Duration;
 
 use bedrock_usage_mcp::transport::TransportConfig;
-use common::app::{App, body_json, call, content_type};
-use common::sse::SseReader;
+use mcp_testkit::app::{App, body_json, call, content_type};
+use mcp_testkit::sse::SseReader;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);

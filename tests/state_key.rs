@@ -4,16 +4,14 @@
 //! keeps a random key per process.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use bedrock_usage_mcp::client::{ClientError, ClientOptions, McpClient};
 use bedrock_usage_mcp::serve::REQUEST_STATE_SECRET;
 use bedrock_usage_mcp::store::{DynamoStore, MemoryStore, SessionStore, dynamodb};
-use common::ServerProcess;
-use common::moto::{Moto, unique_table};
-use common::proxy::RoundRobin;
-use common::suite::run_suite;
+use mcp_testkit::ServerProcess;
+use mcp_testkit::moto::{Moto, unique_table};
+use mcp_testkit::proxy::RoundRobin;
+use mcp_testkit::suite::run_suite;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

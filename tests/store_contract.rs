@@ -4,8 +4,6 @@
 //! (as two Lambda instances would hold) for DynamoDB.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -20,9 +18,9 @@ use bedrock_usage_mcp::store::{
     StoreError, StoredEvent, StreamId, StreamKey, StreamLease, Topic, unix_now, unix_now_ms,
 };
 use bedrock_usage_mcp::transport::TransportConfig;
-use common::app::{App, body_json, call, content_type};
-use common::moto::{Moto, unique_table};
-use common::sse::SseReader;
+use mcp_testkit::app::{App, body_json, call, content_type};
+use mcp_testkit::moto::{Moto, unique_table};
+use mcp_testkit::sse::SseReader;
 use serde_json::json;
 
 /// The poll interval of the DynamoDB stores in these tests.

@@ -2,8 +2,6 @@
 //! 503 with `Retry-After` and a generic message, within the store's timeouts, and nothing of
 //! the backend's error reaches the client.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -258,7 +256,7 @@ async fn the_server_binary_bounds_store_calls_with_the_timeouts_from_its_environ
         let held: Vec<_> = hole.incoming().collect();
         drop(held);
     });
-    let server = common::ServerProcess::start_with_env(
+    let server = mcp_testkit::ServerProcess::start_with_env(
         env!("CARGO_BIN_EXE_conformance-server"),
         &[
             "--session-store",

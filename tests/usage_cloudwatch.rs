@@ -9,11 +9,6 @@
 //! clients lazily.
 #![allow(clippy::unwrap_used)]
 
-// Only the moto helper of tests/common (the rest is for other suites).
-#[allow(dead_code)]
-#[path = "common/moto.rs"]
-mod moto;
-
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -42,7 +37,7 @@ use bedrock_usage_mcp::usage::{
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use moto::Moto;
+use mcp_testkit::moto::{self, Moto};
 
 // ---------------------------------------------------------------------------------------------
 // The dataset

@@ -8,10 +8,6 @@
 //! pauses, so no test waits real seconds.
 #![allow(clippy::unwrap_used)]
 
-#[allow(dead_code)]
-#[path = "common/app.rs"]
-mod app;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,7 +28,7 @@ use bedrock_usage_mcp::usage::{Granularity, NoProgress, SourceError, Timestamp, 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use app::{App, body_json};
+use mcp_testkit::app::{App, body_json};
 
 const LOG_GROUP: &str = "/aws/bedrock/modelinvocations";
 const ACCOUNT: &str = "123456789012";

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::ServerProcess;
-use crate::common::moto::{Moto, unique_table};
+use mcp_testkit::ServerProcess;
+use mcp_testkit::moto::{Moto, unique_table};
 
 const STATE_KEY: &str = "soak-test-request-state-key-0123456789abcdef";
 

@@ -18,9 +18,6 @@
 //! `SOAK_SECS` sets the traffic's length (default 30 s, the suite's run); `scripts/soak.sh
 //! SECONDS` runs only this test for longer.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod client;
 mod cluster;
 mod stats;

@@ -138,7 +138,7 @@ pub fn unique_table(prefix: &str) -> String {
 
 /// The launcher that serves moto one request at a time.
 fn launcher() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/moto_serial.py")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("moto_serial.py")
 }
 
 fn free_port() -> u16 {

@@ -10,8 +10,8 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::{Value, json};
 
-use super::ServerProcess;
-use super::moto::{Moto, unique_table};
+use crate::moto::{Moto, unique_table};
+use crate::{ServerProcess, cargo_bin};
 
 /// The requestState key every instance of a test shares.
 pub const STATE_KEY: &str = "scale-out-test-request-state-key-0123456789";
@@ -42,7 +42,11 @@ pub fn pair(extra: &[&str]) -> Pair {
             args.push("--create-table");
         }
         args.extend_from_slice(extra);
-        ServerProcess::start_with_env(env!("CARGO_BIN_EXE_conformance-server"), &args, &moto.env())
+        ServerProcess::start_with_env(
+            &cargo_bin("conformance-server").to_string_lossy(),
+            &args,
+            &moto.env(),
+        )
     };
     let a = instance(true);
     let b = instance(false);

@@ -145,13 +145,9 @@ impl InstanceSpec {
         }
     }
 
-    /// The conformance fixture server of this package (in integration tests, where cargo
-    /// names the binary it built).
+    /// The conformance fixture server of the main package (built beside the running test).
     pub fn conformance() -> Self {
-        match option_env!("CARGO_BIN_EXE_conformance-server") {
-            Some(binary) => Self::new(binary),
-            None => panic!("CARGO_BIN_EXE_conformance-server is set for integration tests only"),
-        }
+        Self::new(crate::cargo_bin("conformance-server"))
     }
 
     pub fn args<I, S>(mut self, args: I) -> Self

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use super::{node22, test_tool};
+use crate::{node22, test_tool};
 
 /// Runs `conformance server --url URL ARGS…` and returns (success, combined output).
 pub fn run_suite(url: &str, args: &[&str]) -> (bool, String) {

