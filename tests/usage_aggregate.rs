@@ -10,6 +10,7 @@ use bedrock_usage_mcp::usage::source::{FileSource, SampleSource, sample::sample_
 use bedrock_usage_mcp::usage::{
     Date, Granularity, NoProgress, UsageFilters, UsageQuery, UsageSource,
 };
+use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -93,57 +94,20 @@ fn well_formed_timestamp(t: &str) -> bool {
         && t.ends_with('Z')
 }
 
-/// Every bucket key from `start` up to `end`, by walking hours with a hand-rolled calendar.
+/// Every bucket key from `start` up to `end`, by walking hours on chrono's calendar (not the
+/// crate's bucketing).
 fn bucket_keys(start: &str, end: &str, hour: bool) -> Vec<String> {
-    let num = |s: &str| s.parse::<u32>().unwrap();
-    let (mut y, mut m, mut d, mut h) = (
-        num(&start[0..4]),
-        num(&start[5..7]),
-        num(&start[8..10]),
-        num(&start[11..13]),
-    );
+    let hour_of = |t: &str| format!("{}:00", &t[..13]);
+    let mut at = NaiveDateTime::parse_from_str(&hour_of(start), "%Y-%m-%dT%H:%M").unwrap();
+    let end = &end[..19];
+    let key_format = if hour { "%Y-%m-%dT%H" } else { "%Y-%m-%d" };
     let mut keys: Vec<String> = Vec::new();
-    loop {
-        let hour_start = format!("{y:04}-{m:02}-{d:02}T{h:02}:00:00");
-        if hour_start.as_str() >= &end[..19] {
-            break;
-        }
-        let key = if hour {
-            format!("{y:04}-{m:02}-{d:02}T{h:02}")
-        } else {
-            format!("{y:04}-{m:02}-{d:02}")
-        };
+    while at.format("%Y-%m-%dT%H:00:00").to_string().as_str() < end {
+        let key = at.format(key_format).to_string();
         if keys.last() != Some(&key) {
             keys.push(key);
         }
-        h += 1;
-        if h == 24 {
-            h = 0;
-            d += 1;
-            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-            let days = [
-                31,
-                if leap { 29 } else { 28 },
-                31,
-                30,
-                31,
-                30,
-                31,
-                31,
-                30,
-                31,
-                30,
-                31,
-            ];
-            if d > days[(m - 1) as usize] {
-                d = 1;
-                m += 1;
-                if m == 13 {
-                    m = 1;
-                    y += 1;
-                }
-            }
-        }
+        at += TimeDelta::hours(1);
     }
     keys
 }

@@ -4,7 +4,7 @@
 //! Every request is recorded, so that another signer (botocore) can check the signatures too.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bedrock_usage_mcp::usage::Timestamp;
+use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
 pub const ACCESS_KEY: &str = "AKIDGATEWAYTEST0001";
@@ -133,20 +133,12 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
 
 /// `20261201T213800Z` as a time.
 fn amz_date(text: &str) -> Option<SystemTime> {
-    if text.len() != 16 || !text.ends_with('Z') || text.as_bytes()[8] != b'T' {
+    // chrono alone would also read `2026121T213800Z`.
+    if text.len() != 16 {
         return None;
     }
-    let rfc = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &text[0..4],
-        &text[4..6],
-        &text[6..8],
-        &text[9..11],
-        &text[11..13],
-        &text[13..15]
-    );
-    let seconds = Timestamp::parse_rfc3339(&rfc).ok()?.unix_seconds();
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).ok()?))
+    let at = NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ").ok()?;
+    Some(at.and_utc().into())
 }
 
 /// Checks the request's SigV4 signature as API Gateway would (for the test credentials),
