@@ -7,7 +7,8 @@
 use std::time::{Duration, Instant};
 
 use mcp_testkit::app::call;
-use mcp_testkit::instances::{Events, get, initialize, pair, post};
+use mcp_testkit::instances::{get, initialize, pair, post};
+use mcp_testkit::sse::SseReader;
 use serde_json::Value;
 
 /// How long an event may take to arrive through one instance.
@@ -29,7 +30,7 @@ fn progress_of(message: &Value) -> Option<f64> {
 
 /// Reads a resumed stream to its end: its events' ids and messages. Fails if it does not end
 /// within `within`.
-async fn read_to_end(mut events: Events, within: Duration) -> Vec<(String, Value)> {
+async fn read_to_end(mut events: SseReader, within: Duration) -> Vec<(String, Value)> {
     let deadline = Instant::now() + within;
     let mut read = Vec::new();
     loop {
@@ -58,7 +59,7 @@ async fn a_resume_after_the_writer_died_ends_with_an_error_for_the_request() {
         call(7, "test_long_operation", args, Some("dw")),
     )
     .await;
-    let mut stream = Events::new(response);
+    let mut stream = SseReader::from_response(response);
     let priming = stream.next(WAIT).await.expect("priming");
     let priming_id = priming.id.expect("the priming event's id");
     let mut sent = Vec::new();
@@ -71,7 +72,7 @@ async fn a_resume_after_the_writer_died_ends_with_an_error_for_the_request() {
 
     let resumed = get(&pair.b.url, &session, Some(&priming_id)).await;
     assert_eq!(resumed.status(), 200);
-    let events = read_to_end(Events::new(resumed), END_WITHIN).await;
+    let events = read_to_end(SseReader::from_response(resumed), END_WITHIN).await;
     let ended_after = killed.elapsed();
     let ((end_id, end), replayed) = events.split_last().expect("an error at least");
     assert_eq!(end["id"], 7, "the error answers the request: {end}");
@@ -100,11 +101,15 @@ async fn a_resume_after_the_writer_died_ends_with_an_error_for_the_request() {
     // The error is stored, once: a second resume from the start gets the same events and the
     // same error event, and one after the error gets nothing and ends.
     let again = get(&pair.b.url, &session, Some(&priming_id)).await;
-    let again = read_to_end(Events::new(again), WAIT).await;
+    let again = read_to_end(SseReader::from_response(again), WAIT).await;
     assert_eq!(again, events, "every resume reads the same ended stream");
     let after_end = get(&pair.b.url, &session, Some(end_id)).await;
     assert_eq!(after_end.status(), 200);
-    assert!(read_to_end(Events::new(after_end), WAIT).await.is_empty());
+    assert!(
+        read_to_end(SseReader::from_response(after_end), WAIT)
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -120,12 +125,12 @@ async fn a_writer_quiet_for_longer_than_its_lease_is_not_cut() {
         call(8, "test_long_operation", args, Some("slow")),
     )
     .await;
-    let mut stream = Events::new(response);
+    let mut stream = SseReader::from_response(response);
     let priming = stream.next(WAIT).await.expect("priming");
     drop(stream); // A keeps running the tool, writing to the store.
 
     let resumed = get(&pair.b.url, &session, priming.id.as_deref()).await;
-    let events = read_to_end(Events::new(resumed), Duration::from_secs(60)).await;
+    let events = read_to_end(SseReader::from_response(resumed), Duration::from_secs(60)).await;
     let messages: Vec<&Value> = events.iter().map(|(_, m)| m).collect();
     let progress: Vec<f64> = messages.iter().filter_map(|m| progress_of(m)).collect();
     assert_eq!(progress, [1.0, 2.0], "{messages:?}");

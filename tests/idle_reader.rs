@@ -21,7 +21,7 @@ use bedrock_usage_mcp::store::{
 };
 use bedrock_usage_mcp::transport::TransportConfig;
 use mcp_testkit::app::{App, body_json, call};
-use mcp_testkit::sse::SseReader;
+use mcp_testkit::sse::{EventJson as _, SseReader};
 use serde_json::Value;
 use tokio::time::Instant;
 

@@ -9,7 +9,7 @@ use bedrock_usage_mcp::store::{MemoryStore, SessionId, SessionStore};
 use bedrock_usage_mcp::transport::TransportConfig;
 use http_body_util::BodyExt;
 use mcp_testkit::app::{App, body_json, call, content_type};
-use mcp_testkit::sse::SseReader;
+use mcp_testkit::sse::{EventJson as _, SseReader};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -27,7 +27,7 @@ async fn next_announcement(stream: &mut SseReader, wait: Duration) -> Option<Val
     None
 }
 
-fn progress_values(events: &[mcp_testkit::sse::Event]) -> Vec<f64> {
+fn progress_values(events: &[mcp_testkit::sse::SseEvent]) -> Vec<f64> {
     events
         .iter()
         .filter_map(|e| e.json())
@@ -50,7 +50,7 @@ async fn a_cut_stream_resumes_with_every_remaining_event_exactly_once() {
     assert_eq!(content_type(&response), "text/event-stream");
     let mut stream = SseReader::new(response.into_body());
     let priming = stream.next(WAIT).await.expect("priming event");
-    assert!(priming.data.is_empty() && priming.id.is_some() && priming.retry.is_some());
+    assert!(priming.data.is_empty() && priming.id.is_some() && priming.retry_ms.is_some());
     let first = stream.next(WAIT).await.expect("first progress");
     let second = stream.next(WAIT).await.expect("second progress");
     assert_eq!(progress_values(&[first, second.clone()]), vec![1.0, 2.0]);
@@ -405,7 +405,7 @@ async fn streams_close_early_for_polling_and_resume_from_the_store() {
         rounds += 1;
         assert!(rounds < 20, "never finished: {seen:?}");
         assert!(
-            seen.last().is_some_and(|e| e.retry.is_some()),
+            seen.last().is_some_and(|e| e.retry_ms.is_some()),
             "closed without retry"
         );
         stream = SseReader::new(app.get(&session, last_id.as_deref()).await.into_body());

@@ -10,7 +10,7 @@ use bedrock_usage_mcp::server::{HandlerError, McpServer, RequestContext, ToolHan
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::transport::TransportConfig;
 use mcp_testkit::app::{App, body_json, content_type};
-use mcp_testkit::sse::SseReader;
+use mcp_testkit::sse::{EventJson as _, SseReader};
 use rmcp::model::{CallToolResult, JsonObject, Tool};
 use serde_json::json;
 

@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use mcp_testkit::app::call;
-use mcp_testkit::instances::{Events, get, http, initialize, pair, post};
+use mcp_testkit::instances::{get, http, initialize, pair, post};
 use mcp_testkit::proxy::RoundRobin;
+use mcp_testkit::sse::SseReader;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -84,7 +85,7 @@ async fn a_stream_cut_on_a_resumes_on_b_exactly_once() {
         call(9, "test_long_operation", args, Some("t")),
     )
     .await;
-    let mut stream = Events::new(response);
+    let mut stream = SseReader::from_response(response);
     let mut seen = Vec::new();
     let mut last_id = None;
     while seen.len() < 2 {
@@ -95,7 +96,7 @@ async fn a_stream_cut_on_a_resumes_on_b_exactly_once() {
     drop(stream); // A keeps producing into the store
     let resumed = get(&pair.b.url, &session, last_id.as_deref()).await;
     assert_eq!(resumed.status(), 200);
-    let mut stream = Events::new(resumed);
+    let mut stream = SseReader::from_response(resumed);
     let mut ids = Vec::new();
     let answer = loop {
         let (id, message) = stream.next_message(WAIT).await.expect("events on B");
@@ -127,7 +128,7 @@ async fn a_reply_posted_to_b_reaches_the_tool_on_a() {
         call(4, "test_elicitation", json!({ "message": "Name?" }), None),
     )
     .await;
-    let mut stream = Events::new(response);
+    let mut stream = SseReader::from_response(response);
     let (_, request) = stream
         .next_message(WAIT)
         .await
@@ -150,7 +151,7 @@ async fn a_reply_posted_to_b_reaches_the_tool_on_a() {
 async fn a_standalone_stream_on_b_hears_what_happens_on_a() {
     let pair = pair(&[]);
     let session = initialize(&pair.a.url).await;
-    let mut standalone = Events::new(get(&pair.b.url, &session, None).await);
+    let mut standalone = SseReader::from_response(get(&pair.b.url, &session, None).await);
     assert!(
         standalone
             .next(WAIT)
@@ -202,7 +203,7 @@ async fn a_killed_instance_loses_nothing_it_had_sent() {
         call(5, "test_long_operation", args, Some("k")),
     )
     .await;
-    let mut stream = Events::new(response);
+    let mut stream = SseReader::from_response(response);
     let priming = stream.next(WAIT).await.expect("priming");
     let mut sent = Vec::new();
     while sent.len() < 3 {
@@ -210,7 +211,8 @@ async fn a_killed_instance_loses_nothing_it_had_sent() {
         sent.extend(progress_of(&message));
     }
     pair.a.kill();
-    let mut replay = Events::new(get(&pair.b.url, &session, priming.id.as_deref()).await);
+    let mut replay =
+        SseReader::from_response(get(&pair.b.url, &session, priming.id.as_deref()).await);
     let mut replayed = Vec::new();
     while let Some((_, message)) = replay.next_message(Duration::from_secs(4)).await {
         replayed.extend(progress_of(&message));

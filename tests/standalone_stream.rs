@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bedrock_usage_mcp::transport::TransportConfig;
 use mcp_testkit::app::{App, body_json, call, content_type};
-use mcp_testkit::sse::SseReader;
+use mcp_testkit::sse::{EventJson as _, SseReader};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);

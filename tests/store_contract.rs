@@ -20,7 +20,7 @@ use bedrock_usage_mcp::store::{
 use bedrock_usage_mcp::transport::TransportConfig;
 use mcp_testkit::app::{App, body_json, call, content_type};
 use mcp_testkit::moto::{Moto, unique_table};
-use mcp_testkit::sse::SseReader;
+use mcp_testkit::sse::{EventJson as _, SseReader};
 use serde_json::json;
 
 /// The poll interval of the DynamoDB stores in these tests.

@@ -1,13 +1,8 @@
 //! Server processes sharing one DynamoDB table on moto, as Lambda instances behind one URL do,
 //! and a legacy-session client for them over real sockets.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
-use bedrock_usage_mcp::client::{SseDecoder, SseEvent};
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 use serde_json::{Value, json};
 
 use crate::moto::{Moto, unique_table};
@@ -98,56 +93,4 @@ pub async fn initialize(url: &str) -> String {
         .to_str()
         .expect("ascii")
         .to_owned()
-}
-
-/// Reads SSE events from a response as they arrive.
-pub struct Events {
-    body: BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-    decoder: SseDecoder,
-    ready: VecDeque<SseEvent>,
-    ended: bool,
-}
-
-impl Events {
-    pub fn new(response: reqwest::Response) -> Self {
-        Self {
-            body: response.bytes_stream().boxed(),
-            decoder: SseDecoder::default(),
-            ready: VecDeque::new(),
-            ended: false,
-        }
-    }
-
-    /// The next event with data (priming events included), or `None` on end or timeout.
-    pub async fn next(&mut self, wait: Duration) -> Option<SseEvent> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            if let Some(event) = self.ready.pop_front() {
-                return Some(event);
-            }
-            match tokio::time::timeout_at(deadline, self.body.next()).await {
-                Ok(Some(Ok(chunk))) => self.ready.extend(self.decoder.push(&chunk)),
-                Ok(None | Some(Err(_))) => {
-                    self.ended = true;
-                    return None;
-                }
-                Err(_) => return None,
-            }
-        }
-    }
-
-    /// The next event carrying a JSON message.
-    pub async fn next_message(&mut self, wait: Duration) -> Option<(Option<String>, Value)> {
-        while let Some(event) = self.next(wait).await {
-            if let Ok(message) = serde_json::from_str::<Value>(&event.data) {
-                return Some((event.id, message));
-            }
-        }
-        None
-    }
-
-    /// Whether the server ended the body (rather than a wait timing out).
-    pub fn ended(&self) -> bool {
-        self.ended
-    }
 }

@@ -1,74 +1,104 @@
-//! Reading SSE responses in tests, frame by frame, as they arrive.
+//! Reading SSE responses in tests as they arrive, with the client's parser
+//! (`bedrock_usage_mcp::client::sse`), from an in-process body or a real HTTP response.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use axum::body::Body;
-use http_body_util::BodyExt;
+use bedrock_usage_mcp::client::SseDecoder;
+pub use bedrock_usage_mcp::client::SseEvent;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use serde_json::Value;
 
-/// One SSE event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub id: Option<String>,
-    pub retry: Option<u64>,
-    /// The joined `data:` lines; empty for a priming event.
-    pub data: String,
+/// The JSON message an event carries.
+pub trait EventJson {
+    /// The `data` parsed as JSON; `None` for a priming event or data that is not JSON.
+    fn json(&self) -> Option<Value>;
 }
 
-impl Event {
-    pub fn json(&self) -> Option<Value> {
+impl EventJson for SseEvent {
+    fn json(&self) -> Option<Value> {
         serde_json::from_str(&self.data).ok()
     }
 }
 
 /// Reads events from a streaming body.
 pub struct SseReader {
-    body: Body,
-    buffer: String,
+    body: BoxStream<'static, Option<Bytes>>,
+    decoder: SseDecoder,
+    ready: VecDeque<SseEvent>,
     ended: bool,
 }
 
 impl SseReader {
+    /// An in-process (axum) body. A body error fails the test: in process there is no network
+    /// to blame.
     pub fn new(body: Body) -> Self {
+        Self::from_stream(
+            body.into_data_stream()
+                .map(|chunk| Some(chunk.unwrap_or_else(|e| panic!("body error: {e}"))))
+                .boxed(),
+        )
+    }
+
+    /// A real HTTP response. A connection that breaks ends the stream (a server that was
+    /// killed ends its streams that way), which [`SseReader::ended`] tells.
+    pub fn from_response(response: reqwest::Response) -> Self {
+        Self::from_stream(response.bytes_stream().map(Result::ok).boxed())
+    }
+
+    fn from_stream(body: BoxStream<'static, Option<Bytes>>) -> Self {
         Self {
             body,
-            buffer: String::new(),
+            decoder: SseDecoder::default(),
+            ready: VecDeque::new(),
             ended: false,
         }
     }
 
-    /// The next event (comments skipped), or `None` when the stream ends or `wait` passes.
-    pub async fn next(&mut self, wait: Duration) -> Option<Event> {
+    /// The next event (comments skipped; priming and `retry`-only events included), or `None`
+    /// when the stream ends or `wait` passes.
+    pub async fn next(&mut self, wait: Duration) -> Option<SseEvent> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                if let Some(event) = parse(&block) {
-                    return Some(event);
-                }
-                continue;
+            if let Some(event) = self.ready.pop_front() {
+                return Some(event);
             }
             if self.ended {
                 return None;
             }
-            match tokio::time::timeout_at(deadline, self.body.frame()).await {
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
                 Err(_) => return None,
-                Ok(None) => self.ended = true,
-                Ok(Some(Err(e))) => panic!("body error: {e}"),
-                Ok(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data() {
-                        self.buffer.push_str(&String::from_utf8_lossy(&data));
-                    }
-                }
+                Ok(Some(Some(chunk))) => self.ready.extend(self.decoder.push(&chunk)),
+                Ok(None | Some(None)) => self.ended = true,
             }
         }
     }
 
-    /// Whether the stream ended (the server closed it) within `wait`, ignoring comments.
+    /// The next event carrying a JSON message, with its id.
+    pub async fn next_message(&mut self, wait: Duration) -> Option<(Option<String>, Value)> {
+        while let Some(event) = self.next(wait).await {
+            if let Some(message) = event.json() {
+                return Some((event.id, message));
+            }
+        }
+        None
+    }
+
+    /// Whether the server ended the body (rather than a wait timing out) and every event
+    /// before the end was read.
+    pub fn ended(&self) -> bool {
+        self.ended && self.ready.is_empty()
+    }
+
+    /// Whether the stream ended (the server closed it) within `wait`, ignoring events without
+    /// data (priming, `retry`); an event with data fails the test.
     pub async fn ends_within(&mut self, wait: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            if self.ended && !self.buffer.contains("\n\n") {
+            if self.ended() {
                 return true;
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -84,7 +114,7 @@ impl SseReader {
     }
 
     /// Events until one carrying a JSON-RPC response (`result` or `error`) arrives.
-    pub async fn until_response(&mut self, wait: Duration) -> Vec<Event> {
+    pub async fn until_response(&mut self, wait: Duration) -> Vec<SseEvent> {
         let mut events = Vec::new();
         while let Some(event) = self.next(wait).await {
             let done = event
@@ -97,33 +127,4 @@ impl SseReader {
         }
         events
     }
-}
-
-fn parse(block: &str) -> Option<Event> {
-    let mut event = Event {
-        id: None,
-        retry: None,
-        data: String::new(),
-    };
-    let mut seen = false;
-    for line in block.lines() {
-        if line.starts_with(':') {
-            continue;
-        }
-        let (field, value) = line.split_once(':').unwrap_or((line, ""));
-        let value = value.strip_prefix(' ').unwrap_or(value);
-        match field {
-            "id" => event.id = Some(value.to_owned()),
-            "retry" => event.retry = value.parse().ok(),
-            "data" => {
-                if seen {
-                    event.data.push('\n');
-                }
-                event.data.push_str(value);
-                seen = true;
-            }
-            _ => {}
-        }
-    }
-    (seen || event.id.is_some() || event.retry.is_some()).then_some(event)
 }
