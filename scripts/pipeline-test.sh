@@ -18,48 +18,15 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.tools/infra-venv"
-CHECKOV_VERSION=3.3.30
-ZIZMOR_VERSION=1.32.0
 work=$(mktemp -d "${TMPDIR:-/tmp}/pipeline-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+skip_var=PIPELINE_SKIP
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
-results=()
-failed=0
-start_all=$SECONDS
-
-step() {
-  local name=$1
-  shift
-  if [[ " ${PIPELINE_SKIP:-} " == *" ${name%%:*} "* ]]; then
-    results+=("SKIP  $name (PIPELINE_SKIP)")
-    return 0
-  fi
-  echo
-  echo "=== $name"
-  local t0=$SECONDS
-  if "$@"; then
-    results+=("PASS  $name ($((SECONDS - t0)) s)")
-  else
-    results+=("FAIL  $name ($((SECONDS - t0)) s)")
-    failed=$((failed + 1))
-  fi
-}
-
-# The linters share scripts/infra-test.sh's venv; zizmor and PyYAML (a checkov dependency) join it.
+# The linters share scripts/infra-test.sh's venv; zizmor joins checkov there.
 ensure_tools() {
-  if [[ ! -x "$venv/bin/python" ]]; then
-    python3 -m venv "$venv" || return 1
-  fi
-  if ! "$venv/bin/python" - "$CHECKOV_VERSION" "$ZIZMOR_VERSION" 2>/dev/null <<'EOF'
-import sys, importlib.metadata as m
-assert m.version("checkov") == sys.argv[1] and m.version("zizmor") == sys.argv[2]
-import yaml
-EOF
-  then
-    echo "installing checkov $CHECKOV_VERSION and zizmor $ZIZMOR_VERSION into $venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check \
-      "checkov==$CHECKOV_VERSION" "zizmor==$ZIZMOR_VERSION" || return 1
-  fi
+  ensure_venv "$venv" "checkov==$CHECKOV_VERSION" "zizmor==$ZIZMOR_VERSION"
 }
 
 # --- 1. workflows -------------------------------------------------------------------------------
@@ -74,20 +41,9 @@ step_workflows() {
 # --- 2. source hash -----------------------------------------------------------------------------
 
 tf_setup() {
-  local mirror=${TF_PLUGIN_MIRROR:-}
-  if [[ -z "$mirror" ]]; then
-    for d in /opt/tf-plugins "$HOME/.terraform.d/plugins" /usr/local/share/terraform/plugins /usr/share/terraform/plugins; do
-      [[ -d "$d/registry.terraform.io/hashicorp/aws" ]] && mirror=$d && break
-    done
-  fi
-  export TF_CLI_CONFIG_FILE="$work/terraform.rc" TF_DATA_DIR="$work/tfdata" TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
-  if [[ -n "$mirror" ]]; then
-    printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n' "$mirror" >"$TF_CLI_CONFIG_FILE"
-  else
-    : >"$TF_CLI_CONFIG_FILE"
-  fi
-  terraform -chdir="$root/terraform" init -backend=false -lockfile=readonly -input=false -no-color >"$work/init.log" 2>&1 \
-    || { cat "$work/init.log"; return 1; }
+  tf_cli_config >/dev/null
+  export TF_DATA_DIR="$work/tfdata"
+  tf_init "$root/terraform" "$TF_DATA_DIR"
 }
 
 # tf_hash [SOURCE_DIR]: local.source_hash as terraform/image.tf computes it.
@@ -246,8 +202,4 @@ step "hash: scripts/source-hash.sh = terraform/image.tf, covers vendor/" step_ha
 step "checkov: every workflow scanned, zero failures" step_checkov
 step "zizmor: .github/workflows (offline audits)" step_zizmor
 
-echo
-echo "=== pipeline summary ($((SECONDS - start_all)) s)"
-printf '%s\n' "${results[@]}"
-echo "pipeline: $((${#results[@]} - failed)) passed or skipped, $failed failed"
-[[ $failed -eq 0 ]]
+summary pipeline

@@ -2,32 +2,11 @@
 # the root accepts (up to 40 characters) in every region.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-      arn        = "arn:aws:iam::123456789012:user/terraform-test"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
-  }
+  source = "./tests/mocks"
+
+  # A region with a long name, for the bucket name's length.
   mock_data "aws_region" {
     defaults = { id = "ap-southeast-4", name = "ap-southeast-4" }
-  }
-  mock_resource "aws_iam_openid_connect_provider" {
-    defaults = { arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
-  }
-  mock_resource "aws_iam_policy" {
-    defaults = { arn = "arn:aws:iam::123456789012:policy/mocked-boundary" }
-  }
-  mock_resource "aws_s3_bucket" {
-    defaults = { arn = "arn:aws:s3:::mocked-state-bucket" }
-  }
-  mock_resource "aws_ecr_repository" {
-    defaults = {
-      arn            = "arn:aws:ecr:ap-southeast-4:123456789012:repository/mocked"
-      repository_url = "123456789012.dkr.ecr.ap-southeast-4.amazonaws.com/mocked"
-    }
   }
 }
 
