@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and builds everything bench/run.sh needs; idempotent, each step skipped when its
 # pinned version is already there. Everything lands under bench/ (git-ignored):
-#   - this server: cargo build --release --bin conformance-server (the main crate's target/);
+#   - this server: cargo build --release -p mcp-conformance (crates/conformance, built into the
+#     main workspace's target/);
 #   - bench/target: the rmcp peer and our load generator (the bench workspace, its own lock);
 #   - bench/.tools/oha: oha from crates.io (cargo install --locked);
 #   - bench/peers/ts/node_modules: the TypeScript SDK, Express and Node 22 (npm package
@@ -22,8 +23,8 @@ MOTO_VERSION=5.2.5
 
 step() { printf '\n--- %s\n' "$*" >&2; }
 
-step "this server (cargo build --release --bin conformance-server)"
-(cd "$root" && cargo build --release --bin conformance-server)
+step "this server (cargo build --release -p mcp-conformance --bin conformance-server)"
+(cd "$root" && cargo build --release -p mcp-conformance --bin conformance-server)
 
 step "bench workspace: rmcp peer and load generator (bench/target)"
 cargo build --release --manifest-path "$bench/Cargo.toml"

@@ -3,7 +3,7 @@
 //! `mcp_testkit::lambda` (crates/testkit), median of N runs; and the size of the stripped release binary.
 //!
 //! ```text
-//! cargo build --release --bin conformance-server
+//! cargo build --release -p mcp-conformance --bin conformance-server
 //! cargo run --release --example cold_start -- [--runs 30] [--binary PATH] [--size-of PATH]
 //!     [--arg ARG]... [--env NAME=VALUE]...
 //! # the product binary (on Lambda it needs a log group; nothing is read at start-up):
@@ -74,7 +74,7 @@ fn main() -> anyhow::Result<()> {
     }
     anyhow::ensure!(
         binary.exists(),
-        "{} is missing: run `cargo build --release --bin conformance-server` first",
+        "{} is missing: run `cargo build --release -p mcp-conformance --bin conformance-server` first",
         binary.display()
     );
 

@@ -16,11 +16,11 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use axum::Router;
 use axum::body::Body;
 use bedrock_usage_mcp::client::SseDecoder;
-use bedrock_usage_mcp::fixtures::conformance_server;
 use bedrock_usage_mcp::store::dynamodb::{self, DynamoStore, create_table};
 use bedrock_usage_mcp::transport::{McpService, TransportConfig};
 use http::Request;
 use http_body_util::BodyExt;
+use mcp_conformance::conformance_server;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 

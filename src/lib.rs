@@ -32,7 +32,6 @@
 //! 3. Offers written against [`server`]:
 //!    - [`tools`]: the product's MCP offer (report tool, resource template, review prompt,
 //!      completion) as thin glue over [`usage`].
-//!    - [`fixtures`]: the tools, resources and prompts the official conformance suite calls.
 //! 4. [`transport`]: Streamable HTTP on axum: guards, POST/GET/DELETE, SSE, JSON-or-SSE
 //!    answers, resumable streams read from the store.
 //! 5. [`lambda`]: the Lambda door (streaming runner, stage-free paths, the gateway host).
@@ -41,8 +40,9 @@
 //! 7. [`serve`]: binding a listener and serving the app until shutdown, within connection
 //!    limits, or handing it to the Lambda door.
 //!
-//! Above every layer, `bin/` holds thin binaries (`bedrock-usage-mcp`, `mcp-client`,
-//! `conformance-server`).
+//! Above every layer, `bin/` holds thin binaries (`bedrock-usage-mcp`, `mcp-client`). The
+//! conformance suite's fixtures and `conformance-server` are not product code: they live in
+//! the workspace member `crates/conformance`, written against this library like any user.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -50,7 +50,6 @@ pub mod aws;
 pub mod client;
 pub mod clock;
 pub mod config;
-pub mod fixtures;
 pub mod lambda;
 pub mod limited_log;
 pub mod protocol;

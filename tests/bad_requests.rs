@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use bedrock_usage_mcp::fixtures::conformance_server;
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::transport::{McpService, TransportConfig};
 use http::Method;
+use mcp_conformance::conformance_server;
 use mcp_testkit::http::{Framing, RawRequest, Reply, exchange};
 use serde_json::{Value, json};
 

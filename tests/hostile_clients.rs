@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use bedrock_usage_mcp::fixtures::conformance_server;
 use bedrock_usage_mcp::serve::{ConnectionLimits, bind, serve_with_limits};
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::transport::{McpService, TransportConfig};
+use mcp_conformance::conformance_server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
-use bedrock_usage_mcp::fixtures::conformance_server;
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::transport::{McpService, TransportConfig};
 use http::{Request, StatusCode};
+use mcp_conformance::conformance_server;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tracing_subscriber::fmt::MakeWriter;

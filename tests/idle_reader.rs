@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
-use bedrock_usage_mcp::fixtures::conformance_server;
 use bedrock_usage_mcp::store::{
     ChangeSignal, DynamoStore, EventSeq, MemoryStore, SessionId, SessionRecord, SessionStore,
     SessionUpdate, StoreError, StoredEvent, StreamKey, Topic, dynamodb,
 };
 use bedrock_usage_mcp::transport::TransportConfig;
+use mcp_conformance::conformance_server;
 use mcp_testkit::app::{App, body_json, call};
 use mcp_testkit::sse::{EventJson as _, SseReader};
 use serde_json::Value;

@@ -188,7 +188,11 @@ fn conformance_on(moto: &Moto, table: &str, extra: &[&str]) -> ServerProcess {
         "--create-table",
     ];
     args.extend_from_slice(extra);
-    ServerProcess::start_with_env(env!("CARGO_BIN_EXE_conformance-server"), &args, &moto.env())
+    ServerProcess::start_with_env(
+        &mcp_testkit::cargo_bin("conformance-server").to_string_lossy(),
+        &args,
+        &moto.env(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1155,7 +1155,7 @@ async fn operations_cost_what_the_docs_say() {
 
 /// Starts the conformance server with `env`, and returns it with its endpoint URL.
 fn start_server(env: &[(&str, String)]) -> (ChildGuard, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_conformance-server"))
+    let mut child = Command::new(mcp_testkit::cargo_bin("conformance-server"))
         .args(["--bind", "127.0.0.1:0"])
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
@@ -1268,7 +1268,7 @@ async fn the_server_binary_runs_on_dynamodb() {
 
 #[test]
 fn the_server_binary_refuses_dynamodb_without_a_table() {
-    let output = Command::new(env!("CARGO_BIN_EXE_conformance-server"))
+    let output = Command::new(mcp_testkit::cargo_bin("conformance-server"))
         .args(["--bind", "127.0.0.1:0", "--session-store", "dynamodb"])
         .env_remove("MCP_SESSION_TABLE")
         .output()

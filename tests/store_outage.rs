@@ -10,7 +10,6 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use axum::Router;
 use axum::body::Body;
 use bedrock_usage_mcp::aws::http_client;
-use bedrock_usage_mcp::fixtures::conformance_server;
 use bedrock_usage_mcp::store::{
     ChangeSignal, DynamoStore, EventSeq, SessionId, SessionRecord, SessionStore, SessionUpdate,
     StoreArgs, StoreError, StoredEvent, StreamKey, Topic,
@@ -19,6 +18,7 @@ use bedrock_usage_mcp::transport::{McpService, TransportConfig};
 use clap::Parser;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use mcp_conformance::conformance_server;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -257,7 +257,7 @@ async fn the_server_binary_bounds_store_calls_with_the_timeouts_from_its_environ
         drop(held);
     });
     let server = mcp_testkit::ServerProcess::start_with_env(
-        env!("CARGO_BIN_EXE_conformance-server"),
+        &mcp_testkit::cargo_bin("conformance-server").to_string_lossy(),
         &[
             "--session-store",
             "dynamodb",

@@ -29,7 +29,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use bedrock_usage_mcp::fixtures::conformance_server;
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::transport::{McpService, TransportConfig};
 use bytes::Bytes;
@@ -37,6 +36,7 @@ use case::{Case, ENDED_SESSION, ERAS, MODERN, OTHER_SESSION, SESSION};
 use fuzz::FuzzRun;
 use http::{HeaderName, HeaderValue, Method, Request};
 use http_body_util::BodyExt;
+use mcp_conformance::conformance_server;
 use oracle::{Reply, cancellations, excerpt, judge};
 use serde_json::{Value, json};
 use tokio::time::{Instant, timeout_at};

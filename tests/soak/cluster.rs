@@ -104,7 +104,12 @@ impl Cluster {
         // A killed writer's streams end this long (plus 1 s of clock skew) after its last
         // lease renewal, well within the soak's `ORPHAN_WAIT`.
         env.push(("MCP_STREAM_LEASE_SECS", "10".to_owned()));
-        ServerProcess::try_start_at(env!("CARGO_BIN_EXE_conformance-server"), bind, &args, &env)
+        ServerProcess::try_start_at(
+            &mcp_testkit::cargo_bin("conformance-server").to_string_lossy(),
+            bind,
+            &args,
+            &env,
+        )
     }
 
     pub fn url(&self, instance: usize) -> &str {

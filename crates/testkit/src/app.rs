@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use bedrock_usage_mcp::fixtures::conformance_server;
 use bedrock_usage_mcp::store::{MemoryStore, SessionStore};
 use bedrock_usage_mcp::transport::{McpService, TransportConfig};
 use http::{Request, Response};
 use http_body_util::BodyExt;
+use mcp_conformance::conformance_server;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 

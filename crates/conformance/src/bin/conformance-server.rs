@@ -2,8 +2,8 @@
 //! local port or, inside Lambda, to the Lambda Runtime API.
 
 use bedrock_usage_mcp::config::{HttpArgs, init_tracing};
+use bedrock_usage_mcp::serve;
 use bedrock_usage_mcp::store::StoreArgs;
-use bedrock_usage_mcp::{fixtures, serve};
 use clap::Parser;
 
 /// MCP conformance fixture server (both protocol eras on one endpoint).
@@ -20,7 +20,7 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
-    let server = fixtures::conformance_server(cli.http.state_key()?);
+    let server = mcp_conformance::conformance_server(cli.http.state_key()?);
     serve::run(server, &cli.http, &cli.store).await?;
     Ok(())
 }
