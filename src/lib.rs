@@ -9,8 +9,7 @@
 //! # Layout
 //!
 //! Layers, bottom first. A module imports only from layers below its own, never from a
-//! sibling in its layer; `tests/layering.rs` enforces this (with a short list of known
-//! violations still to remove).
+//! sibling in its layer; `tests/layering.rs` enforces this.
 //!
 //! 1. Bottom utilities, importing nothing of the crate:
 //!    - [`limited_log`]: warnings logged at most once per interval, for limits a flood can hit.
@@ -28,7 +27,8 @@
 //!      SigV4 signing for IAM-protected endpoints, and the stdio proxy).
 //!    - [`server`]: what a server offers (tool, resource, prompt and completion handlers), the
 //!      [`server::RequestContext`] handlers talk through, and dispatch by method. It sits
-//!      beside `store`, not above it: its remaining store imports are the known violation.
+//!      beside `store`, not above it: handlers reach the client through [`server::Outbox`]
+//!      and the legacy session through [`server::Session`], traits the transport implements.
 //! 3. Offers written against [`server`]:
 //!    - [`tools`]: the product's MCP offer (report tool, resource template, review prompt,
 //!      completion) as thin glue over [`usage`].

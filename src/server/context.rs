@@ -8,11 +8,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::HandlerError;
 use super::log_level::LogLevel;
+use super::session::Session;
 use crate::protocol::version::Era;
-use crate::store::{SessionId, SessionStore, SessionUpdate};
 
-/// Where a handler's messages to the client go. The transport supplies one per request: an SSE
-/// stream backed by the session store (legacy era) or by the HTTP response (modern era).
+/// Where a handler's messages to the client go. The transport supplies one per request: a
+/// resumable SSE stream of the session (legacy era) or the HTTP response (modern era).
 #[async_trait]
 pub trait Outbox: Send + Sync {
     /// Sends a notification about this request (progress, log message).
@@ -24,55 +24,9 @@ pub trait Outbox: Send + Sync {
 
     /// Closes the connection that carries this request's stream without ending the stream
     /// (2025-11-25 SSE polling): the client reconnects with `Last-Event-ID` and the rest of
-    /// the stream is replayed from the store. Does nothing where streams are not resumable.
+    /// the stream is replayed. Does nothing where streams are not resumable.
     async fn close_connection(&self) -> Result<(), HandlerError> {
         Ok(())
-    }
-}
-
-/// The legacy session a request belongs to.
-#[derive(Clone)]
-pub struct SessionHandle {
-    pub id: SessionId,
-    pub store: Arc<dyn SessionStore>,
-}
-
-impl SessionHandle {
-    /// Sends a notification on the session's standalone (GET) stream: for news not tied to a
-    /// request, such as a list change or a subscribed resource's update. The stream lives in
-    /// the store, so a GET held on any instance delivers it.
-    pub async fn notify(&self, method: &str, params: Value) -> Result<(), HandlerError> {
-        use crate::store::{StoredEvent, StreamId, StreamKey};
-        let key = StreamKey::new(self.id.clone(), StreamId::standalone());
-        let message = crate::protocol::message::notification(method, params);
-        self.store
-            .append_event(&key, StoredEvent::message(message.to_string()))
-            .await
-            .map(|_| ())
-            .map_err(HandlerError::store)
-    }
-
-    /// Whether the client subscribed to `uri` (reads the stored session).
-    pub async fn is_subscribed(&self, uri: &str) -> Result<bool, HandlerError> {
-        Ok(self.subscriptions().await?.contains(uri))
-    }
-
-    /// The resources the client is subscribed to (reads the stored session).
-    pub async fn subscriptions(&self) -> Result<std::collections::BTreeSet<String>, HandlerError> {
-        let record = self
-            .store
-            .load_session(&self.id)
-            .await
-            .map_err(HandlerError::store)?;
-        Ok(record.map(|r| r.subscriptions).unwrap_or_default())
-    }
-
-    /// Changes the session's stored state (log level, subscriptions).
-    pub async fn update(&self, update: SessionUpdate) -> Result<(), HandlerError> {
-        self.store
-            .update_session(&self.id, update)
-            .await
-            .map_err(HandlerError::store)
     }
 }
 
@@ -88,7 +42,7 @@ pub struct RequestContext {
     pending_inputs: Mutex<Map<String, Value>>,
     next_state: Mutex<Option<Value>>,
     outbox: Arc<dyn Outbox>,
-    session: Option<SessionHandle>,
+    session: Option<Arc<dyn Session>>,
     cancel: CancellationToken,
 }
 
@@ -105,7 +59,8 @@ pub struct ContextParts {
     /// 2026-07-28: the verified `requestState` the client echoed back.
     pub request_state: Option<Value>,
     pub outbox: Arc<dyn Outbox>,
-    pub session: Option<SessionHandle>,
+    /// The legacy session the request belongs to; `None` in the modern era.
+    pub session: Option<Arc<dyn Session>>,
     pub cancel: CancellationToken,
 }
 
@@ -147,8 +102,9 @@ impl RequestContext {
             .is_some_and(|v| !v.is_null())
     }
 
-    pub fn session(&self) -> Option<&SessionHandle> {
-        self.session.as_ref()
+    /// The legacy session the request belongs to; `None` in the modern era.
+    pub fn session(&self) -> Option<&dyn Session> {
+        self.session.as_deref()
     }
 
     pub fn cancellation(&self) -> &CancellationToken {

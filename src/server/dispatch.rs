@@ -12,7 +12,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::{HandlerError, LogLevel, McpServer, RequestContext};
-use crate::store::SessionUpdate;
 
 /// The longest resource URI a session may subscribe to.
 pub const MAX_SUBSCRIBED_URI_BYTES: usize = 2048;
@@ -191,7 +190,7 @@ impl McpServer {
             .and_then(Value::as_str)
             .ok_or_else(|| HandlerError::invalid_params("uri is required"))?
             .to_owned();
-        let update = if method == "resources/subscribe" {
+        if method == "resources/subscribe" {
             // The session record keeps every subscription and is read on each request.
             if uri.len() > MAX_SUBSCRIBED_URI_BYTES {
                 return Err(HandlerError::invalid_params(format!(
@@ -204,11 +203,10 @@ impl McpServer {
                     "a session holds at most {MAX_SUBSCRIPTIONS} subscriptions; unsubscribe first"
                 )));
             }
-            SessionUpdate::Subscribe(uri)
+            session.subscribe(&uri).await?;
         } else {
-            SessionUpdate::Unsubscribe(uri)
-        };
-        session.update(update).await?;
+            session.unsubscribe(&uri).await?;
+        }
         Ok(json!({}))
     }
 
@@ -260,9 +258,7 @@ async fn set_level(ctx: &RequestContext, params: Option<Value>) -> Result<Value,
     let session = ctx
         .session()
         .ok_or_else(|| HandlerError::method_not_found("logging/setLevel"))?;
-    session
-        .update(SessionUpdate::SetLogLevel(level.as_str().to_owned()))
-        .await?;
+    session.set_log_level(level).await?;
     Ok(json!({}))
 }
 

@@ -3,8 +3,6 @@
 use rmcp::model::{ErrorCode, ErrorData};
 use serde_json::Value;
 
-use crate::store::StoreError;
-
 /// A handler's failure, or its request for more input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HandlerError {
@@ -70,50 +68,8 @@ impl HandlerError {
     }
 }
 
-impl HandlerError {
-    /// A session-store failure as the client sees it. The store's own text can carry SDK
-    /// internals, table names and session ids, so it goes to the log only; the client learns
-    /// what kind of failure it was.
-    pub fn store(e: StoreError) -> Self {
-        match e {
-            StoreError::TooLarge { limit, .. } => Self::internal(format!(
-                "the message exceeds the session store's limit of {limit} bytes"
-            )),
-            StoreError::SessionNotFound => Self::invalid_params("session has ended"),
-            other => {
-                tracing::error!(error = %other, "session store failed during a request");
-                Self::internal("the session store is unavailable; retry later")
-            }
-        }
-    }
-}
-
 impl From<ErrorData> for HandlerError {
     fn from(error: ErrorData) -> Self {
         Self::Rpc(error)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn store_failures_keep_their_details_out_of_the_client_message() {
-        let details = "dispatch failure: table mcp-sessions, session 0123abcd";
-        let HandlerError::Rpc(error) = HandlerError::store(StoreError::Backend(details.into()))
-        else {
-            panic!("an RPC error");
-        };
-        assert_eq!(error.code, ErrorCode::INTERNAL_ERROR);
-        assert!(!error.message.contains("mcp-sessions"), "{}", error.message);
-        assert!(!error.message.contains("0123abcd"), "{}", error.message);
-        let HandlerError::Rpc(error) = HandlerError::store(StoreError::TooLarge {
-            size: 500_000,
-            limit: 400_000,
-        }) else {
-            panic!("an RPC error");
-        };
-        assert!(error.message.contains("400000"), "{}", error.message);
     }
 }

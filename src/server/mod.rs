@@ -9,15 +9,17 @@ mod log_level;
 mod prompt;
 mod request_state;
 mod resource;
+mod session;
 mod tool;
 
 pub use completion::Completer;
-pub use context::{ContextParts, Outbox, RequestContext, SessionHandle};
+pub use context::{ContextParts, Outbox, RequestContext};
 pub use error::HandlerError;
 pub use log_level::LogLevel;
 pub use prompt::PromptHandler;
 pub use request_state::{RequestStateCodec, STATE_TTL_SECS, TamperedState};
 pub use resource::ResourceProvider;
+pub use session::{Session, SessionError};
 pub use tool::ToolHandler;
 
 /// Part of a server's offer; defined in `protocol` because the result shape reads it.

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use super::stored_session::session_error;
 use crate::protocol::message;
 use crate::server::{HandlerError, Outbox, RequestStateCodec};
 use crate::store::{SessionId, SessionStore, StoreError, StoredEvent, StreamId, StreamKey, Topic};
@@ -281,6 +282,6 @@ fn reply_outcome(raw: &str) -> Result<Value, HandlerError> {
 fn store_failure(e: StoreError) -> HandlerError {
     match e {
         StoreError::SessionNotFound => HandlerError::Cancelled,
-        other => HandlerError::store(other),
+        other => session_error(other).into(),
     }
 }

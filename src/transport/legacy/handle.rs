@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 use super::exchange::{Answer, LegacyExchange, is_our_request_id};
 use super::initialize::initialize;
 use super::session;
+use super::stored_session::StoredSession;
 use crate::protocol::message::{self, Incoming};
 use crate::protocol::shape::shape_result;
 use crate::protocol::version::{self, Era};
-use crate::server::{ContextParts, HandlerError, LogLevel, RequestContext, SessionHandle};
+use crate::server::{ContextParts, HandlerError, LogLevel, RequestContext};
 use crate::store::{SessionRecord, SessionUpdate, Topic, unix_now_ms};
 use crate::transport::McpService;
 use crate::transport::http_error::HttpError;
@@ -205,10 +206,10 @@ impl RequestTask {
             input_responses: Default::default(),
             request_state: None,
             outbox: self.exchange.clone(),
-            session: Some(SessionHandle {
+            session: Some(Arc::new(StoredSession {
                 id: self.record.id.clone(),
                 store: self.service.store.clone(),
-            }),
+            })),
             cancel: self.cancel.clone(),
         });
         let server = &self.service.server;

@@ -5,6 +5,7 @@ mod exchange;
 mod handle;
 mod initialize;
 mod session;
+mod stored_session;
 
 pub use handle::handle;
 pub use session::{check_version_header, load as load_session, log_tag};
