@@ -1,0 +1,126 @@
+//! The Logs Insights source: one `stats` query per time slice, split when truncated. The query,
+//! the split strategy, the limits and the cost are described in the [module docs](super).
+//!
+//! One concept per file: `query_text.rs` writes a slice's query, `slice.rs` cuts the period
+//! into slices and splits a truncated one, `run.rs` takes one slice's query from `StartQuery`
+//! to its end (or `StopQuery`), `rows.rs` reads its result, and `collect.rs` runs the slices a
+//! few at a time and merges their rows into one report.
+
+mod collect;
+mod query_text;
+mod rows;
+mod run;
+mod slice;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+pub use query_text::query_text;
+
+use super::backoff::Backoff;
+use super::client::LogsClient;
+use crate::usage::query::UsageQuery;
+use crate::usage::report::UsageReport;
+use crate::usage::source::{ProgressSink, SourceError, SourceInfo, SourceKind, UsageSource};
+
+/// The most rows a Logs Insights query returns; a result this long is taken as truncated.
+pub const MAX_RESULT_ROWS: usize = 10_000;
+
+/// How an [`InsightsSource`] runs its queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsightsOptions {
+    /// Queries running at once (an account may run 30 in all). At least 1.
+    pub max_concurrent_queries: usize,
+    /// The length of the first slices, rounded up to whole buckets; `None`: 7 days for daily
+    /// reports, 1 day for hourly ones.
+    pub initial_slice: Option<Duration>,
+    /// How many slices a truncated slice is split into. At least 2.
+    pub split_into: u32,
+    /// The most queries one report may run, splits included; the first cut uses at most a
+    /// quarter of them. A report that needs more fails (and names the scan mode) instead of
+    /// running up the bill.
+    pub max_queries: usize,
+    /// Polling `GetQueryResults`. (Refused calls are retried by the SDK, under
+    /// [`crate::aws::RetryPolicy`].)
+    pub poll: Backoff,
+}
+
+impl Default for InsightsOptions {
+    fn default() -> Self {
+        InsightsOptions {
+            max_concurrent_queries: 4,
+            initial_slice: None,
+            split_into: 4,
+            max_queries: 1_000,
+            poll: Backoff::POLL,
+        }
+    }
+}
+
+/// Usage from a log group through Logs Insights `stats` queries.
+#[derive(Debug, Clone)]
+pub struct InsightsSource {
+    client: LogsClient,
+    log_group: String,
+    options: InsightsOptions,
+}
+
+impl InsightsSource {
+    /// A source querying `log_group` through `client`. Makes no request.
+    pub fn new(client: LogsClient, log_group: impl Into<String>) -> Self {
+        InsightsSource {
+            client,
+            log_group: log_group.into(),
+            options: InsightsOptions::default(),
+        }
+    }
+
+    /// Replaces the options.
+    pub fn with_options(mut self, options: InsightsOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The log group queried.
+    pub fn log_group(&self) -> &str {
+        &self.log_group
+    }
+
+    fn info(&self, region: Option<String>) -> SourceInfo {
+        SourceInfo {
+            kind: SourceKind::CloudwatchInsights,
+            log_group: Some(self.log_group.clone()),
+            region,
+        }
+    }
+}
+
+#[async_trait]
+impl UsageSource for InsightsSource {
+    async fn collect(
+        &self,
+        query: &UsageQuery,
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<UsageReport, SourceError> {
+        // Refuse bad filter values before anything is sent.
+        let filters = query_text::filter_clause(query.filters())?;
+        let (client, region) = self.client.get().await?;
+        let run = run::Run {
+            client: &client,
+            log_group: &self.log_group,
+            granularity: query.granularity(),
+            filters: filters.as_deref(),
+            options: &self.options,
+        };
+        collect::Collection::new(&run, query, self.info(region), progress, cancel)
+            .run()
+            .await
+    }
+
+    fn describe(&self) -> SourceInfo {
+        self.info(self.client.region_hint())
+    }
+}
