@@ -4,7 +4,7 @@
 //! its arguments into a [`UsageQuery`], asks a [`UsageSource`] to collect, and returns the
 //! [`UsageReport`] (as JSON matching [`report_json_schema`], and as [`render_text`]).
 //!
-//! - [`time`]: UTC timestamps and dates, RFC 3339 parsing and formatting.
+//! - [`time`]: UTC timestamps and dates, thin newtypes over `chrono` (years 0000–9999, RFC 3339).
 //! - [`record`]: one invocation-log record, parsed without building its bodies.
 //! - [`query`]: the validated period, granularity, filters and `top_n` of a report.
 //! - [`aggregate`]: the streaming [`Aggregator`] that folds records into counters.
