@@ -36,9 +36,20 @@ fn progress_values(events: &[mcp_testkit::sse::SseEvent]) -> Vec<f64> {
         .collect()
 }
 
+/// With the standalone stream on (the local default) and off (the Lambda default): resuming a
+/// POST's stream does not need it.
 #[tokio::test]
 async fn a_cut_stream_resumes_with_every_remaining_event_exactly_once() {
-    let app = App::new(TransportConfig::default());
+    for standalone_stream in [true, false] {
+        let config = TransportConfig {
+            standalone_stream,
+            ..TransportConfig::default()
+        };
+        a_cut_stream_resumes(App::new(config)).await;
+    }
+}
+
+async fn a_cut_stream_resumes(app: App) {
     let session = app.initialize("2025-11-25").await;
     let args = json!({ "steps": 6, "interval_ms": 30 });
     let response = app
@@ -555,7 +566,11 @@ async fn idle_streams_get_keep_alives_even_when_the_store_polls() {
         ..TransportConfig::default()
     };
     let store = std::sync::Arc::new(PollingStore(bedrock_usage_mcp::store::MemoryStore::new()));
-    let app = App::serving(mcp_conformance::conformance_server(None), store, config);
+    let app = App::serving(
+        mcp_conformance::conformance_server(None),
+        store,
+        config,
+    );
     let session = app.initialize("2025-11-25").await;
     let mut body = app.get(&session, None).await.into_body();
     let mut text = String::new();

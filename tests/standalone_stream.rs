@@ -1,17 +1,12 @@
 //! `--standalone-stream off` (the Lambda default): a GET without `Last-Event-ID` gets 405
 //! before anything is read, `subscriptions/listen` gets -32601, the capabilities promise no
-//! list changes or resource subscriptions, and resuming a POST's stream still works. With it
-//! on (the local default), the same server promises and serves both. In process, on the
-//! memory store.
-
-use std::time::Duration;
+//! list changes or resource subscriptions (resuming a POST's stream still works: see
+//! `tests/legacy_streams.rs`, which resumes with the stream on and off). With it on (the local
+//! default), the same server promises and serves both. In process, on the memory store.
 
 use bedrock_usage_mcp::transport::TransportConfig;
-use mcp_testkit::app::{App, body_json, call, content_type};
-use mcp_testkit::sse::{EventJson as _, SseReader};
+use mcp_testkit::app::{App, body_json, content_type};
 use serde_json::{Value, json};
-
-const WAIT: Duration = Duration::from_secs(5);
 
 fn config(standalone_stream: bool) -> TransportConfig {
     TransportConfig {
@@ -105,39 +100,6 @@ async fn with_the_stream_off_a_get_is_405_before_the_session_is_read() {
         body_json(app.post(Some(&session), ping).await).await["result"],
         json!({})
     );
-}
-
-#[tokio::test]
-async fn with_the_stream_off_a_cut_post_stream_still_resumes() {
-    let app = App::new(config(false));
-    let session = app.initialize("2025-11-25").await;
-    let args = json!({ "steps": 4, "interval_ms": 30 });
-    let response = app
-        .post(
-            Some(&session),
-            call(1, "test_long_operation", args, Some("p1")),
-        )
-        .await;
-    assert_eq!(content_type(&response), "text/event-stream");
-    let mut stream = SseReader::new(response.into_body());
-    let priming = stream.next(WAIT).await.expect("a priming event");
-    let first = stream.next(WAIT).await.expect("the first progress");
-    assert!(first.json().is_some_and(|m| m["params"]["progress"] == 1.0));
-    drop((stream, priming));
-
-    let last_id = first.id.expect("an event id");
-    let resumed = app.get(&session, Some(&last_id)).await;
-    assert_eq!(resumed.status(), 200);
-    let events = SseReader::new(resumed.into_body())
-        .until_response(WAIT)
-        .await;
-    let messages: Vec<Value> = events.iter().filter_map(|e| e.json()).collect();
-    let progress: Vec<f64> = messages
-        .iter()
-        .filter_map(|m| m["params"]["progress"].as_f64())
-        .collect();
-    assert_eq!(progress, [2.0, 3.0, 4.0], "{messages:?}");
-    assert_eq!(messages.last().map(|m| &m["id"]), Some(&json!(1)));
 }
 
 #[tokio::test]

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use bedrock_usage_mcp::store::dynamodb::{CallCounts, MAX_ITEM_BYTES, create_table};
+use bedrock_usage_mcp::store::dynamodb::{MAX_ITEM_BYTES, create_table};
 use bedrock_usage_mcp::store::{
     DynamoStore, EventSeq, MemoryStore, SessionId, SessionRecord, SessionStore, SessionUpdate,
     StoreError, StoredEvent, StreamId, StreamKey, StreamLease, Topic, unix_now, unix_now_ms,
 };
 use bedrock_usage_mcp::transport::TransportConfig;
 use mcp_testkit::app::{App, body_json, call, content_type};
-use mcp_testkit::moto::{Moto, unique_table};
+use mcp_testkit::moto::{Moto, calls_during, unique_table};
 use mcp_testkit::sse::{EventJson as _, SseReader};
 use serde_json::json;
 
@@ -854,21 +854,21 @@ async fn a_lease_costs_one_request_per_operation() {
     let lease = StreamLease::new(unix_now_ms() + 30_000, &[json!(1)]);
     // Opening a stream on the instance that loaded the session: the priming event's write,
     // which carries the lease.
-    let (seq, cost) = spent(&a, a.open_stream(&key, &lease)).await;
+    let (seq, cost) = calls_during(&a, a.open_stream(&key, &lease)).await;
     assert_eq!(seq.unwrap(), 0);
     assert_eq!(
         (cost.reads(), cost.put_item, cost.writes()),
         (0, 1, 1),
         "open: {cost:?}"
     );
-    let (renewed, cost) = spent(&a, a.renew_lease(&key, lease.until_ms + 10_000)).await;
+    let (renewed, cost) = calls_during(&a, a.renew_lease(&key, lease.until_ms + 10_000)).await;
     renewed.unwrap();
     assert_eq!(
         (cost.reads(), cost.update_item, cost.writes()),
         (0, 1, 1),
         "renew: {cost:?}"
     );
-    let (read, cost) = spent(&b, b.read_lease(&key)).await;
+    let (read, cost) = calls_during(&b, b.read_lease(&key)).await;
     assert_eq!(
         read.unwrap().map(|l| l.until_ms),
         Some(lease.until_ms + 10_000)
@@ -1001,154 +1001,6 @@ async fn a_session_moves_between_instances() {
         .await;
     assert_eq!(after.status(), 404);
     assert_eq!(a.delete(&session).await.status(), 404);
-}
-
-/// The DynamoDB requests one operation cost, on the instance that served it.
-async fn spent<F: std::future::Future>(store: &DynamoStore, op: F) -> (F::Output, CallCounts) {
-    let before = store.calls();
-    let output = op.await;
-    (output, store.calls().since(&before))
-}
-
-/// Pins the deterministic rows of the cost table in the `store::dynamodb` module docs.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operations_cost_what_the_docs_say() {
-    // Polling far slower than the test: a poll tick wakes a waiting stream reader for one more
-    // read whenever the machine is slow, so on a busy machine the counts would depend on
-    // timing. Nothing here waits for another instance; in-process wake-ups do the rest.
-    let (_moto, a, b, store_a, store_b) = two_instances_polling(Duration::from_secs(60)).await;
-    let init = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": { "name": "costs", "version": "1" } } });
-    let (response, cost) = spent(&store_a, a.post(None, init)).await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        (cost.reads(), cost.writes()),
-        (0, 1),
-        "initialize: {cost:?}"
-    );
-    let session = response.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-
-    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
-    let (response, cost) = spent(&store_b, b.post(Some(&session), initialized)).await;
-    assert_eq!(response.status(), 202);
-    assert_eq!(
-        (cost.get_item, cost.update_item, cost.writes()),
-        (1, 1, 1),
-        "notifications/initialized: {cost:?}"
-    );
-
-    // A quick tool answered as JSON: the load, and at most the first cancellation check.
-    let (response, cost) = spent(
-        &store_b,
-        b.post(Some(&session), call(1, "test_simple_text", json!({}), None)),
-    )
-    .await;
-    assert_eq!(content_type(&response), "application/json");
-    assert_eq!(cost.writes(), 0, "tools/call as JSON: {cost:?}");
-    assert!(
-        (1..=2).contains(&cost.reads()),
-        "tools/call as JSON: {cost:?}"
-    );
-
-    // A streaming tool: priming, one event per notification, the response; no query for the
-    // stream's first number, no session read beyond the load (within the liveness cache).
-    let (response, cost) = spent(&store_a, async {
-        let response = a
-            .post(
-                Some(&session),
-                call(
-                    2,
-                    "test_long_operation",
-                    json!({ "steps": 3, "interval_ms": 1 }),
-                    Some("p2"),
-                ),
-            )
-            .await;
-        let events = SseReader::new(response.into_body())
-            .until_response(WAIT)
-            .await;
-        assert!(
-            events
-                .last()
-                .and_then(|e| e.json())
-                .is_some_and(|m| m["id"] == 2)
-        );
-        events
-    })
-    .await;
-    assert_eq!(response.len(), 5, "priming, 3 progress, response");
-    assert_eq!(cost.put_item, 5, "3 notifications streamed: {cost:?}");
-    assert_eq!(cost.update_item, 0, "3 notifications streamed: {cost:?}");
-    // The reader queries once when it starts, and then, for each of the 4 later events, at
-    // most twice: once finding nothing yet (before it waits) and once finding the event. How
-    // the events batch depends on timing (all 5 can arrive in one read), so only the range is
-    // fixed: 1 to 2N + 3 for N notifications.
-    assert!(
-        cost.query >= 1 && cost.query <= 2 * 3 + 3,
-        "3 notifications streamed: {cost:?}"
-    );
-
-    // Resuming on the other instance: the load, the resumed event read back, the marker that
-    // claims the stream (after a query for its last number), the replay.
-    let first_id = response[0].id.clone().expect("an event id");
-    let (events, cost) = spent(&store_b, async {
-        let resumed = b.get(&session, Some(&first_id)).await;
-        SseReader::new(resumed.into_body())
-            .until_response(WAIT)
-            .await
-    })
-    .await;
-    assert_eq!(events.len(), 4);
-    assert_eq!(
-        (cost.get_item, cost.query, cost.put_item, cost.update_item),
-        (1, 3, 1, 0),
-        "resume: {cost:?}"
-    );
-
-    // Resuming a stream whose writer is gone (its lease stored here, already lapsed): the load,
-    // the resumed event, the marker (after a query for the last number), the replay, a query
-    // finding nothing, the lease, the terminator, and the query that reads it back.
-    let abandoned = StreamKey::new(SessionId::parse(&session).unwrap(), StreamId::generate());
-    let lapsed = StreamLease::new(unix_now_ms() - 60_000, &[json!(9)]);
-    store_a.open_stream(&abandoned, &lapsed).await.unwrap();
-    let (events, cost) = spent(&store_b, async {
-        let resumed = b.get(&session, Some(&abandoned.event_id(0))).await;
-        SseReader::new(resumed.into_body())
-            .until_response(WAIT)
-            .await
-    })
-    .await;
-    let error = events.last().and_then(|e| e.json()).expect("an error");
-    assert_eq!(
-        (&error["id"], &error["error"]["code"]),
-        (&json!(9), &json!(-32603))
-    );
-    assert_eq!(
-        (cost.query, cost.put_item, cost.update_item),
-        (5, 2, 0),
-        "resume of an abandoned stream: {cost:?}"
-    );
-    // The load and the lease; a third read if more than the liveness cache's 1 s passed
-    // between the load and the terminator's write (a busy machine).
-    assert!(
-        (2..=3).contains(&cost.get_item),
-        "resume of an abandoned stream: {cost:?}"
-    );
-
-    let (response, cost) = spent(&store_b, b.delete(&session)).await;
-    assert_eq!(response.status(), 200);
-    assert_eq!((cost.reads(), cost.update_item), (0, 1), "DELETE: {cost:?}");
-    let (response, cost) = spent(&store_a, a.delete(&session)).await;
-    assert_eq!(response.status(), 404);
-    assert_eq!(
-        (cost.reads(), cost.update_item),
-        (0, 1),
-        "DELETE again: {cost:?}"
-    );
 }
 
 // The server binary on DynamoDB, configured the standard AWS way.

@@ -146,6 +146,26 @@ impl VirtualClient {
         request
     }
 
+    /// Posts a legacy-session message to a random instance until one takes it (see
+    /// [`Client::send`]); `message` makes it for each try from a fresh id. Returns the id sent,
+    /// the ticket of the instance that took it, and its response.
+    async fn post_taken(
+        &mut self,
+        session: Option<&str>,
+        message: impl Fn(u64) -> Value,
+    ) -> Result<(u64, Ticket, reqwest::Response)> {
+        loop {
+            let id = self.id();
+            let body = message(id);
+            let instance = self.pick();
+            let ticket = self.cluster.ticket(instance);
+            let request = self.post(instance, session, &body);
+            if let Some(response) = self.send(&ticket, request).await? {
+                return Ok((id, ticket, response));
+            }
+        }
+    }
+
     /// Sends a request to the ticket's instance: `None` when it is to be sent again, after a
     /// connection error on an instance that was being killed, or after waiting out a 503's
     /// `Retry-After` (at most 5 s). A 5xx other than 503, a 503 without `Retry-After`, and a
@@ -226,16 +246,12 @@ impl VirtualClient {
         params: Value,
     ) -> Result<(Value, Option<String>)> {
         loop {
-            let id = self.id();
-            let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
-            let instance = self.pick();
-            let ticket = self.cluster.ticket(instance);
-            let Some(response) = self
-                .send(&ticket, self.post(instance, session, &body))
-                .await?
-            else {
-                continue;
-            };
+            let (id, ticket, response) = self
+                .post_taken(
+                    session,
+                    |id| json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }),
+                )
+                .await?;
             let status = response.status();
             let session_id = response
                 .headers()
@@ -267,18 +283,9 @@ impl VirtualClient {
 
     /// A notification: 202, tried again on a 503 or on a killed instance.
     async fn notify(&mut self, session: &str, body: Value) -> Result<()> {
-        loop {
-            let instance = self.pick();
-            let ticket = self.cluster.ticket(instance);
-            let Some(response) = self
-                .send(&ticket, self.post(instance, Some(session), &body))
-                .await?
-            else {
-                continue;
-            };
-            ensure!(response.status() == 202, "{body}: {}", response.status());
-            return Ok(());
-        }
+        let (_, _, response) = self.post_taken(Some(session), |_| body.clone()).await?;
+        ensure!(response.status() == 202, "{body}: {}", response.status());
+        Ok(())
     }
 
     /// DELETE, then a ping on either instance must find the session gone.
@@ -304,23 +311,14 @@ impl VirtualClient {
             }
         }
         Stats::add(&self.stats.deletes);
-        loop {
-            let instance = self.pick();
-            let ticket = self.cluster.ticket(instance);
-            let ping = json!({ "jsonrpc": "2.0", "id": self.id(), "method": "ping" });
-            let Some(response) = self
-                .send(&ticket, self.post(instance, Some(session), &ping))
-                .await?
-            else {
-                continue;
-            };
-            ensure!(
-                response.status() == 404,
-                "a ping after DELETE: {}",
-                response.status()
-            );
-            return Ok(());
-        }
+        let ping = |id| json!({ "jsonrpc": "2.0", "id": id, "method": "ping" });
+        let (_, _, response) = self.post_taken(Some(session), ping).await?;
+        ensure!(
+            response.status() == 404,
+            "a ping after DELETE: {}",
+            response.status()
+        );
+        Ok(())
     }
 
     fn plan(&mut self, steps: usize) -> Plan {
@@ -336,21 +334,18 @@ impl VirtualClient {
         let steps = self.rng.random_range(3..=10);
         let interval_ms = self.rng.random_range(50..=250);
         let plan = self.plan(steps);
+        let index = self.index;
+        let token = move |id| format!("soak-{index}-{id}");
         loop {
-            let id = self.id();
-            let token = format!("soak-{}-{id}", self.index);
-            let body = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
-                "name": "test_long_operation",
-                "arguments": { "steps": steps, "interval_ms": interval_ms },
-                "_meta": { "progressToken": token } } });
-            let instance = self.pick();
-            let writer = self.cluster.ticket(instance);
-            let Some(response) = self
-                .send(&writer, self.post(instance, Some(session), &body))
-                .await?
-            else {
-                continue;
-            };
+            let (id, writer, response) = self
+                .post_taken(Some(session), |id| {
+                    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+                        "name": "test_long_operation",
+                        "arguments": { "steps": steps, "interval_ms": interval_ms },
+                        "_meta": { "progressToken": token(id) } } })
+                })
+                .await?;
+            let token = token(id);
             ensure!(
                 response.status() == 200,
                 "tools/call: {}",

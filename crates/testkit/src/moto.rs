@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use bedrock_usage_mcp::aws::http_client;
+use bedrock_usage_mcp::store::DynamoStore;
+use bedrock_usage_mcp::store::dynamodb::CallCounts;
 
 /// The region every test client uses (moto keeps one set of tables per region).
 pub const REGION: &str = "us-east-1";
@@ -129,6 +131,17 @@ impl Drop for Moto {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
     }
+}
+
+/// What `op` returns, and the DynamoDB requests `store` made while it ran (the requests one
+/// operation cost on the instance that served it).
+pub async fn calls_during<F: std::future::Future>(
+    store: &DynamoStore,
+    op: F,
+) -> (F::Output, CallCounts) {
+    let before = store.calls();
+    let output = op.await;
+    (output, store.calls().since(&before))
 }
 
 /// A table name no other test uses.
