@@ -268,10 +268,7 @@ fn bucket_span(start: Timestamp, end: Timestamp, granularity: Granularity) -> (i
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ts(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
+    use crate::usage::time::ts;
 
     #[test]
     fn bucket_range_covers_partial_buckets() {

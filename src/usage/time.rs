@@ -228,13 +228,15 @@ impl FromStr for Date {
     }
 }
 
+/// An RFC 3339 timestamp the test writes out, for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn ts(text: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(text).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ts(s: &str) -> Timestamp {
-        Timestamp::parse_rfc3339(s).unwrap()
-    }
 
     #[test]
     fn parses_and_formats_utc() {

@@ -151,12 +151,14 @@ mod backoff;
 mod call;
 mod client;
 mod insights;
+mod log_group;
 mod scan;
 mod selector;
 
 pub use backoff::Backoff;
 pub use client::{CallTimeouts, ClientCache, LogsClient};
 pub use insights::{InsightsOptions, InsightsSource, MAX_RESULT_ROWS, query_text};
+pub use log_group::{LogGroupSource, ReadOptions};
 pub use scan::{ScanOptions, ScanSource, filter_pattern};
 pub use selector::CloudWatchSelector;
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use super::call::send;
-use super::client::LogsClient;
+use super::log_group::{LogGroupSource, ReadOptions};
 use crate::usage::aggregate::Aggregator;
 use crate::usage::query::{UsageFilters, UsageQuery};
 use crate::usage::record::InvocationRecord;
@@ -36,43 +36,12 @@ impl Default for ScanOptions {
     }
 }
 
+impl ReadOptions for ScanOptions {
+    const KIND: SourceKind = SourceKind::CloudwatchScan;
+}
+
 /// Usage from a log group by reading all of its events in the period (FilterLogEvents).
-#[derive(Debug, Clone)]
-pub struct ScanSource {
-    client: LogsClient,
-    log_group: String,
-    options: ScanOptions,
-}
-
-impl ScanSource {
-    /// A source reading `log_group` through `client`. Makes no request.
-    pub fn new(client: LogsClient, log_group: impl Into<String>) -> Self {
-        ScanSource {
-            client,
-            log_group: log_group.into(),
-            options: ScanOptions::default(),
-        }
-    }
-
-    /// Replaces the options.
-    pub fn with_options(mut self, options: ScanOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// The log group read.
-    pub fn log_group(&self) -> &str {
-        &self.log_group
-    }
-
-    fn info(&self, region: Option<String>) -> SourceInfo {
-        SourceInfo {
-            kind: SourceKind::CloudwatchScan,
-            log_group: Some(self.log_group.clone()),
-            region,
-        }
-    }
-}
+pub type ScanSource = LogGroupSource<ScanOptions>;
 
 #[async_trait]
 impl UsageSource for ScanSource {
@@ -171,7 +140,7 @@ impl UsageSource for ScanSource {
     }
 
     fn describe(&self) -> SourceInfo {
-        self.info(self.client.region_hint())
+        self.describe_source()
     }
 }
 

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 pub use query_text::query_text;
 
 use super::backoff::Backoff;
-use super::client::LogsClient;
+use super::log_group::{LogGroupSource, ReadOptions};
 use crate::usage::query::UsageQuery;
 use crate::usage::report::UsageReport;
 use crate::usage::source::{ProgressSink, SourceError, SourceInfo, SourceKind, UsageSource};
@@ -59,43 +59,12 @@ impl Default for InsightsOptions {
     }
 }
 
+impl ReadOptions for InsightsOptions {
+    const KIND: SourceKind = SourceKind::CloudwatchInsights;
+}
+
 /// Usage from a log group through Logs Insights `stats` queries.
-#[derive(Debug, Clone)]
-pub struct InsightsSource {
-    client: LogsClient,
-    log_group: String,
-    options: InsightsOptions,
-}
-
-impl InsightsSource {
-    /// A source querying `log_group` through `client`. Makes no request.
-    pub fn new(client: LogsClient, log_group: impl Into<String>) -> Self {
-        InsightsSource {
-            client,
-            log_group: log_group.into(),
-            options: InsightsOptions::default(),
-        }
-    }
-
-    /// Replaces the options.
-    pub fn with_options(mut self, options: InsightsOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// The log group queried.
-    pub fn log_group(&self) -> &str {
-        &self.log_group
-    }
-
-    fn info(&self, region: Option<String>) -> SourceInfo {
-        SourceInfo {
-            kind: SourceKind::CloudwatchInsights,
-            log_group: Some(self.log_group.clone()),
-            region,
-        }
-    }
-}
+pub type InsightsSource = LogGroupSource<InsightsOptions>;
 
 #[async_trait]
 impl UsageSource for InsightsSource {
@@ -121,6 +90,6 @@ impl UsageSource for InsightsSource {
     }
 
     fn describe(&self) -> SourceInfo {
-        self.info(self.client.region_hint())
+        self.describe_source()
     }
 }

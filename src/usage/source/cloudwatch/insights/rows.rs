@@ -154,10 +154,7 @@ fn result_time(value: &str) -> Result<Timestamp, SourceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ts(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
+    use crate::usage::time::ts;
 
     #[test]
     fn reads_numbers_and_times_as_insights_writes_them() {

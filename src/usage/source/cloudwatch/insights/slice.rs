@@ -116,10 +116,7 @@ pub(super) fn split(slice: Slice, granularity: Granularity, parts: u32) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ts(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
+    use crate::usage::time::ts;
 
     fn ms(s: &str) -> i64 {
         ts(s).unix_millis()
