@@ -7,7 +7,7 @@ prints a Markdown table: one row per cost line (Lambda requests and GB-seconds, 
 requests, DynamoDB reads and writes, Logs Insights bytes scanned, data out), one pair of
 columns per configuration. Quantities come from bench/cost/workload.json (per-operation
 counts: DynamoDB reads and writes as tests/store_contract.rs pins them; Lambda CPU and wait
-per operation as bench/lambda_memory.rs measured them), prices from bench/cost/prices.json.
+per operation as bench/lambda/memory.rs measured them), prices from bench/cost/prices.json.
 
 - before: the function at 512 MB, and every connected host holds the standalone GET stream
   open (the official SDK clients open it after initialize and reopen it whenever it closes):

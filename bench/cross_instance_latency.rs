@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use axum::Router;
 use axum::body::Body;
-use bedrock_usage_mcp::client::SseDecoder;
+use bedrock_usage_mcp::client::sse::SseDecoder;
 use bedrock_usage_mcp::store::dynamodb::{self, DynamoStore, create_table};
 use bedrock_usage_mcp::transport::{McpService, TransportConfig};
 use http::Request;

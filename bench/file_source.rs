@@ -3,7 +3,7 @@
 //! the process's peak RSS (`VmHWM`).
 //!
 //! ```text
-//! cargo run --release --example bench_file_source -- \
+//! cargo run --release --example file_source -- \
 //!     [--records 1000000] [--min-body 1024] [--max-body 4096] [--runs 3] [--gzip] [--keep]
 //! ```
 //!

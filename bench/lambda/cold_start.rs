@@ -4,11 +4,11 @@
 //!
 //! ```text
 //! cargo build --release -p mcp-conformance --bin conformance-server
-//! cargo run --release --example cold_start -- [--runs 30] [--binary PATH] [--size-of PATH]
-//!     [--arg ARG]... [--env NAME=VALUE]...
+//! cargo run --release --example lambda -- cold-start [--runs 30] [--binary PATH]
+//!     [--size-of PATH] [--arg ARG]... [--env NAME=VALUE]...
 //! # the product binary (on Lambda it needs a log group; nothing is read at start-up):
 //! cargo build --release --bin bedrock-usage-mcp
-//! cargo run --release --example cold_start -- --binary target/release/bedrock-usage-mcp \
+//! cargo run --release --example lambda -- cold-start --binary target/release/bedrock-usage-mcp \
 //!     --env BEDROCK_LOG_GROUP=/aws/bedrock/modelinvocations
 //! ```
 //!
@@ -30,8 +30,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mcp_testkit::lambda::{InstanceSpec, LambdaHarness, Options};
+use serde_json::json;
 
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"cold-start","version":"1"}}}"#;
+use super::{initialize_params, ms, target_dir};
 
 struct Run {
     init: Duration,
@@ -43,17 +44,13 @@ struct Run {
     warm_prelude_wait: Duration,
 }
 
-fn main() -> anyhow::Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+pub fn run(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let target = target_dir();
     let mut runs = 30usize;
     let mut binary = target.join("release/conformance-server");
     let mut size_of: Option<PathBuf> = None;
     let mut spec_args: Vec<String> = Vec::new();
     let mut spec_env: Vec<(String, String)> = Vec::new();
-    let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => runs = args.next().unwrap_or_default().parse()?,
@@ -152,7 +149,11 @@ async fn initialize(client: reqwest::Client, url: String) -> anyhow::Result<Inst
         .post(url)
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")
-        .body(INITIALIZE)
+        .body(
+            json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize",
+                    "params": initialize_params("cold-start") })
+            .to_string(),
+        )
         .send()
         .await?;
     let status = response.status();
@@ -210,10 +211,6 @@ async fn cold_start(client: &reqwest::Client, spec: &InstanceSpec) -> anyhow::Re
         warm_answer: warm_done.duration_since(warm_sent),
         warm_prelude_wait: prelude_wait(&harness, 1),
     })
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn summary(sorted: &[Duration]) -> String {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build --release --bin bedrock-usage-mcp
-//! cargo run --release --example lambda_memory -- [--runs 30] [--cgroup] [--binary PATH]
+//! cargo run --release --example lambda -- memory [--runs 30] [--cgroup] [--binary PATH]
 //! ```
 //!
 //! Lambda gives a function CPU in proportion to its memory (1,769 MB = one vCPU), so on a
@@ -25,19 +25,21 @@
 //!
 //! A benchmark, not a test: it reports.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
+use bedrock_usage_mcp::client::sse::SseDecoder;
 use bedrock_usage_mcp::usage::Date;
 use bedrock_usage_mcp::usage::source::sample::sample_lines;
 use mcp_testkit::lambda::{InstanceSpec, LambdaHarness, Options};
 use serde_json::{Value, json};
 
+use super::{PROTOCOL, initialize_params, median, ms, target_dir};
+
 /// Memory sizes to report, in MB.
 const SIZES: [u32; 4] = [128, 256, 512, 1024];
 /// The memory at which Lambda gives one full vCPU.
 const MB_PER_VCPU: f64 = 1769.0;
-const PROTOCOL: &str = "2025-11-25";
 const CGROUP: &str = "/sys/fs/cgroup/cpu/bedrock-usage-mcp-lambda-memory";
 
 /// One measured operation: a name and its JSON-RPC request (without id; null params: a
@@ -52,8 +54,7 @@ fn initialize() -> Operation {
     Operation {
         name: "initialize (new session)",
         method: "initialize",
-        params: json!({ "protocolVersion": PROTOCOL, "capabilities": {},
-                        "clientInfo": { "name": "lambda-memory", "version": "1" } }),
+        params: initialize_params("lambda-memory"),
     }
 }
 
@@ -105,16 +106,11 @@ struct Measured {
     peak_rss_kib: u64,
 }
 
-fn main() -> anyhow::Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+pub fn run(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
     let mut runs = 30usize;
-    let mut binary = target.join("release/bedrock-usage-mcp");
+    let mut binary = target_dir().join("release/bedrock-usage-mcp");
     let mut cgroup = false;
     let mut period_us = 20_000u64;
-    let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => runs = args.next().unwrap_or_default().parse()?,
@@ -376,12 +372,17 @@ impl Session {
         self.next_id += 1;
         let body =
             json!({ "jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params });
-        let text = self.send(body).await?;
+        let (is_sse, text) = self.send(body).await?;
         // JSON or SSE: the answer is the last JSON-RPC message carrying our id.
-        let answer = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:").map(str::trim).or(Some(l)))
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        let messages = if is_sse {
+            let events = SseDecoder::default().push(text.as_bytes());
+            events.into_iter().map(|e| e.data).collect()
+        } else {
+            vec![text.clone()]
+        };
+        let answer = messages
+            .iter()
+            .filter_map(|m| serde_json::from_str::<Value>(m).ok())
             .rfind(|m| m["id"] == self.next_id)
             .ok_or_else(|| anyhow::anyhow!("{method}: no answer in {text:.300}"))?;
         anyhow::ensure!(
@@ -397,7 +398,8 @@ impl Session {
             .map(drop)
     }
 
-    async fn send(&mut self, body: Value) -> anyhow::Result<String> {
+    /// Posts `body`; returns whether the answer is an SSE stream, and its text.
+    async fn send(&mut self, body: Value) -> anyhow::Result<(bool, String)> {
         let mut request = self
             .client
             .post(&self.url)
@@ -412,9 +414,13 @@ impl Session {
             self.id = Some(id.to_str()?.to_owned());
         }
         let status = response.status();
+        let is_sse = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
         let text = response.text().await?;
         anyhow::ensure!(status.is_success(), "{status}: {text:.300}");
-        Ok(text)
+        Ok((is_sse, text))
     }
 }
 
@@ -493,14 +499,4 @@ fn limit_cgroup(memory_mb: u32, period_us: u64) -> anyhow::Result<()> {
     std::fs::write(format!("{CGROUP}/cpu.cfs_period_us"), period_us.to_string())?;
     std::fs::write(format!("{CGROUP}/cpu.cfs_quota_us"), quota.to_string())?;
     Ok(())
-}
-
-fn median(values: impl Iterator<Item = Duration>) -> Duration {
-    let mut sorted: Vec<Duration> = values.collect();
-    sorted.sort();
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
