@@ -14,15 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use bedrock_usage_mcp::aws::{RetryPolicy, http_client};
+use axum::http::StatusCode;
+use axum::response::Response;
+use bedrock_usage_mcp::aws::RetryPolicy;
 use bedrock_usage_mcp::usage::source::cloudwatch::{
     Backoff, ClientCache, InsightsOptions, LogsClient, MAX_RESULT_ROWS, ScanOptions, query_text,
 };
@@ -37,6 +34,7 @@ use bedrock_usage_mcp::usage::{
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use mcp_testkit::logs_stub::{self, LogsStub, json_response};
 use mcp_testkit::moto::{self, Moto};
 
 // ---------------------------------------------------------------------------------------------
@@ -224,16 +222,7 @@ async fn file_report(query: &UsageQuery) -> UsageReport {
 // AWS clients
 
 fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "test", "test", None, None, "test",
-        )))
-        .endpoint_url(endpoint)
-        .http_client(http_client())
-        .retry_config(fast_retries().config())
-        .build()
+    logs_stub::sdk_config(endpoint, region, &fast_retries())
 }
 
 fn logs_client(endpoint: &str, region: &str) -> Client {
@@ -375,14 +364,7 @@ struct FakeState {
 
 struct Fake {
     state: Arc<FakeState>,
-    url: String,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    stub: LogsStub,
 }
 
 fn recorded(name: &str) -> String {
@@ -395,27 +377,14 @@ fn recorded(name: &str) -> String {
 impl Fake {
     async fn start(state: FakeState) -> Fake {
         let state = Arc::new(state);
-        let app = Router::new().route(
-            "/",
-            post({
-                let state = state.clone();
-                move |headers: HeaderMap, body: String| {
-                    let state = state.clone();
-                    async move { state.handle(&headers, &body) }
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Fake { state, url, server }
+        let handler = state.clone();
+        let stub = LogsStub::start(move |operation, body| handler.handle(operation, body)).await;
+        Fake { state, stub }
     }
 
     fn source(&self, options: InsightsOptions) -> InsightsSource {
         InsightsSource::new(
-            LogsClient::ready(logs_client(&self.url, "us-east-1")),
+            LogsClient::ready(logs_client(&self.stub.url, "us-east-1")),
             "/aws/bedrock/modelinvocations",
         )
         .with_options(options)
@@ -447,15 +416,6 @@ fn fake_state(filters: UsageFilters, outcome: Outcome) -> FakeState {
         stops: Mutex::new(Vec::new()),
         next_id: AtomicU64::new(1),
     }
-}
-
-fn json_response(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [("content-type", "application/x-amz-json-1.1")],
-        body,
-    )
-        .into_response()
 }
 
 /// The number after `marker` in `text`.
@@ -490,32 +450,19 @@ struct Group {
 }
 
 impl FakeState {
-    fn handle(&self, headers: &HeaderMap, body: &str) -> Response {
-        let target = headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        assert_eq!(
-            headers.get("content-type").and_then(|v| v.to_str().ok()),
-            Some("application/x-amz-json-1.1"),
-            "JSON 1.1 protocol"
-        );
-        let operation = target
-            .strip_prefix("Logs_20140328.")
-            .unwrap_or(target)
-            .to_owned();
+    fn handle(&self, operation: &str, body: &str) -> Response {
         let input: Value = serde_json::from_str(body).unwrap();
         if let Some(refusal) = self
             .refusals
             .lock()
             .unwrap()
-            .get_mut(&operation)
+            .get_mut(operation)
             .and_then(|queue| (!queue.is_empty()).then(|| queue.remove(0)))
         {
             self.refused.fetch_add(1, Ordering::SeqCst);
             return json_response(StatusCode::BAD_REQUEST, recorded(refusal));
         }
-        match operation.as_str() {
+        match operation {
             "StartQuery" => self.start_query(&input),
             "GetQueryResults" => self.get_query_results(&input),
             "StopQuery" => {
@@ -1442,7 +1389,7 @@ async fn the_server_reads_cloudwatch_with_log_group_in_both_modes() {
             "--region",
             "eu-west-1",
         ],
-        &[("AWS_ENDPOINT_URL", &fake.url)],
+        &[("AWS_ENDPOINT_URL", &fake.stub.url)],
     );
     let wire = server.report(&query).await;
     let report: UsageReport = serde_json::from_value(wire.clone()).unwrap();

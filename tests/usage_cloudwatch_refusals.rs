@@ -12,13 +12,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_cloudwatchlogs::config::{Credentials, Region, SharedCredentialsProvider};
-use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
+use aws_config::SdkConfig;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use bedrock_usage_mcp::aws::{RetryPolicy, http_client};
+use bedrock_usage_mcp::aws::RetryPolicy;
 use bedrock_usage_mcp::store::MemoryStore;
 use bedrock_usage_mcp::tools::usage_server;
 use bedrock_usage_mcp::transport::TransportConfig;
@@ -29,6 +26,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use mcp_testkit::app::{App, body_json};
+use mcp_testkit::logs_stub::{JSON_1_1, LogsStub, sdk_config};
 
 const LOG_GROUP: &str = "/aws/bedrock/modelinvocations";
 const ACCOUNT: &str = "123456789012";
@@ -58,16 +56,9 @@ enum Answer {
 type Policy = dyn Fn(&str, usize) -> Answer + Send + Sync;
 
 struct Stub {
-    url: String,
+    logs: LogsStub,
     /// The operations called, in order (`StartQuery`, `GetQueryResults`, ...).
     calls: Arc<Mutex<Vec<String>>>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Stub {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 impl Stub {
@@ -76,23 +67,9 @@ impl Stub {
     async fn start(policy: impl Fn(&str, usize) -> Answer + Send + Sync + 'static) -> Stub {
         let calls = Arc::new(Mutex::new(Vec::<String>::new()));
         let policy: Arc<Policy> = Arc::new(policy);
-        let app = Router::new().route(
-            "/",
-            post({
-                let calls = calls.clone();
-                move |headers: HeaderMap, _body: String| {
-                    let calls = calls.clone();
-                    let policy = policy.clone();
-                    async move { answer(&headers, &calls, policy.as_ref()) }
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Stub { url, calls, server }
+        let called = calls.clone();
+        let logs = LogsStub::start(move |op, _body| answer(op, &called, policy.as_ref())).await;
+        Stub { logs, calls }
     }
 
     /// A stub refusing every call with `code` (HTTP 400, as Logs sends its client errors).
@@ -112,21 +89,7 @@ impl Stub {
 
     /// The product's client configuration pointed at the stub, with millisecond pauses.
     fn config(&self) -> SdkConfig {
-        let retries = RetryPolicy {
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(10),
-            ..RetryPolicy::DEFAULT
-        };
-        SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "test", "test", None, None, "test",
-            )))
-            .endpoint_url(&self.url)
-            .http_client(http_client())
-            .retry_config(retries.config())
-            .build()
+        logs_config(&self.logs.url)
     }
 
     /// The server's sources on the stub: the log group in us-east-1, read in `mode`, with
@@ -148,17 +111,17 @@ impl Stub {
     }
 }
 
-fn answer(headers: &HeaderMap, calls: &Mutex<Vec<String>>, policy: &Policy) -> Response {
-    assert_eq!(
-        headers.get("content-type").and_then(|v| v.to_str().ok()),
-        Some("application/x-amz-json-1.1"),
-        "JSON 1.1 protocol"
-    );
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let op = target.strip_prefix("Logs_20140328.").unwrap_or(target);
+/// The product's client configuration pointed at `url`, with millisecond pauses.
+fn logs_config(url: &str) -> SdkConfig {
+    let retries = RetryPolicy {
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(10),
+        ..RetryPolicy::DEFAULT
+    };
+    sdk_config(url, "us-east-1", &retries)
+}
+
+fn answer(op: &str, calls: &Mutex<Vec<String>>, policy: &Policy) -> Response {
     let nth = {
         let mut calls = calls.lock().unwrap();
         let nth = calls.iter().filter(|c| *c == op).count();
@@ -174,7 +137,7 @@ fn answer(headers: &HeaderMap, calls: &Mutex<Vec<String>>, policy: &Policy) -> R
     (
         status,
         [
-            ("content-type", "application/x-amz-json-1.1"),
+            ("content-type", JSON_1_1),
             ("x-amzn-requestid", "00000000-0000-4000-8000-000000000000"),
         ],
         body.to_string(),
@@ -396,11 +359,6 @@ async fn a_cloudwatch_that_never_answers_ends_the_report_within_the_call_timeout
             held.lock().unwrap().push(socket);
         }
     });
-    let stub = Stub {
-        url,
-        calls: Arc::default(),
-        server: hole,
-    };
     let timeouts = CallTimeouts {
         attempt: Duration::from_millis(300),
         call: Duration::from_millis(1500),
@@ -409,7 +367,7 @@ async fn a_cloudwatch_that_never_answers_ends_the_report_within_the_call_timeout
         (CloudWatchMode::Insights, "StartQuery"),
         (CloudWatchMode::Scan, "FilterLogEvents"),
     ] {
-        let clients = Arc::new(ClientCache::with_config(stub.config()).with_timeouts(timeouts));
+        let clients = Arc::new(ClientCache::with_config(logs_config(&url)).with_timeouts(timeouts));
         let selector =
             CloudWatchSelector::with_clients(mode, LOG_GROUP, Some("us-east-1".into()), clients)
                 .unwrap();
@@ -431,6 +389,7 @@ async fn a_cloudwatch_that_never_answers_ends_the_report_within_the_call_timeout
         !connections.lock().unwrap().is_empty(),
         "the black hole was called"
     );
+    hole.abort();
 }
 
 // ---------------------------------------------------------------------------------------------

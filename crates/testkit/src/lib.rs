@@ -7,7 +7,8 @@
 //! - [`app`]: the conformance app in process (tower `oneshot`), [`http`]: raw HTTP/1 exchanges,
 //!   [`sse`]: reading SSE bodies frame by frame.
 //! - [`instances`] and [`proxy`]: several server processes on one store behind a round-robin
-//!   proxy; [`moto`]: the AWS emulator (serialised); [`counting_aws`]: a counting AWS endpoint.
+//!   proxy; [`moto`]: the AWS emulator (serialised); [`counting_aws`]: a counting AWS endpoint;
+//!   [`logs_stub`]: a scripted CloudWatch Logs API.
 //! - [`lambda`]: the Lambda Runtime API and API Gateway REST emulator.
 //! - [`suite`]: the MCP conformance suite runner.
 
@@ -16,6 +17,7 @@ pub mod counting_aws;
 pub mod http;
 pub mod instances;
 pub mod lambda;
+pub mod logs_stub;
 pub mod moto;
 pub mod paths;
 pub mod process;
