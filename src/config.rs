@@ -7,10 +7,13 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 mod limits;
+mod oauth;
 
 pub use limits::ConnectionLimits;
 pub(crate) use limits::MAX_CONNECTIONS;
+pub use oauth::OAuthArgs;
 
+use crate::auth::OAuthSettings;
 use crate::transport::TransportConfig;
 
 /// How the HTTP endpoint is served. Every flag has an environment equivalent.
@@ -103,6 +106,9 @@ pub struct HttpArgs {
     /// instance, read by every other); with the memory store, a random key per process.
     #[arg(long, env = "MCP_REQUEST_STATE_KEY", hide_env_values = true)]
     pub request_state_key: Option<String>,
+
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
 }
 
 /// A feature turned on or off.
@@ -135,6 +141,8 @@ pub enum ConfigError {
     IdleTimeout { keep_alive: u64 },
     #[error("--max-header-bytes must be between 1024 and 262144")]
     HeaderLimit,
+    #[error("OAuth: {0}")]
+    OAuth(String),
 }
 
 impl HttpArgs {
@@ -206,6 +214,12 @@ impl HttpArgs {
             idle_timeout: Duration::from_secs(self.idle_timeout_secs),
             max_header_bytes: self.max_header_bytes,
         })
+    }
+
+    /// The checked OAuth settings, or `None` when authorization is off.
+    pub fn oauth_settings(&self) -> Result<Option<OAuthSettings>, ConfigError> {
+        self.oauth
+            .settings(self.bind, &self.endpoint, crate::lambda::detected())
     }
 
     /// The requestState key, if one was given and is long enough.

@@ -25,6 +25,8 @@
 //!    - [`usage`]: Bedrock invocation-log records, aggregation, the report contract, sources.
 //!    - [`client`]: an MCP client for both eras (the engine of `mcp-client`: its smoke check,
 //!      SigV4 signing for IAM-protected endpoints, and the stdio proxy).
+//!    - [`auth`]: OAuth 2.1 resource server (MCP authorization): the issuer's metadata and
+//!      keys, bearer JWT validation, Protected Resource Metadata and the 401/403 challenges.
 //!    - [`server`]: what a server offers (tool, resource, prompt and completion handlers), the
 //!      [`server::RequestContext`] handlers talk through, and dispatch by method. It sits
 //!      beside `store`, not above it: handlers reach the client through [`server::Outbox`]
@@ -46,6 +48,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod auth;
 pub mod aws;
 pub mod client;
 pub mod clock;

@@ -22,6 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use activity::{Activity, Watched};
 use limits::LimitWarnings;
 
+use crate::auth::{AuthError, Authorizer};
 use crate::config::{ConfigError, HttpArgs};
 use crate::server::McpServer;
 use crate::store::{SessionStore, StoreArgs, StoreConfigError};
@@ -51,6 +52,8 @@ pub enum RunError {
         "reading the requestState key from the session store: {0} (or give --request-state-key)"
     )]
     StateKey(String),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 }
 
 /// The name under which a shared store keeps the key that seals `requestState`.
@@ -87,20 +90,9 @@ pub(crate) async fn shared_state_key(
 /// Locally it prints one `listening on URL` line on stdout, so scripts and tests can bind
 /// port 0 and read where the server is.
 pub async fn run(server: McpServer, http: &HttpArgs, store: &StoreArgs) -> Result<(), RunError> {
-    let mut config = http.transport_config()?;
     let limits = http.connection_limits()?;
-    let store = store.build().await?;
-    // Every SSE connection gets a time limit (clients resume or reopen, as SSE polling allows):
-    // a stream read on another instance than its writer's ends only when its last event
-    // arrives, so if the writer died only a time limit ends it; and an open stream holds one
-    // of the listener's connection slots whether or not its client still reads.
-    if config.max_stream_duration.is_none() {
-        config.max_stream_duration = Some(STREAM_LIMIT);
-        tracing::info!("SSE connections close after 240 s (--max-stream-secs)");
-    }
-    let server = shared_state_key(server, http, store.as_ref()).await?;
     let name = server.info().name.clone();
-    let app = McpService::new(server, store, config).router();
+    let app = app(server, http, store).await?;
     if crate::lambda::detected() {
         tracing::info!(server = %name, "serving Lambda invocations (streaming)");
         return crate::lambda::run(app)
@@ -116,6 +108,33 @@ pub async fn run(server: McpServer, http: &HttpArgs, store: &StoreArgs) -> Resul
     tracing::info!(server = %name, %addr, "listening");
     serve_with_limits(listener, app, &limits, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The HTTP app the flags describe: the session store built, the transport fitted to it, the
+/// requestState key shared, and (with `--oauth-issuer`) the issuer discovered and its
+/// authorization in front of the endpoint.
+pub async fn app(
+    server: McpServer,
+    http: &HttpArgs,
+    store: &StoreArgs,
+) -> Result<Router, RunError> {
+    let mut config = http.transport_config()?;
+    let oauth = http.oauth_settings()?;
+    let store = store.build().await?;
+    // Every SSE connection gets a time limit (clients resume or reopen, as SSE polling allows):
+    // a stream read on another instance than its writer's ends only when its last event
+    // arrives, so if the writer died only a time limit ends it; and an open stream holds one
+    // of the listener's connection slots whether or not its client still reads.
+    if config.max_stream_duration.is_none() {
+        config.max_stream_duration = Some(STREAM_LIMIT);
+        tracing::info!("SSE connections close after 240 s (--max-stream-secs)");
+    }
+    let server = shared_state_key(server, http, store.as_ref()).await?;
+    let mut service = McpService::new(server, store, config);
+    if let Some(settings) = oauth {
+        service = service.with_authorizer(Arc::new(Authorizer::discover(settings).await?));
+    }
+    Ok(service.router())
 }
 
 /// Binds `addr` (use port 0 for any free port).

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     // Built on the utilities only, and none knows another: the session store, the usage
     // domain, the MCP client, and `server` (what a server offers, dispatch by method). That
     // `server` sits beside `store`, not above it, is the point: handlers never see the store.
-    &["store", "usage", "client", "server"],
+    &["store", "usage", "client", "server", "auth"],
     // The product's offer, written against `server`. (The conformance fixtures are not in
     // the library: they are the workspace member crates/conformance.)
     &["tools"],

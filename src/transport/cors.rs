@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 /// own list echoed.
 const ALLOWED_HEADERS: &str = "content-type, accept, authorization, x-api-key, mcp-session-id, \
 mcp-protocol-version, mcp-method, mcp-name, last-event-id";
-const EXPOSED_HEADERS: &str = "mcp-session-id, mcp-protocol-version";
+const EXPOSED_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenticate";
 
 /// The answer to `OPTIONS`: a preflight for an allowed origin, or just the allowed methods.
 pub fn preflight(headers: &HeaderMap) -> Response {

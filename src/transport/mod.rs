@@ -30,6 +30,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::Method;
 
+use crate::auth::Authorizer;
 use crate::server::McpServer;
 use crate::store::SessionStore;
 
@@ -44,6 +45,8 @@ pub struct McpService {
     pub(crate) server: McpServer,
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) config: Arc<TransportConfig>,
+    /// OAuth in front of the endpoint, when on.
+    pub(crate) auth: Option<Arc<Authorizer>>,
 }
 
 impl McpService {
@@ -59,16 +62,29 @@ impl McpService {
             server,
             store,
             config: Arc::new(config),
+            auth: None,
         }
+    }
+
+    /// Requires a bearer token `auth` accepts on the endpoint, and serves its Protected
+    /// Resource Metadata.
+    pub fn with_authorizer(mut self, auth: Arc<Authorizer>) -> Self {
+        self.auth = Some(auth);
+        self
     }
 
     /// The HTTP app: the MCP endpoint at the configured path, 404 elsewhere.
     pub fn router(self) -> Router {
         let path = self.config.endpoint.clone();
-        Router::new()
+        let metadata = self.auth.as_ref().map(Authorizer::metadata_routes);
+        let router = Router::new()
             .route(&path, axum::routing::any(endpoint))
             .fallback(not_found)
-            .with_state(self)
+            .with_state(self);
+        match metadata {
+            Some(metadata) => router.merge(metadata),
+            None => router,
+        }
     }
 }
 
@@ -80,6 +96,16 @@ async fn endpoint(State(service): State<McpService>, request: Request<Body>) -> 
         .and_then(|()| guard::check_origin(headers, &service.config))
     {
         return e.into_response();
+    }
+    if let Some(auth) = service
+        .auth
+        .as_ref()
+        .filter(|_| parts.method != Method::OPTIONS)
+        && let Err(denial) = auth.authorize(headers, &parts.uri).await
+    {
+        let mut response = denial.into_response();
+        cors::decorate(headers, &mut response);
+        return response;
     }
     let mut response = match parts.method {
         Method::POST => post::handle(&service, headers, body).await,

@@ -1,0 +1,246 @@
+//! OAuth 2.1 authorization as the MCP specification defines it: the server is a resource
+//! server. It publishes Protected Resource Metadata (RFC 9728) naming its authorization
+//! server, and lets a request through only with a bearer JWT that the issuer signed for this
+//! resource (and, when configured, with the required scopes). Tokens are read from the
+//! `Authorization` header only; they are never logged nor passed on.
+//!
+//! - `metadata`: the issuer's metadata (discovery) and our Protected Resource Metadata.
+//! - `jwks`: the issuer's keys, cached, refetched on an unknown `kid` at a bounded rate.
+//! - `validate`: the JWT checks.
+//! - `challenge`: the 401 / 403 / 400 answers and their `WWW-Authenticate` header.
+//! - `fetch`: bounded HTTP GETs of the issuer's documents.
+
+mod challenge;
+mod fetch;
+mod jwks;
+mod metadata;
+mod validate;
+
+pub use challenge::Denial;
+pub use fetch::{CONNECT_TIMEOUT, FETCH_TIMEOUT, FetchError, MAX_DOCUMENT_BYTES};
+pub use jwks::{MAX_AGE as JWKS_MAX_AGE, MAX_KEYS as JWKS_MAX_KEYS, REFRESH_INTERVAL};
+pub use metadata::{IssuerMetadata, PRM_WELL_KNOWN, discovery_urls};
+pub use validate::{ALLOWED_ALGORITHMS, Claims, LEEWAY_SECS};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Uri, header};
+
+use jwks::Jwks;
+
+/// What the flags say about authorization, checked (see `config`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthSettings {
+    /// The issuer, exactly as its tokens' `iss` says.
+    pub issuer: String,
+    /// The audience a token must carry (`aud`): by default the resource URL.
+    pub audience: String,
+    /// Scopes every request needs (all of them); empty: a valid token is enough.
+    pub scopes: Vec<String>,
+    /// The canonical URL of the MCP endpoint (RFC 8707 resource identifier).
+    pub resource: String,
+    /// Where hosts find our Protected Resource Metadata (the `resource_metadata` URL).
+    pub metadata_url: String,
+    /// The endpoint's path in the app (after a gateway stripped its stage), for the
+    /// path-suffixed metadata route.
+    pub endpoint: String,
+    /// The shortest time between two JWKS refetches.
+    pub jwks_refresh_interval: Duration,
+}
+
+/// Why authorization could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("OAuth issuer metadata: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("OAuth issuer metadata at {url} names issuer {found:?}, not the configured one")]
+    IssuerMismatch { url: String, found: String },
+    #[error("no OAuth issuer metadata found ({0})")]
+    NoMetadata(String),
+}
+
+/// The resource server: settings, the issuer's metadata and its keys. Shared by every request.
+pub struct Authorizer {
+    settings: OAuthSettings,
+    issuer: IssuerMetadata,
+    jwks: Jwks,
+    document: String,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("settings", &self.settings)
+            .field("jwks_uri", &self.issuer.jwks_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authorizer {
+    /// Discovers the issuer's metadata and fetches its keys: a wrong or unreachable issuer
+    /// fails here, at start-up, with a message that says which.
+    pub async fn discover(settings: OAuthSettings) -> Result<Self, AuthError> {
+        let client = fetch::client();
+        let issuer = metadata::discover(&client, &settings.issuer).await?;
+        let jwks = Jwks::load(
+            client,
+            issuer.jwks_uri.clone(),
+            settings.jwks_refresh_interval,
+        )
+        .await?;
+        let document = metadata::protected_resource(&settings).to_string();
+        tracing::info!(
+            issuer = %settings.issuer,
+            audience = %settings.audience,
+            resource = %settings.resource,
+            "OAuth authorization on"
+        );
+        Ok(Self {
+            settings,
+            issuer,
+            jwks,
+            document,
+        })
+    }
+
+    pub fn settings(&self) -> &OAuthSettings {
+        &self.settings
+    }
+
+    /// The issuer's metadata as discovered.
+    pub fn issuer(&self) -> &IssuerMetadata {
+        &self.issuer
+    }
+
+    /// Lets a request through with its token's claims, or says how to refuse it.
+    pub async fn authorize(&self, headers: &HeaderMap, uri: &Uri) -> Result<Claims, Denial> {
+        let prm = self.settings.metadata_url.as_str();
+        if uri.query().is_some_and(has_query_token) {
+            return Err(Denial::invalid_request(
+                prm,
+                "access tokens are accepted in the Authorization header only",
+            ));
+        }
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        let value = match (values.next(), values.next()) {
+            (None, _) => return Err(Denial::unauthenticated(prm, self.scope_hint())),
+            (Some(_), Some(_)) => {
+                return Err(Denial::invalid_request(
+                    prm,
+                    "more than one Authorization header",
+                ));
+            }
+            (Some(value), None) => value,
+        };
+        let token = match bearer_token(value) {
+            Bearer::Token(token) => token,
+            Bearer::OtherScheme => return Err(Denial::unauthenticated(prm, self.scope_hint())),
+            Bearer::Malformed => {
+                return Err(Denial::invalid_request(
+                    prm,
+                    "the Authorization header is not `Bearer <token>`",
+                ));
+            }
+        };
+        let claims = validate::validate(token, &self.jwks, &self.settings)
+            .await
+            .map_err(|invalid| {
+                tracing::debug!(reason = invalid.description(), "bearer token refused");
+                Denial::invalid_token(prm, invalid.description())
+            })?;
+        if let Some(missing) = self.settings.scopes.iter().find(|s| !claims.has_scope(s)) {
+            tracing::debug!(scope = %missing, "bearer token lacks a required scope");
+            return Err(Denial::insufficient_scope(
+                prm,
+                self.settings.scopes.join(" "),
+            ));
+        }
+        Ok(claims)
+    }
+
+    fn scope_hint(&self) -> Option<String> {
+        (!self.settings.scopes.is_empty()).then(|| self.settings.scopes.join(" "))
+    }
+
+    /// The Protected Resource Metadata routes (the plain and the endpoint-suffixed well-known
+    /// paths), open to anyone, any origin.
+    pub fn metadata_routes(self: &Arc<Self>) -> Router {
+        let suffixed = format!("{PRM_WELL_KNOWN}{}", self.settings.endpoint);
+        let this = Arc::clone(self);
+        let handler = move || {
+            let this = Arc::clone(&this);
+            async move { this.metadata_response() }
+        };
+        Router::new()
+            .route(PRM_WELL_KNOWN, axum::routing::get(handler.clone()))
+            .route(&suffixed, axum::routing::get(handler))
+    }
+
+    fn metadata_response(&self) -> Response {
+        let headers = [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ];
+        (headers, self.document.clone()).into_response()
+    }
+}
+
+enum Bearer<'a> {
+    Token(&'a str),
+    OtherScheme,
+    Malformed,
+}
+
+/// The token of `Bearer <token68>` (RFC 6750 section 2.1; the scheme is case-insensitive).
+fn bearer_token(value: &HeaderValue) -> Bearer<'_> {
+    let Ok(value) = value.to_str() else {
+        return Bearer::Malformed;
+    };
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Bearer::OtherScheme;
+    }
+    let token = rest.trim_matches(' ');
+    let token68 = |c: char| c.is_ascii_alphanumeric() || "-._~+/".contains(c);
+    let body = token.trim_end_matches('=');
+    if body.is_empty() || !body.chars().all(token68) {
+        return Bearer::Malformed;
+    }
+    Bearer::Token(token)
+}
+
+/// Whether a query string carries an `access_token` parameter (RFC 6750 section 2.3, which
+/// this server refuses: URLs end up in logs).
+fn has_query_token(query: &str) -> bool {
+    query.split('&').any(|pair| {
+        let name = pair.split('=').next().unwrap_or("");
+        name.to_ascii_lowercase().replace("%5f", "_") == "access_token"
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_header_only() {
+        let read = |v: &str| match bearer_token(&HeaderValue::from_str(v).unwrap()) {
+            Bearer::Token(t) => Ok(t.to_owned()),
+            Bearer::OtherScheme => Err("other"),
+            Bearer::Malformed => Err("malformed"),
+        };
+        assert_eq!(read("Bearer abc.def.ghi"), Ok("abc.def.ghi".into()));
+        assert_eq!(read("bearer abc"), Ok("abc".into()));
+        assert_eq!(read("Basic dXNlcjpwYXNz"), Err("other"));
+        assert_eq!(read("Bearer"), Err("malformed"));
+        assert_eq!(read("Bearer a b"), Err("malformed"));
+        assert_eq!(read("Bearer ==="), Err("malformed"));
+        assert!(has_query_token("x=1&access_token=abc"));
+        assert!(has_query_token("ACCESS%5FTOKEN=abc"));
+        assert!(!has_query_token("token=abc"));
+    }
+}

@@ -1,0 +1,690 @@
+//! OAuth 2.1 authorization (issue 15): the server as a resource server, started with the
+//! `--oauth-*` flags against a local issuer that this test runs on 127.0.0.1 (metadata and a
+//! JWKS of ECDSA P-256 keys generated here). Every refusal is checked for its status and its
+//! `WWW-Authenticate` challenge; the issuer counts its JWKS fetches, so the rate limit on
+//! refetches for unknown `kid`s is observed, not assumed.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bedrock_usage_mcp::config::HttpArgs;
+use bedrock_usage_mcp::serve;
+use bedrock_usage_mcp::server::McpServer;
+use bedrock_usage_mcp::store::StoreArgs;
+use clap::Parser;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+const SCOPE: &str = "mcp:tools";
+
+/// An ECDSA P-256 signing key and its public JWK.
+struct SigningKey {
+    kid: String,
+    pkcs8: Vec<u8>,
+    jwk: Value,
+    /// The public point (SEC1, uncompressed): what an attacker signs HS256 tokens with.
+    public: Vec<u8>,
+}
+
+impl SigningKey {
+    fn generate(kid: &str) -> Self {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .expect("key generation");
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .expect("a P-256 key");
+        let point = pair.public_key().as_ref().to_vec();
+        assert_eq!(point.len(), 65, "uncompressed P-256 point");
+        let jwk = json!({
+            "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        });
+        Self {
+            kid: kid.to_owned(),
+            pkcs8: pkcs8.as_ref().to_vec(),
+            jwk,
+            public: point,
+        }
+    }
+
+    /// `claims` signed with this key, naming `kid` in the header.
+    fn sign_as(&self, kid: &str, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&self.pkcs8))
+            .expect("signing")
+    }
+
+    fn sign(&self, claims: &Value) -> String {
+        self.sign_as(&self.kid, claims)
+    }
+}
+
+/// What the local issuer serves, changeable while it runs.
+struct IssuerState {
+    url: String,
+    /// The `issuer` its metadata claims (normally `url`).
+    claimed_issuer: Mutex<String>,
+    published: Mutex<Vec<Value>>,
+    jwks_fetches: AtomicUsize,
+    /// Serve only OpenID Connect discovery (no RFC 8414 document).
+    oidc_only: bool,
+}
+
+struct Issuer {
+    state: Arc<IssuerState>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Issuer {
+    async fn start(keys: &[&SigningKey], oidc_only: bool) -> Self {
+        let listener = serve::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind the issuer");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = Arc::new(IssuerState {
+            claimed_issuer: Mutex::new(url.clone()),
+            url,
+            published: Mutex::new(keys.iter().map(|k| k.jwk.clone()).collect()),
+            jwks_fetches: AtomicUsize::new(0),
+            oidc_only,
+        });
+        let metadata_path = if oidc_only {
+            "/.well-known/openid-configuration"
+        } else {
+            "/.well-known/oauth-authorization-server"
+        };
+        let app = Router::new()
+            .route(metadata_path, axum::routing::get(metadata))
+            .route("/jwks", axum::routing::get(jwks))
+            .with_state(Arc::clone(&state));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(serve::serve(listener, app, async {
+            let _ = stopped.await;
+        }));
+        Self { state, _stop: stop }
+    }
+
+    fn url(&self) -> &str {
+        &self.state.url
+    }
+
+    fn publish(&self, keys: &[&SigningKey]) {
+        *self.state.published.lock().expect("lock") = keys.iter().map(|k| k.jwk.clone()).collect();
+    }
+
+    fn jwks_fetches(&self) -> usize {
+        self.state.jwks_fetches.load(Ordering::SeqCst)
+    }
+}
+
+async fn metadata(State(state): State<Arc<IssuerState>>) -> Response {
+    let body = json!({
+        "issuer": *state.claimed_issuer.lock().expect("lock"),
+        "jwks_uri": format!("{}/jwks", state.url),
+        "token_endpoint": format!("{}/token", state.url),
+        "scopes_supported": [SCOPE],
+        "oidc_only": state.oidc_only,
+    });
+    ([("content-type", "application/json")], body.to_string()).into_response()
+}
+
+async fn jwks(State(state): State<Arc<IssuerState>>) -> Response {
+    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let keys = state.published.lock().expect("lock").clone();
+    let body = json!({ "keys": keys });
+    ([("content-type", "application/json")], body.to_string()).into_response()
+}
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(flatten)]
+    http: HttpArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// The MCP server on 127.0.0.1, built from flags as the binaries build it.
+struct Server {
+    base: String,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Server {
+    /// Starts with `--oauth-issuer ISSUER --public-url URL --oauth-scope mcp:tools`, or with
+    /// authorization off when `issuer` is `None`.
+    async fn start(issuer: Option<&Issuer>) -> Result<Self, serve::RunError> {
+        let listener = serve::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind the server");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let public = format!("{base}/mcp");
+        let mut args = vec!["test".to_owned()];
+        if let Some(issuer) = issuer {
+            for flag in [
+                "--oauth-issuer",
+                issuer.url(),
+                "--public-url",
+                &public,
+                "--oauth-scope",
+                SCOPE,
+            ] {
+                args.push(flag.to_owned());
+            }
+        }
+        let cli = Cli::try_parse_from(args).expect("flags");
+        let server = McpServer::builder("oauth-test", "1").build();
+        let app = serve::app(server, &cli.http, &cli.store).await?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(serve::serve(listener, app, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self { base, _stop: stop })
+    }
+
+    fn resource(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    fn metadata_url(&self) -> String {
+        format!("{}/.well-known/oauth-protected-resource/mcp", self.base)
+    }
+}
+
+/// An answer, read whole.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn challenge(&self) -> &str {
+        self.headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+async fn read(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body");
+    let body =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes)));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// Claims of a token valid for `server` from `issuer`.
+fn claims(issuer: &Issuer, server: &Server) -> Value {
+    json!({
+        "iss": issuer.url(), "aud": server.resource(), "sub": "user-1",
+        "client_id": "host", "scope": format!("openid {SCOPE}"),
+        "iat": now(), "nbf": now() - 5, "exp": now() + 300,
+    })
+}
+
+fn with(mut claims: Value, key: &str, value: Value) -> Value {
+    claims[key] = value;
+    claims
+}
+
+/// POSTs a legacy `initialize` (2025-11-25) with the given `Authorization` values and query.
+async fn initialize(server: &Server, authorization: &[&str], query: &str) -> Answer {
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": { "name": "oauth-test", "version": "1" } } });
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/mcp{query}", server.base))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    for value in authorization {
+        request = request.header("authorization", *value);
+    }
+    read(request.body(body.to_string()).send().await.expect("POST")).await
+}
+
+async fn with_token(server: &Server, token: &str) -> Answer {
+    initialize(server, &[&format!("Bearer {token}")], "").await
+}
+
+/// A 2026-07-28 `tools/list`.
+async fn modern_list(server: &Server, token: Option<&str>) -> Answer {
+    let body = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": { "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": { "name": "oauth-test", "version": "1" },
+        "io.modelcontextprotocol/clientCapabilities": {} } } });
+    let mut request = reqwest::Client::new()
+        .post(server.resource())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/list");
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    read(request.body(body.to_string()).send().await.expect("POST")).await
+}
+
+async fn get(url: &str) -> Answer {
+    read(reqwest::get(url).await.expect("GET")).await
+}
+
+#[tokio::test]
+async fn without_a_token_the_challenge_names_the_public_metadata() {
+    let key = SigningKey::generate("k1");
+    let issuer = Issuer::start(&[&key], false).await;
+    let server = Server::start(Some(&issuer)).await.expect("server starts");
+
+    let refused = initialize(&server, &[], "").await;
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert_eq!(
+        refused.challenge(),
+        format!(
+            "Bearer resource_metadata=\"{}\", scope=\"{SCOPE}\"",
+            server.metadata_url()
+        ),
+        "no error code when no token was sent"
+    );
+    let basic = initialize(&server, &["Basic dXNlcjpwYXNz"], "").await;
+    assert_eq!(basic.status, 401);
+    assert!(!basic.challenge().contains("error="), "{basic:?}");
+    assert_eq!(modern_list(&server, None).await.status, 401);
+
+    let expected = json!({
+        "resource": server.resource(),
+        "authorization_servers": [issuer.url()],
+        "bearer_methods_supported": ["header"],
+        "scopes_supported": [SCOPE],
+        "resource_name": "Bedrock usage MCP server",
+    });
+    for url in [
+        server.metadata_url(),
+        format!("{}/.well-known/oauth-protected-resource", server.base),
+    ] {
+        let document = get(&url).await;
+        assert_eq!(document.status, 200, "{url}: {document:?}");
+        assert_eq!(document.body, expected, "{url}");
+    }
+
+    // A browser host on an allowed origin can read the challenge, and its preflight needs
+    // no token.
+    let browser = reqwest::Client::new()
+        .post(server.resource())
+        .header("origin", "http://localhost:6274")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body("{}")
+        .send()
+        .await
+        .expect("POST");
+    let browser = read(browser).await;
+    assert_eq!(browser.status, 401);
+    let exposed = browser.headers["access-control-expose-headers"]
+        .to_str()
+        .expect("ascii");
+    assert!(exposed.contains("www-authenticate"), "{exposed}");
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, server.resource())
+        .header("origin", "http://localhost:6274")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("OPTIONS");
+    assert_eq!(preflight.status(), 204);
+}
+
+#[tokio::test]
+async fn a_valid_token_is_accepted_in_both_eras() {
+    let key = SigningKey::generate("k1");
+    let issuer = Issuer::start(&[&key], false).await;
+    let server = Server::start(Some(&issuer)).await.expect("server starts");
+    let token = key.sign(&claims(&issuer, &server));
+
+    let initialized = with_token(&server, &token).await;
+    assert_eq!(initialized.status, 200, "{initialized:?}");
+    assert_eq!(initialized.body["result"]["protocolVersion"], "2025-11-25");
+    let session = initialized.headers["mcp-session-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let note = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let in_session = |token: Option<String>| {
+        let mut request = reqwest::Client::new()
+            .post(server.resource())
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-11-25");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.body(note.to_string()).send()
+    };
+    let accepted = in_session(Some(token.clone())).await.expect("POST");
+    assert_eq!(accepted.status(), 202);
+    let refused = in_session(None).await.expect("POST");
+    assert_eq!(
+        refused.status(),
+        401,
+        "a session id is no substitute for the token"
+    );
+
+    let listed = modern_list(&server, Some(&token)).await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert!(listed.body["result"]["tools"].is_array(), "{listed:?}");
+    // An audience given as a list that contains the resource is accepted too.
+    let listed_aud = with(
+        claims(&issuer, &server),
+        "aud",
+        json!(["other", server.resource()]),
+    );
+    assert_eq!(
+        with_token(&server, &key.sign(&listed_aud)).await.status,
+        200
+    );
+    assert_eq!(issuer.jwks_fetches(), 1, "valid tokens need no refetch");
+}
+
+#[tokio::test]
+async fn each_bad_token_gets_401_invalid_token() {
+    let key = SigningKey::generate("k1");
+    let stranger = SigningKey::generate("k1");
+    let issuer = Issuer::start(&[&key], false).await;
+    let server = Server::start(Some(&issuer)).await.expect("server starts");
+    let good = claims(&issuer, &server);
+    let mut without_exp = good.clone();
+    without_exp.as_object_mut().expect("object").remove("exp");
+
+    let encode = |part: &Value| URL_SAFE_NO_PAD.encode(part.to_string());
+    let alg_none = format!(
+        "{}.{}.",
+        encode(&json!({ "alg": "none", "typ": "JWT", "kid": "k1" })),
+        encode(&good)
+    );
+    let mut hs256 = Header::new(Algorithm::HS256);
+    hs256.kid = Some("k1".into());
+    let hmac_with_public_key = |secret: &[u8]| {
+        jsonwebtoken::encode(&hs256, &good, &EncodingKey::from_secret(secret)).expect("HS256")
+    };
+
+    let cases = [
+        ("signed by another key", stranger.sign(&good)),
+        (
+            "wrong issuer",
+            key.sign(&with(good.clone(), "iss", json!("http://127.0.0.1:1"))),
+        ),
+        (
+            "wrong audience",
+            key.sign(&with(
+                good.clone(),
+                "aud",
+                json!("https://other.example/mcp"),
+            )),
+        ),
+        ("no audience", {
+            let mut c = good.clone();
+            c.as_object_mut().expect("object").remove("aud");
+            key.sign(&c)
+        }),
+        (
+            "expired beyond the leeway",
+            key.sign(&with(good.clone(), "exp", json!(now() - 120))),
+        ),
+        (
+            "not valid for another two minutes",
+            key.sign(&with(good.clone(), "nbf", json!(now() + 120))),
+        ),
+        ("without exp", key.sign(&without_exp)),
+        ("alg none", alg_none),
+        (
+            "HS256 keyed with the public point",
+            hmac_with_public_key(&key.public),
+        ),
+        (
+            "HS256 keyed with the public JWK",
+            hmac_with_public_key(key.jwk.to_string().as_bytes()),
+        ),
+        ("not a JWT", "abc.def.ghi".to_owned()),
+        ("a tampered payload", {
+            let token = key.sign(&good);
+            let parts: Vec<&str> = token.split('.').collect();
+            let forged = encode(&with(good.clone(), "scope", json!("admin mcp:tools")));
+            format!("{}.{forged}.{}", parts[0], parts[2])
+        }),
+    ];
+    for (case, token) in &cases {
+        let refused = with_token(&server, token).await;
+        assert_eq!(refused.status, 401, "{case}: {refused:?}");
+        let challenge = refused.challenge();
+        assert!(
+            challenge.starts_with(&format!(
+                "Bearer resource_metadata=\"{}\"",
+                server.metadata_url()
+            )) && challenge.contains("error=\"invalid_token\""),
+            "{case}: {challenge}"
+        );
+        assert_eq!(refused.body["error"], "invalid_token", "{case}");
+    }
+    // Within the 30 s leeway a token is still good on either side.
+    let skewed = with(
+        with(good.clone(), "exp", json!(now() - 10)),
+        "nbf",
+        json!(now() + 10),
+    );
+    assert_eq!(with_token(&server, &key.sign(&skewed)).await.status, 200);
+    assert_eq!(
+        issuer.jwks_fetches(),
+        1,
+        "no token with a known kid makes the server refetch the keys"
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_get_400_invalid_request() {
+    let key = SigningKey::generate("k1");
+    let issuer = Issuer::start(&[&key], false).await;
+    let server = Server::start(Some(&issuer)).await.expect("server starts");
+    let token = key.sign(&claims(&issuer, &server));
+    let bearer = format!("Bearer {token}");
+
+    let cases: [(&str, Vec<&str>, String); 4] = [
+        (
+            "token in the query string",
+            vec![],
+            format!("?access_token={token}"),
+        ),
+        (
+            "token in the query string beside a valid header",
+            vec![bearer.as_str()],
+            format!("?access_token={token}"),
+        ),
+        ("Bearer without a token", vec!["Bearer"], String::new()),
+        (
+            "two Authorization headers",
+            vec![bearer.as_str(), bearer.as_str()],
+            String::new(),
+        ),
+    ];
+    for (case, authorization, query) in &cases {
+        let refused = initialize(&server, authorization, query).await;
+        assert_eq!(refused.status, 400, "{case}: {refused:?}");
+        assert!(
+            refused.challenge().contains("error=\"invalid_request\"")
+                && refused.challenge().contains(&server.metadata_url()),
+            "{case}: {}",
+            refused.challenge()
+        );
+    }
+    assert_eq!(initialize(&server, &[&bearer], "").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_token_without_the_scope_gets_403_insufficient_scope() {
+    let key = SigningKey::generate("k1");
+    let issuer = Issuer::start(&[&key], false).await;
+    let server = Server::start(Some(&issuer)).await.expect("server starts");
+    for scope in [json!("openid profile"), json!(null)] {
+        let token = key.sign(&with(claims(&issuer, &server), "scope", scope.clone()));
+        let refused = with_token(&server, &token).await;
+        assert_eq!(refused.status, 403, "scope {scope}: {refused:?}");
+        assert_eq!(
+            refused.challenge(),
+            format!(
+                "Bearer resource_metadata=\"{}\", scope=\"{SCOPE}\", \
+                 error=\"insufficient_scope\", \
+                 error_description=\"the token lacks a scope this server requires\"",
+                server.metadata_url()
+            )
+        );
+    }
+    // `scp` as a list (Okta, Azure AD) grants the scope as well.
+    let mut scp = claims(&issuer, &server);
+    scp.as_object_mut().expect("object").remove("scope");
+    scp["scp"] = json!([SCOPE]);
+    assert_eq!(with_token(&server, &key.sign(&scp)).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_picked_up_and_unknown_kids_refetch_at_most_once_a_minute() {
+    let old = SigningKey::generate("old");
+    let new = SigningKey::generate("new");
+    let issuer = Issuer::start(&[&old], false).await;
+    let server = Server::start(Some(&issuer)).await.expect("server starts");
+    assert_eq!(issuer.jwks_fetches(), 1, "keys fetched once at start-up");
+
+    // The issuer rotates: the new key's first token makes the server refetch, once.
+    issuer.publish(&[&new]);
+    let fresh = new.sign(&claims(&issuer, &server));
+    assert_eq!(with_token(&server, &fresh).await.status, 200);
+    assert_eq!(issuer.jwks_fetches(), 2);
+    assert_eq!(with_token(&server, &fresh).await.status, 200);
+    assert_eq!(issuer.jwks_fetches(), 2, "the new key is cached");
+
+    // A flood of made-up kids, sent at once: every token refused, no further fetch.
+    let forger = SigningKey::generate("forger");
+    let flood: Vec<_> = (0..20)
+        .map(|i| {
+            let token = forger.sign_as(&format!("bogus-{i}"), &claims(&issuer, &server));
+            let server = &server;
+            async move { with_token(server, &token).await }
+        })
+        .collect();
+    for refused in futures_util::future::join_all(flood).await {
+        assert_eq!(refused.status, 401, "{refused:?}");
+        assert!(refused.challenge().contains("error=\"invalid_token\""));
+    }
+    assert_eq!(
+        issuer.jwks_fetches(),
+        2,
+        "unknown kids within a minute of the last refetch cost the issuer nothing"
+    );
+    // The price of the limit: a key published within that minute waits for the next one.
+    let late = SigningKey::generate("late");
+    issuer.publish(&[&new, &late]);
+    assert_eq!(
+        with_token(&server, &late.sign(&claims(&issuer, &server)))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(issuer.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn the_issuer_is_found_by_openid_discovery_and_must_name_itself() {
+    let key = SigningKey::generate("k1");
+    let oidc = Issuer::start(&[&key], true).await;
+    let server = Server::start(Some(&oidc)).await.expect("server starts");
+    let token = key.sign(&claims(&oidc, &server));
+    assert_eq!(with_token(&server, &token).await.status, 200);
+
+    let impostor = Issuer::start(&[&key], false).await;
+    *impostor.state.claimed_issuer.lock().expect("lock") = "https://someone.else".into();
+    let error = Server::start(Some(&impostor))
+        .await
+        .err()
+        .expect("a server whose issuer names another issuer does not start");
+    assert!(error.to_string().contains("someone.else"), "{error}");
+}
+
+#[tokio::test]
+async fn with_authorization_off_nothing_changes() {
+    let server = Server::start(None).await.expect("server starts");
+    let open = initialize(&server, &[], "").await;
+    assert_eq!(open.status, 200, "{open:?}");
+    assert!(open.headers.get("www-authenticate").is_none());
+    assert_eq!(get(&server.metadata_url()).await.status, 404);
+}
+
+/// A writer that keeps every log line in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_never_logged() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+
+    let key = SigningKey::generate("k1");
+    let issuer = Issuer::start(&[&key], false).await;
+    let server = Server::start(Some(&issuer)).await.expect("server starts");
+    let good = key.sign(&claims(&issuer, &server));
+    let expired = key.sign(&with(claims(&issuer, &server), "exp", json!(now() - 600)));
+    let unknown = key.sign_as("unknown", &claims(&issuer, &server));
+    assert_eq!(with_token(&server, &good).await.status, 200);
+    assert_eq!(with_token(&server, &expired).await.status, 401);
+    assert_eq!(with_token(&server, &unknown).await.status, 401);
+    let query = format!("?access_token={good}");
+    assert_eq!(initialize(&server, &[], &query).await.status, 400);
+
+    let logs = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
+    assert!(
+        logs.contains("OAuth authorization on"),
+        "logs were captured"
+    );
+    assert!(logs.contains("bearer token refused"), "refusals are logged");
+    for token in [&good, &expired, &unknown] {
+        let signature = token.rsplit('.').next().expect("signature");
+        assert!(!logs.contains(signature), "a token's signature was logged");
+    }
+}
