@@ -11,26 +11,13 @@
 // server started with `--max-stream-secs 1` must cut the tool's POST stream while it waits and
 // the SDK must resume it with `Last-Event-ID` to get the result.
 //
-//
-// The SDK is imported from `.tools/npm/node_modules/@modelcontextprotocol/sdk` (installed by
-// scripts/install-test-tools.sh) by absolute path, so no NODE_PATH is needed; set
-// MCP_TS_SDK_DIR to use another copy.
+// The SDK is loaded as sdk.mjs says.
 
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
-const sdkDir =
-  process.env.MCP_TS_SDK_DIR ?? path.join(root, '.tools/npm/node_modules/@modelcontextprotocol/sdk');
-const sdk = (file) => import(pathToFileURL(path.join(sdkDir, 'dist/esm', file)).href);
+import { sdk, sdkVersion, serverUrl } from './sdk.mjs';
 
-const url = process.argv[2];
-if (!url) {
-  console.error('usage: ts_client.mjs <server url> [--slow-elicitation MS]');
-  process.exit(2);
-}
+const url = serverUrl('ts_client.mjs <server url> [--slow-elicitation MS]');
 const slowFlag = process.argv.indexOf('--slow-elicitation');
 const elicitationDelayMs = slowFlag > 0 ? Number(process.argv[slowFlag + 1]) : 0;
 
@@ -160,7 +147,7 @@ async function observingFetch(input, init = {}) {
 const { Client } = await sdk('client/index.js');
 const { StreamableHTTPClientTransport } = await sdk('client/streamableHttp.js');
 const { CreateMessageRequestSchema, ElicitRequestSchema, LATEST_PROTOCOL_VERSION } = await sdk('types.js');
-summary.sdk = `@modelcontextprotocol/sdk ${(await import(pathToFileURL(path.join(sdkDir, 'package.json')).href, { with: { type: 'json' } })).default.version}`;
+summary.sdk = `@modelcontextprotocol/sdk ${await sdkVersion()}`;
 
 const SAMPLED_TEXT = 'interop sampled answer';
 const ELICITED_TEXT = 'interop elicited answer';

@@ -9,24 +9,13 @@
 // after the idle spell) and prints a JSON summary: every HTTP request the SDK made, with its
 // status, and every error the transport reported. Exits 1 on any failure.
 //
-// The SDK is imported from `.tools/npm/node_modules/@modelcontextprotocol/sdk` (installed by
-// scripts/install-test-tools.sh); set MCP_TS_SDK_DIR to use another copy.
+// The SDK is loaded as sdk.mjs says.
 
-import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
-const sdkDir =
-  process.env.MCP_TS_SDK_DIR ?? path.join(root, '.tools/npm/node_modules/@modelcontextprotocol/sdk');
-const sdk = (file) => import(pathToFileURL(path.join(sdkDir, 'dist/esm', file)).href);
+import { sdk, serverUrl } from './sdk.mjs';
 
-const url = process.argv[2];
-if (!url) {
-  console.error('usage: ts_idle.mjs <server url>');
-  process.exit(2);
-}
+const url = serverUrl('ts_idle.mjs <server url>');
 
 const requests = []; // { method, rpc, lastEventId, status }
 const transportErrors = [];
