@@ -15,7 +15,7 @@
 #      environments/ tfvars file;
 #   4. checkov over terraform/, docker/Dockerfile and .github/workflows (zero failures; every
 #      skip is an inline comment with a reason, listed below);
-#   5. hadolint on docker/Dockerfile; tflint when it is installed (no registry CI reaches has it).
+#   5. hadolint on docker/Dockerfile; tflint when it is installed (no registry CI reaches packages it).
 # Prints PASS/FAIL per step and a summary; exits non-zero if any step failed. Idempotent: state,
 # plugins and moto live in a temporary directory; the tools in .tools/infra-venv and
 # .tools/tfdocs-venv (git-ignored).
@@ -220,9 +220,7 @@ step_moto() {
 
   # The build reads a copy of the build context, so that edits in the work tree during the run
   # cannot change the source hash between two applies.
-  (cd "$root" && "$root/scripts/source-hash.sh" --list | while IFS= read -r f; do
-    mkdir -p "$context/$(dirname "$f")" && cp -p "$f" "$context/$f"
-  done) || return 1
+  copy_build_context "$context" || return 1
 
   # A copy of the root, so that no state lands in the repository.
   mkdir -p "$copy/tests"

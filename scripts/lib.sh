@@ -95,3 +95,12 @@ tf_init() {
   TF_DATA_DIR="$data" terraform -chdir="$dir" init -backend=false -lockfile=readonly -no-color -input=false "$@" >"$work/init.log" 2>&1 \
     || { cat "$work/init.log"; return 1; }
 }
+
+# copy_build_context DEST: a copy of exactly the files scripts/source-hash.sh hashes (the
+# paths .dockerignore lets into the image's build context), with their modes and times.
+copy_build_context() {
+  local dest=$1 f
+  (cd "$root" && "$root/scripts/source-hash.sh" --list | while IFS= read -r f; do
+    mkdir -p "$dest/$(dirname "$f")" && cp -p "$f" "$dest/$f"
+  done)
+}

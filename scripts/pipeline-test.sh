@@ -82,9 +82,7 @@ step_hash() {
   # A copy of exactly the listed files: same hash, so nothing else feeds it.
   copy="$work/context"
   mkdir -p "$copy"
-  (cd "$root" && "$root/scripts/source-hash.sh" --list | while IFS= read -r f; do
-    mkdir -p "$copy/$(dirname "$f")" && cp -p "$f" "$copy/$f"
-  done)
+  copy_build_context "$copy"
   h0=$("$root/scripts/source-hash.sh" --root "$copy")
   [[ "$h0" == "$script_hash" ]] && echo "ok    the listed files alone give the same hash" \
     || { echo "FAIL  the listed files alone give $h0"; rc=1; }
