@@ -3,8 +3,12 @@
 # body carries the streaming integration, which 5.100 and 6.x both pass through unchanged.
 
 locals {
+  # The function's ARN, built rather than read from the resource, so that the API (and its id,
+  # part of MCP_PUBLIC_URL in the function's environment) does not wait for the function.
+  function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name}"
+
   # Lambda's response-streaming invocation path (not the usual .../2015-03-31/.../invocations).
-  streaming_invocation_uri = "arn:${local.partition}:apigateway:${local.region}:lambda:path/2021-11-15/functions/${aws_lambda_function.this.arn}/response-streaming-invocations"
+  streaming_invocation_uri = "arn:${local.partition}:apigateway:${local.region}:lambda:path/2021-11-15/functions/${local.function_arn}/response-streaming-invocations"
 
   streaming_integration = {
     type                 = "aws_proxy"
@@ -27,7 +31,9 @@ locals {
         "x-amazon-apigateway-authtype" = "awsSigv4"
       }
     }
-    none = {}
+    # oauth: the function validates the bearer token; API Gateway authorizes nothing.
+    none  = {}
+    oauth = {}
   }
 
   # The OpenAPI `security` requirement of each MCP method (absent means authorizationType NONE).
@@ -35,6 +41,7 @@ locals {
     api_key = { security = [{ api_key = [] }] }
     iam     = { security = [{ sigv4 = [] }] }
     none    = {}
+    oauth   = {}
   }
 
   mcp_methods = {
@@ -82,10 +89,19 @@ locals {
       description = "MCP server (Streamable HTTP) reporting Amazon Bedrock usage"
       version     = "1.0"
     }
-    paths = {
+    paths = merge({
       (local.mcp_path) = local.mcp_path_item
-      # Reserved: "/.well-known/oauth-protected-resource" once auth_mode = "oauth" exists.
-    }
+      }, {
+      # auth_mode = "oauth": the Protected Resource Metadata, open to anyone (RFC 9728).
+      for path in local.prm_paths : path => {
+        get = {
+          operationId                       = path == local.prm_paths[0] ? "oauthProtectedResource" : "oauthProtectedResourceMcp"
+          summary                           = "OAuth Protected Resource Metadata, answered by the server without a token"
+          responses                         = { "200" = { description = "The metadata document" } }
+          "x-amazon-apigateway-integration" = local.streaming_integration
+        }
+      }
+    })
     components = {
       securitySchemes = local.security_schemes[var.auth_mode]
     }
@@ -131,6 +147,14 @@ resource "aws_api_gateway_rest_api" "this" {
     precondition {
       condition     = var.auth_mode != "none" || var.allow_unauthenticated_access
       error_message = "auth_mode = \"none\" leaves the endpoint open to anyone who knows the URL. Set allow_unauthenticated_access = true to confirm."
+    }
+    precondition {
+      condition     = var.auth_mode != "oauth" || var.oauth.create_cognito || var.oauth.issuer != null
+      error_message = "auth_mode = \"oauth\" needs a token issuer: set oauth.create_cognito = true (a Cognito user pool created here) or oauth.issuer (an existing issuer's URL)."
+    }
+    precondition {
+      condition     = var.auth_mode == "oauth" || (!var.oauth.create_cognito && var.oauth.issuer == null)
+      error_message = "oauth.create_cognito / oauth.issuer are set but auth_mode = \"${var.auth_mode}\": set auth_mode = \"oauth\" (bearer tokens, no API key), or remove the oauth settings."
     }
   }
 }

@@ -59,3 +59,14 @@ resource "aws_lambda_permission" "api_gateway" {
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*${local.mcp_path}"
 }
+
+# auth_mode = "oauth": the Protected Resource Metadata routes (GET only) reach the function too.
+resource "aws_lambda_permission" "api_gateway_prm" {
+  count = local.oauth ? 1 : 0
+
+  statement_id  = "AllowApiGatewayInvokeProtectedResourceMetadata"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/GET/.well-known/oauth-protected-resource*"
+}

@@ -57,7 +57,7 @@ locals {
     AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH = "true"
   }
   # Empty lists are left out rather than passed as "" (the server's defaults apply).
-  lambda_environment = { for k, v in local.lambda_environment_all : k => v if v != "" }
+  lambda_environment = { for k, v in merge(local.lambda_environment_all, local.oauth_environment) : k => v if v != "" }
 
   # No secret is passed in the environment (readable with lambda:GetFunctionConfiguration).
   # The requestState key is created once by the server itself in the session table, with a

@@ -12,13 +12,34 @@ output "mcp_url" {
 }
 
 output "auth_mode" {
-  description = "How callers authenticate: api_key (x-api-key header), iam (SigV4) or none."
+  description = "How callers authenticate: api_key (x-api-key header), iam (SigV4), oauth (bearer token) or none."
   value       = var.auth_mode
 }
 
 output "api_key" {
   description = "The API key MCP hosts send as x-api-key (auth_mode = \"api_key\"; null otherwise). Read it with `terraform output -raw api_key`."
   value       = local.api_key_value
+  sensitive   = true
+}
+
+output "oauth" {
+  description = "auth_mode = \"oauth\" (null otherwise): the issuer, the scopes the server requires, the Protected Resource Metadata URL hosts discover it from, and with the created Cognito pool the host client id (public, authorization code + PKCE: give it to Claude.ai's custom connector, Claude Code, VS Code or the MCP Inspector; Cognito has no dynamic client registration), its authorization and token endpoints, and the pipeline's client-credentials client id (its secret: oauth_pipeline_client_secret)."
+  value = !local.oauth ? null : {
+    issuer                      = local.oauth_issuer
+    scopes                      = local.oauth_scopes
+    resource                    = local.mcp_public_url
+    protected_resource_metadata = "${trimsuffix(local.mcp_public_url, local.mcp_path)}/.well-known/oauth-protected-resource${local.mcp_path}"
+    host_client_id              = one(aws_cognito_user_pool_client.host[*].id)
+    pipeline_client_id          = one(aws_cognito_user_pool_client.pipeline[*].id)
+    authorization_endpoint      = local.create_cognito ? "${local.cognito_base_url}/oauth2/authorize" : null
+    token_endpoint              = local.create_cognito ? "${local.cognito_base_url}/oauth2/token" : null
+    callback_urls               = local.create_cognito ? var.oauth.callback_urls : null
+  }
+}
+
+output "oauth_pipeline_client_secret" {
+  description = "The secret of the Cognito pipeline client (client credentials grant, for the smoke test); null unless oauth.create_cognito. Read it with `terraform output -raw oauth_pipeline_client_secret`."
+  value       = one(aws_cognito_user_pool_client.pipeline[*].client_secret)
   sensitive   = true
 }
 

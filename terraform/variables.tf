@@ -198,17 +198,59 @@ variable "mcp" {
 # ---------------------------------------------------------------------------------------------
 
 variable "auth_mode" {
-  description = "How callers authenticate at API Gateway: api_key (default; x-api-key header, usage plan with throttling and quota), iam (SigV4-signed requests, authorizationType AWS_IAM) or none (open endpoint; needs allow_unauthenticated_access = true). oauth is reserved for a later release."
+  description = "How callers authenticate: api_key (default; x-api-key header, usage plan with throttling and quota), iam (SigV4-signed requests, authorizationType AWS_IAM), oauth (OAuth 2.1 bearer tokens validated by the function, from a Cognito user pool this root creates or an existing issuer: see var.oauth) or none (open endpoint; needs allow_unauthenticated_access = true)."
   type        = string
   default     = "api_key"
 
   validation {
-    condition     = var.auth_mode != "oauth"
-    error_message = "auth_mode \"oauth\" is reserved (OAuth protected-resource discovery at /.well-known/oauth-protected-resource) but not implemented yet; use api_key or iam."
+    condition     = contains(["api_key", "iam", "none", "oauth"], var.auth_mode)
+    error_message = "auth_mode must be api_key, iam, oauth or none."
+  }
+}
+
+variable "oauth" {
+  description = "With auth_mode = \"oauth\": where tokens come from. Either create_cognito = true (a user pool with a hosted domain cognito_domain_prefix, default <name>-<account id>; a resource server whose identifier, default the MCP URL, prefixes the scopes; a public host client with authorization code + PKCE redirecting to callback_urls; a confidential pipeline client with client credentials) or issuer (an existing OIDC / OAuth issuer URL, exactly its iss) with audience (the aud its tokens carry; null = the MCP URL) and client_ids (for issuers whose access tokens carry no aud, such as another Cognito pool: the accepted client_id values). scopes: the scopes every request needs (null = [\"mcp\"] with Cognito, where the resource server identifier prefixes them, and none beyond a valid token with an existing issuer)."
+  type = object({
+    create_cognito             = optional(bool, false)
+    issuer                     = optional(string)
+    audience                   = optional(string)
+    client_ids                 = optional(list(string), [])
+    scopes                     = optional(list(string))
+    callback_urls              = optional(list(string), [])
+    logout_urls                = optional(list(string), [])
+    cognito_domain_prefix      = optional(string)
+    resource_server_identifier = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = !(var.oauth.create_cognito && var.oauth.issuer != null)
+    error_message = "oauth.create_cognito and oauth.issuer exclude each other: either this root creates a Cognito user pool (its issuer is derived) or you name an existing issuer."
   }
   validation {
-    condition     = contains(["api_key", "iam", "none", "oauth"], var.auth_mode)
-    error_message = "auth_mode must be api_key, iam or none."
+    condition     = var.oauth.issuer == null || can(regex("^https://[^/?#]+(/[^?#]*)?$", coalesce(var.oauth.issuer, "x")))
+    error_message = "oauth.issuer must be an https URL without query or fragment (exactly the iss of its tokens)."
+  }
+  validation {
+    condition     = !var.oauth.create_cognito || (var.oauth.audience == null && length(var.oauth.client_ids) == 0)
+    error_message = "oauth.audience and oauth.client_ids belong to an existing issuer; with create_cognito the root binds tokens to its own app clients (Cognito access tokens carry no aud)."
+  }
+  validation {
+    condition     = alltrue([for s in coalesce(var.oauth.scopes, []) : can(regex("^[A-Za-z0-9._:/-]+$", s))])
+    error_message = "oauth.scopes must be scope names of letters, digits, '.', '_', ':', '/' or '-' (no spaces, commas or quotes; with create_cognito give the bare names, the root prefixes them with the resource server identifier)."
+  }
+  validation {
+    condition     = !var.oauth.create_cognito || length(var.oauth.callback_urls) > 0
+    error_message = "oauth.create_cognito needs oauth.callback_urls, the redirect URIs of the hosts' authorization code flow (for example https://claude.ai/api/mcp/auth_callback for Claude.ai, http://localhost:PORT/callback for a local host)."
+  }
+  validation {
+    condition     = alltrue([for u in concat(var.oauth.callback_urls, var.oauth.logout_urls) : can(regex("^(https://|http://(localhost|127\\.0\\.0\\.1)(:[0-9]+)?/)", u))])
+    error_message = "oauth.callback_urls and oauth.logout_urls must be https URLs (http only on localhost or 127.0.0.1, as Cognito allows)."
+  }
+  validation {
+    condition     = var.oauth.cognito_domain_prefix == null || can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", coalesce(var.oauth.cognito_domain_prefix, "x")))
+    error_message = "oauth.cognito_domain_prefix must be 1-63 lower-case letters, digits or hyphens, not starting or ending with a hyphen."
   }
 }
 

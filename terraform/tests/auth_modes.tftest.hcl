@@ -1,4 +1,5 @@
-# auth_mode wiring: api_key (default), iam, none (acknowledged only), oauth (reserved).
+# auth_mode wiring: api_key (default), iam, none (acknowledged only), oauth (a Cognito pool
+# created here, or an existing issuer) and the validations of inconsistent oauth settings.
 
 mock_provider "aws" {
   source = "./tests/mocks"
@@ -128,14 +129,295 @@ run "none_mode_when_acknowledged" {
   }
 }
 
-run "oauth_is_reserved" {
+run "oauth_with_cognito" {
+  command = apply
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      create_cognito = true
+      callback_urls  = ["https://claude.ai/api/mcp/auth_callback", "http://localhost:33418/callback"]
+    }
+  }
+
+  override_resource {
+    target = aws_cognito_user_pool_client.host[0]
+    values = { id = "hostclient0123456789" }
+  }
+  override_resource {
+    target = aws_cognito_user_pool_client.pipeline[0]
+    values = { id = "pipelineclient012345", client_secret = "mockPipelineSecret" }
+  }
+
+  assert {
+    condition = alltrue([
+      for path, item in jsondecode(aws_api_gateway_rest_api.this.body).paths : alltrue([
+        for m in values(item) : !contains(keys(m), "security")
+      ])
+    ])
+    error_message = "In oauth mode no method may need an API key or SigV4: the function validates the bearer token."
+  }
+
+  assert {
+    condition     = jsondecode(aws_api_gateway_rest_api.this.body).components.securitySchemes == {}
+    error_message = "oauth mode declares no API Gateway security scheme."
+  }
+
+  assert {
+    condition = alltrue([
+      for p in ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"] :
+      keys(jsondecode(aws_api_gateway_rest_api.this.body).paths[p]) == ["get"] &&
+      endswith(jsondecode(aws_api_gateway_rest_api.this.body).paths[p].get["x-amazon-apigateway-integration"].uri, "/functions/arn:aws:lambda:eu-west-1:123456789012:function:bedrock-usage-mcp/response-streaming-invocations")
+    ])
+    error_message = "Both Protected Resource Metadata paths (plain and /mcp-suffixed) must send GET to the function."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.api_gateway_prm[0].source_arn == "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/*/GET/.well-known/oauth-protected-resource*"
+    error_message = "API Gateway must be allowed to invoke the function for the metadata paths."
+  }
+
+  assert {
+    condition     = length(aws_api_gateway_api_key.this) == 0 && length(aws_api_gateway_usage_plan.this) == 0 && output.api_key == null
+    error_message = "oauth mode must not create an API key or usage plan."
+  }
+
+  assert {
+    condition     = aws_cognito_user_pool.this[0].admin_create_user_config[0].allow_admin_create_user_only
+    error_message = "The user pool must not allow self sign-up."
+  }
+
+  assert {
+    condition     = aws_cognito_user_pool_domain.this[0].domain == "bedrock-usage-mcp-123456789012"
+    error_message = "The hosted domain prefix must default to <name>-<account id>."
+  }
+
+  assert {
+    condition     = aws_cognito_resource_server.mcp[0].identifier == "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/mcp" && [for s in aws_cognito_resource_server.mcp[0].scope : s.scope_name] == ["mcp"]
+    error_message = "The resource server must be identified by the MCP URL and define the mcp scope."
+  }
+
+  assert {
+    condition = (
+      !aws_cognito_user_pool_client.host[0].generate_secret &&
+      aws_cognito_user_pool_client.host[0].allowed_oauth_flows == toset(["code"]) &&
+      contains(aws_cognito_user_pool_client.host[0].allowed_oauth_scopes, "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/mcp/mcp") &&
+      aws_cognito_user_pool_client.host[0].callback_urls == toset(["https://claude.ai/api/mcp/auth_callback", "http://localhost:33418/callback"])
+    )
+    error_message = "The host client must be public (no secret), use the authorization code flow, be allowed the MCP scope and redirect to oauth.callback_urls."
+  }
+
+  assert {
+    condition = (
+      aws_cognito_user_pool_client.pipeline[0].generate_secret &&
+      aws_cognito_user_pool_client.pipeline[0].allowed_oauth_flows == toset(["client_credentials"]) &&
+      aws_cognito_user_pool_client.pipeline[0].allowed_oauth_scopes == toset(["https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/mcp/mcp"])
+    )
+    error_message = "The pipeline client must be confidential with the client credentials grant and only the MCP scope."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.MCP_OAUTH_ISSUER == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Mock12345" &&
+      aws_lambda_function.this.environment[0].variables.MCP_OAUTH_CLIENT_IDS == "hostclient0123456789,pipelineclient012345" &&
+      aws_lambda_function.this.environment[0].variables.MCP_OAUTH_SCOPE == "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/mcp/mcp" &&
+      aws_lambda_function.this.environment[0].variables.MCP_PUBLIC_URL == "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/mcp" &&
+      !contains(keys(aws_lambda_function.this.environment[0].variables), "MCP_OAUTH_AUDIENCE")
+    )
+    error_message = "The function must get the pool's issuer, the two client ids (Cognito access tokens carry no aud), the scope and the public URL."
+  }
+
+  assert {
+    condition = (
+      output.oauth.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Mock12345" &&
+      output.oauth.host_client_id == "hostclient0123456789" &&
+      output.oauth.authorization_endpoint == "https://bedrock-usage-mcp-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/authorize" &&
+      output.oauth.token_endpoint == "https://bedrock-usage-mcp-123456789012.auth.eu-west-1.amazoncognito.com/oauth2/token" &&
+      output.oauth.protected_resource_metadata == "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource/mcp" &&
+      output.oauth.pipeline_client_id == "pipelineclient012345"
+    )
+    error_message = "The oauth output must name the issuer, the host client id, Cognito's endpoints, the metadata URL and the pipeline client."
+  }
+
+  assert {
+    condition     = output.oauth_pipeline_client_secret == "mockPipelineSecret"
+    error_message = "The pipeline client's secret must be an output (sensitive)."
+  }
+}
+
+run "oauth_with_an_existing_issuer" {
+  command = apply
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      issuer = "https://login.example.com/realms/platform"
+      scopes = ["mcp:tools"]
+    }
+    custom_domain = {
+      domain_name     = "mcp.example.com"
+      certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    }
+  }
+
+  assert {
+    condition     = length(aws_cognito_user_pool.this) == 0 && length(aws_cognito_user_pool_client.host) == 0 && length(aws_cognito_user_pool_client.pipeline) == 0 && length(aws_cognito_resource_server.mcp) == 0 && length(aws_cognito_user_pool_domain.this) == 0
+    error_message = "An existing issuer must not create any Cognito resource."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.MCP_OAUTH_ISSUER == "https://login.example.com/realms/platform" &&
+      aws_lambda_function.this.environment[0].variables.MCP_OAUTH_SCOPE == "mcp:tools" &&
+      aws_lambda_function.this.environment[0].variables.MCP_PUBLIC_URL == "https://mcp.example.com/mcp" &&
+      !contains(keys(aws_lambda_function.this.environment[0].variables), "MCP_OAUTH_CLIENT_IDS") &&
+      !contains(keys(aws_lambda_function.this.environment[0].variables), "MCP_OAUTH_AUDIENCE")
+    )
+    error_message = "The function must get the issuer, the scope as given, and the custom domain's URL as the resource (the audience defaults to it)."
+  }
+
+  assert {
+    condition     = output.oauth.issuer == "https://login.example.com/realms/platform" && output.oauth.host_client_id == null && output.oauth.token_endpoint == null && output.oauth.protected_resource_metadata == "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+    error_message = "With an existing issuer the outputs name the issuer and the metadata URL; the client and endpoints are the issuer's."
+  }
+
+  assert {
+    condition     = contains(keys(jsondecode(aws_api_gateway_rest_api.this.body).paths), "/.well-known/oauth-protected-resource/mcp")
+    error_message = "The metadata path must be routed with an existing issuer too."
+  }
+}
+
+run "oauth_existing_issuer_with_audience_and_client_ids" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      issuer     = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other1234"
+      audience   = "api://bedrock-usage"
+      client_ids = ["abc", "def"]
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.MCP_OAUTH_AUDIENCE == "api://bedrock-usage" && aws_lambda_function.this.environment[0].variables.MCP_OAUTH_CLIENT_IDS == "abc,def" && !contains(keys(aws_lambda_function.this.environment[0].variables), "MCP_OAUTH_SCOPE")
+    error_message = "audience and client_ids must reach the function; no scope is required unless given."
+  }
+}
+
+run "other_modes_have_no_metadata_routes" {
+  command = plan
+
+  assert {
+    condition     = keys(jsondecode(aws_api_gateway_rest_api.this.body).paths) == ["/mcp"] && length(aws_lambda_permission.api_gateway_prm) == 0
+    error_message = "Only oauth mode routes the well-known paths to the function."
+  }
+
+  assert {
+    condition     = length([for k in keys(aws_lambda_function.this.environment[0].variables) : k if startswith(k, "MCP_OAUTH") || k == "MCP_PUBLIC_URL"]) == 0
+    error_message = "Without oauth the function must not be configured for OAuth (the server would turn it on)."
+  }
+}
+
+run "oauth_needs_an_issuer" {
   command = plan
 
   variables {
     auth_mode = "oauth"
   }
 
-  expect_failures = [var.auth_mode]
+  expect_failures = [aws_api_gateway_rest_api.this]
+}
+
+run "oauth_settings_need_oauth_mode" {
+  command = plan
+
+  variables {
+    auth_mode = "api_key"
+    oauth     = { issuer = "https://login.example.com" }
+  }
+
+  expect_failures = [aws_api_gateway_rest_api.this]
+}
+
+run "cognito_and_an_issuer_exclude_each_other" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      create_cognito = true
+      issuer         = "https://login.example.com"
+      callback_urls  = ["https://claude.ai/api/mcp/auth_callback"]
+    }
+  }
+
+  expect_failures = [var.oauth]
+}
+
+run "cognito_needs_callback_urls" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth     = { create_cognito = true }
+  }
+
+  expect_failures = [var.oauth]
+}
+
+run "cognito_takes_no_audience" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      create_cognito = true
+      callback_urls  = ["https://claude.ai/api/mcp/auth_callback"]
+      client_ids     = ["abc"]
+    }
+  }
+
+  expect_failures = [var.oauth]
+}
+
+run "issuer_must_be_https" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth     = { issuer = "http://login.example.com" }
+  }
+
+  expect_failures = [var.oauth]
+}
+
+run "callback_urls_must_be_https_or_loopback" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      create_cognito = true
+      callback_urls  = ["http://evil.example.com/callback"]
+    }
+  }
+
+  expect_failures = [var.oauth]
+}
+
+run "scopes_are_plain_names" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      issuer = "https://login.example.com"
+      scopes = ["mcp tools"]
+    }
+  }
+
+  expect_failures = [var.oauth]
 }
 
 run "unknown_mode_is_rejected" {

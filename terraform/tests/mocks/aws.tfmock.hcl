@@ -121,3 +121,11 @@ mock_data "aws_cloudwatch_log_groups" {
     log_group_names = ["/aws/bedrock/modelinvocations", "/org/bedrock/invocations", "/org/bedrock/model-invocations"]
   }
 }
+
+mock_resource "aws_cognito_user_pool" {
+  defaults = {
+    id       = "eu-west-1_Mock12345"
+    arn      = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Mock12345"
+    endpoint = "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Mock12345"
+  }
+}
