@@ -104,7 +104,22 @@ fn invalid(id: Option<Value>, reason: &str) -> InvalidMessage {
 
 /// A successful response.
 pub fn response(id: &Value, result: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id, "result": result })
+    // Built by hand: `json!` would copy `result` through `to_value`.
+    envelope(id.clone(), "result", result)
+}
+
+/// `{"jsonrpc":"2.0","id":…,KEY:VALUE}` without copying VALUE.
+fn envelope(id: Value, key: &str, value: Value) -> Value {
+    let mut object = Map::new();
+    object.insert("jsonrpc".to_owned(), Value::from("2.0"));
+    object.insert("id".to_owned(), id);
+    object.insert(key.to_owned(), value);
+    Value::Object(object)
+}
+
+/// Serialises a message (a `Vec` with room for it, not `Display`'s growing `String`).
+pub fn encode(message: &Value) -> String {
+    serde_json::to_string(message).unwrap_or_default()
 }
 
 /// An error response.
@@ -114,7 +129,11 @@ pub(crate) fn error_response(id: &Value, error: &ErrorData) -> Value {
 
 /// A notification.
 pub fn notification(method: &str, params: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "method": method, "params": params })
+    let mut object = Map::new();
+    object.insert("jsonrpc".to_owned(), Value::from("2.0"));
+    object.insert("method".to_owned(), Value::from(method));
+    object.insert("params".to_owned(), params);
+    Value::Object(object)
 }
 
 /// A server-to-client request.

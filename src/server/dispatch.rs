@@ -31,14 +31,14 @@ impl McpServer {
         method: &str,
         params: Option<Value>,
     ) -> Result<Value, HandlerError> {
-        // Only methods that may answer `input_required` need the params again afterwards.
-        let kept = INPUT_CAPABLE_METHODS
+        // Only methods that may answer `input_required` need (the target name of) the params
+        // again afterwards: keep that name, not a copy of every argument.
+        let binding = INPUT_CAPABLE_METHODS
             .contains(&method)
-            .then(|| params.clone())
-            .flatten();
+            .then(|| Self::state_binding(method, params.as_ref()));
         match self.route_contained(ctx, method, params).await {
             Err(HandlerError::InputRequired) if INPUT_CAPABLE_METHODS.contains(&method) => {
-                Ok(self.input_required(ctx, method, &kept))
+                Ok(self.input_required(ctx, method, binding.unwrap_or_default()))
             }
             Err(HandlerError::InputRequired) => Err(HandlerError::internal(format!(
                 "{method} cannot ask the client for input"
@@ -90,13 +90,12 @@ impl McpServer {
             .to_owned()
     }
 
-    fn input_required(&self, ctx: &RequestContext, method: &str, params: &Option<Value>) -> Value {
+    fn input_required(&self, ctx: &RequestContext, method: &str, name: String) -> Value {
         let mut result = json!({
             "resultType": "input_required",
             "inputRequests": Value::Object(ctx.take_pending_inputs()),
         });
         if let Some(state) = ctx.take_next_state() {
-            let name = Self::state_binding(method, params.as_ref());
             let sealed =
                 self.state_codec()
                     .seal_state(method, &name, &state, crate::clock::unix_now());

@@ -15,7 +15,7 @@ use tokio_util::sync::DropGuard;
 
 /// A JSON body with `status`.
 pub fn json(status: StatusCode, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    let mut response = (status, crate::protocol::message::encode(body)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

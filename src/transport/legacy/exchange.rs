@@ -103,7 +103,7 @@ impl LegacyExchange {
                     }
                 };
                 let data = match &response {
-                    Some(r) => r.to_string(),
+                    Some(r) => message::encode(r),
                     None if done => String::new(),
                     None => return,
                 };
@@ -150,7 +150,7 @@ impl LegacyExchange {
         let mut state = self.state.lock().await;
         let key = self.open_stream(&mut state).await?;
         self.store
-            .append_event(&key, StoredEvent::message(message.to_string()))
+            .append_event(&key, StoredEvent::message(message::encode(&message)))
             .await
             .map_err(store_failure)?;
         Ok(())

@@ -51,7 +51,7 @@ impl ModernExchange {
                 let _ = tx.send(Answer::Json(message));
             }
             State::Streaming(tx) => {
-                let _ = tx.send(sse::anonymous_event(&message.to_string()));
+                let _ = tx.send(sse::anonymous_event(&message::encode(&message)));
             }
             State::Done => {}
         }
@@ -80,7 +80,7 @@ impl ModernExchange {
 impl Outbox for ModernExchange {
     async fn notify(&self, method: &str, params: Value) -> Result<(), HandlerError> {
         let note = message::notification(method, params);
-        self.send(sse::anonymous_event(&note.to_string()))
+        self.send(sse::anonymous_event(&message::encode(&note)))
     }
 
     async fn request(&self, method: &str, _params: Value) -> Result<Value, HandlerError> {
