@@ -467,7 +467,7 @@ async fn follow_until_event(
 /// How much later than one poll interval a reader may see a write and still pass. The reader
 /// would never see it if polling were broken (it waits on no in-process signal), so the bound
 /// only has to tell "one poll" from "never", not measure latency: a tight bound here fails on a
-/// loaded machine. The latency itself is measured by `examples/cross_instance_latency.rs`.
+/// loaded machine. The latency itself is measured by `bench/cross_instance_latency.rs`.
 const LOAD_MARGIN: Duration = Duration::from_secs(5);
 
 async fn readers_see_other_instances_by_polling(backend: Backend) {
