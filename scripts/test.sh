@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scripts/toolchain.sh >/dev/null   # the pinned Rust (rust-toolchain.toml) is there, or fail clearly
 scripts/install-test-tools.sh
 
 if command -v cargo-nextest >/dev/null 2>&1; then
