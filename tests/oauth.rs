@@ -165,6 +165,11 @@ impl Server {
     /// Starts with `--oauth-issuer ISSUER --public-url URL --oauth-scope mcp:tools`, or with
     /// authorization off when `issuer` is `None`.
     async fn start(issuer: Option<&Issuer>) -> Result<Self, serve::RunError> {
+        Self::start_with(issuer, &[]).await
+    }
+
+    /// [`Server::start`] with more flags.
+    async fn start_with(issuer: Option<&Issuer>, extra: &[&str]) -> Result<Self, serve::RunError> {
         let listener = serve::bind("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind the server");
@@ -183,6 +188,7 @@ impl Server {
                 args.push(flag.to_owned());
             }
         }
+        args.extend(extra.iter().map(|flag| (*flag).to_owned()));
         let cli = Cli::try_parse_from(args).expect("flags");
         let server = McpServer::builder("oauth-test", "1").build();
         let app = serve::app(server, &cli.http, &cli.store).await?;
@@ -630,6 +636,80 @@ async fn the_issuer_is_found_by_openid_discovery_and_must_name_itself() {
         .err()
         .expect("a server whose issuer names another issuer does not start");
     assert!(error.to_string().contains("someone.else"), "{error}");
+}
+
+/// Amazon Cognito access tokens carry `client_id`, `token_use: access` and the resource
+/// server's scopes, and no `aud`; its ID tokens carry `aud` = the app client id and
+/// `token_use: id`. With `--oauth-client-id`, the first are accepted from the listed clients
+/// and the second never.
+#[tokio::test]
+async fn cognito_access_tokens_are_bound_by_client_id() {
+    let key = SigningKey::generate("k1");
+    let issuer = Issuer::start(&[&key], false).await;
+    let server = Server::start_with(Some(&issuer), &["--oauth-client-id", "mcp-host,pipeline"])
+        .await
+        .expect("server starts");
+    let access = |client: &str| {
+        json!({
+            "iss": issuer.url(), "sub": "user-1", "client_id": client, "token_use": "access",
+            "scope": format!("openid {SCOPE}"), "username": "user-1",
+            "iat": now(), "auth_time": now(), "exp": now() + 300,
+        })
+    };
+    for client in ["mcp-host", "pipeline"] {
+        let accepted = with_token(&server, &key.sign(&access(client))).await;
+        assert_eq!(accepted.status, 200, "{client}: {accepted:?}");
+    }
+    let with_resource = with(access("mcp-host"), "aud", json!(server.resource()));
+    assert_eq!(
+        with_token(&server, &key.sign(&with_resource)).await.status,
+        200
+    );
+
+    let mut no_client = access("mcp-host");
+    no_client
+        .as_object_mut()
+        .expect("object")
+        .remove("client_id");
+    let id_token = json!({
+        "iss": issuer.url(), "sub": "user-1", "aud": "mcp-host", "token_use": "id",
+        "client_id": "mcp-host", "iat": now(), "exp": now() + 300,
+    });
+    let cases = [
+        (
+            "another app client",
+            access("someone-else"),
+            "a client this server does not accept",
+        ),
+        (
+            "no client_id",
+            no_client,
+            "a client this server does not accept",
+        ),
+        ("an ID token", id_token, "not an access token"),
+        (
+            "an aud naming another resource",
+            with(
+                access("mcp-host"),
+                "aud",
+                json!("https://other.example/mcp"),
+            ),
+            "not meant for this resource",
+        ),
+    ];
+    for (case, claims, description) in cases {
+        let refused = with_token(&server, &key.sign(&claims)).await;
+        assert_eq!(refused.status, 401, "{case}: {refused:?}");
+        assert!(
+            refused.challenge().contains("error=\"invalid_token\"")
+                && refused.challenge().contains(description),
+            "{case}: {}",
+            refused.challenge()
+        );
+    }
+    // The scope is still required.
+    let unscoped = with(access("mcp-host"), "scope", json!("openid"));
+    assert_eq!(with_token(&server, &key.sign(&unscoped)).await.status, 403);
 }
 
 #[tokio::test]

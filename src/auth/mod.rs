@@ -38,6 +38,11 @@ pub struct OAuthSettings {
     pub issuer: String,
     /// The audience a token must carry (`aud`): by default the resource URL.
     pub audience: String,
+    /// When not empty, the app clients whose tokens are accepted (`client_id`), for issuers
+    /// whose access tokens carry no `aud`, such as Amazon Cognito: `client_id` must be one of
+    /// these, `aud` must name the audience only when present, and `token_use`, when present,
+    /// must be `access`.
+    pub client_ids: Vec<String>,
     /// Scopes every request needs (all of them); empty: a valid token is enough.
     pub scopes: Vec<String>,
     /// The canonical URL of the MCP endpoint (RFC 8707 resource identifier).

@@ -33,6 +33,12 @@ pub struct Claims {
     pub sub: Option<String>,
     #[serde(default)]
     pub client_id: Option<String>,
+    /// A string or a list (RFC 7519).
+    #[serde(default)]
+    aud: Option<Value>,
+    /// Amazon Cognito: `access` or `id`.
+    #[serde(default)]
+    token_use: Option<String>,
     /// RFC 9068 / RFC 8693: space-separated scopes.
     #[serde(default)]
     scope: Option<String>,
@@ -69,6 +75,8 @@ pub enum Invalid {
     Issuer,
     Audience,
     MissingClaim,
+    Client,
+    TokenUse,
 }
 
 impl Invalid {
@@ -84,6 +92,8 @@ impl Invalid {
             Self::Issuer => "the token is from another issuer",
             Self::Audience => "the token is not meant for this resource",
             Self::MissingClaim => "the token lacks a required claim (exp, iss, aud)",
+            Self::Client => "the token was issued to a client this server does not accept",
+            Self::TokenUse => "the token is not an access token",
         }
     }
 }
@@ -119,9 +129,14 @@ fn check(
     validation.leeway = LEEWAY_SECS;
     validation.validate_nbf = true;
     validation.set_issuer(&[&settings.issuer]);
-    validation.set_audience(&[&settings.audience]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-    jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
+    if settings.client_ids.is_empty() {
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    } else {
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss"]);
+    }
+    let claims = jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
         .map(|data| data.claims)
         .map_err(|e| match e.kind() {
             ErrorKind::InvalidSignature => Invalid::Signature,
@@ -132,7 +147,38 @@ fn check(
             ErrorKind::InvalidAudience => Invalid::Audience,
             ErrorKind::MissingRequiredClaim(_) => Invalid::MissingClaim,
             _ => Invalid::Malformed,
-        })
+        })?;
+    if !settings.client_ids.is_empty() {
+        check_client(&claims, settings)?;
+    }
+    Ok(claims)
+}
+
+/// The binding of a token without `aud` (Amazon Cognito access tokens): no ID token, an
+/// accepted `client_id`, and an `aud` naming the audience if there is one.
+fn check_client(claims: &Claims, settings: &OAuthSettings) -> Result<(), Invalid> {
+    if claims.token_use.as_deref().is_some_and(|u| u != "access") {
+        return Err(Invalid::TokenUse);
+    }
+    if !claims
+        .client_id
+        .as_ref()
+        .is_some_and(|id| settings.client_ids.contains(id))
+    {
+        return Err(Invalid::Client);
+    }
+    let audience = settings.audience.as_str();
+    let aud_ok = match &claims.aud {
+        None => true,
+        Some(Value::String(aud)) => aud == audience,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(audience)),
+        Some(_) => false,
+    };
+    if aud_ok {
+        Ok(())
+    } else {
+        Err(Invalid::Audience)
+    }
 }
 
 #[cfg(test)]

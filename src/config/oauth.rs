@@ -24,6 +24,18 @@ pub struct OAuthArgs {
     #[arg(long, env = "MCP_OAUTH_AUDIENCE", value_name = "VALUE")]
     pub oauth_audience: Option<String>,
 
+    /// For issuers whose access tokens carry no `aud`, such as Amazon Cognito: the app client
+    /// ids whose tokens are accepted (`client_id`; repeat or separate with commas). With it, a
+    /// token needs one of these `client_id`s instead of the audience (an `aud`, if present,
+    /// must still name it), and a Cognito ID token (`token_use` other than `access`) is refused.
+    #[arg(
+        long = "oauth-client-id",
+        env = "MCP_OAUTH_CLIENT_IDS",
+        value_name = "ID",
+        value_delimiter = ','
+    )]
+    pub oauth_client_ids: Vec<String>,
+
     /// Scopes every MCP request needs (all of them; separate with spaces or commas), also
     /// announced in the Protected Resource Metadata. Default: none beyond a valid token.
     #[arg(long, env = "MCP_OAUTH_SCOPE", value_name = "SCOPE")]
@@ -45,9 +57,13 @@ impl OAuthArgs {
         on_lambda: bool,
     ) -> Result<Option<OAuthSettings>, ConfigError> {
         let Some(issuer) = &self.oauth_issuer else {
-            if self.oauth_audience.is_some() || self.oauth_scope.is_some() {
+            if self.oauth_audience.is_some()
+                || self.oauth_scope.is_some()
+                || !self.oauth_client_ids.is_empty()
+            {
                 return Err(ConfigError::OAuth(
-                    "--oauth-audience and --oauth-scope need --oauth-issuer".into(),
+                    "--oauth-audience, --oauth-scope and --oauth-client-id need --oauth-issuer"
+                        .into(),
                 ));
             }
             return Ok(None);
@@ -95,6 +111,12 @@ impl OAuthArgs {
                 .oauth_audience
                 .clone()
                 .unwrap_or_else(|| resource.clone()),
+            client_ids: self
+                .oauth_client_ids
+                .iter()
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect(),
             scopes,
             metadata_url: format!("{origin}{prefix}{PRM_WELL_KNOWN}{endpoint}"),
             resource,
