@@ -68,7 +68,7 @@ pub(crate) fn valid_region(region: &str) -> bool {
 /// (standard mode's full jitter). What is retried: the SDK's throttling codes
 /// (`ThrottlingException`, `LimitExceededException`, `TooManyRequestsException`, …),
 /// HTTP 500/502/503/504, timeouts and I/O errors, plus what a service adds with
-/// [`RetryCodes`].
+/// `RetryCodes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts per call, the first included.

@@ -28,7 +28,7 @@ pub struct HttpArgs {
     pub endpoint: String,
 
     /// Host names requests may address (DNS-rebinding guard); `*` allows any. Repeat or
-    /// separate with commas. Default: localhost, 127.0.0.1, [::1].
+    /// separate with commas. Default: localhost, 127.0.0.1, `[::1]`.
     #[arg(
         long = "allowed-host",
         env = "MCP_ALLOWED_HOSTS",

@@ -29,7 +29,7 @@
 //! stored as `R#sha256:<hex>` (the client chooses request ids; sort keys stop at 1 KB).
 //!
 //! DynamoDB deletes expired items lazily (within days), so every read checks `expires_at`
-//! itself. Events and replies expire [`DEFAULT_ITEM_GRACE`] (a day) after
+//! itself. Events and replies expire `DEFAULT_ITEM_GRACE` (a day) after
 //! their session's expiry as it stood when they were written; the session item's own
 //! `expires_at` slides forward with use.
 //!
@@ -47,7 +47,7 @@
 //!
 //! Reads that decide correctness are strongly consistent: loading a session, reading and
 //! checking events, reading replies. Appends and replies check that their session is live,
-//! using what this instance saw within the last [`DEFAULT_LIVENESS_CACHE`]
+//! using what this instance saw within the last `DEFAULT_LIVENESS_CACHE`
 //! (1 s; `load_session` fills it), so a burst of events costs one session read, not one each.
 //!
 //! # What each MCP operation costs

@@ -20,7 +20,7 @@ pub struct StreamLease {
     /// Milliseconds since the Unix epoch until which the writer vouches for the stream.
     pub until_ms: u64,
     /// The JSON-RPC ids of the POST's requests, in order; empty when they did not fit in
-    /// [`MAX_LEASE_IDS_BYTES`].
+    /// `MAX_LEASE_IDS_BYTES`.
     pub request_ids: Vec<Value>,
 }
 

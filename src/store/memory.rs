@@ -23,7 +23,7 @@ use super::{SessionStore, StoreError};
 /// kept, so memory is bounded by the streams in flight rather than by the requests served.
 ///
 /// Anyone who can reach the endpoint can create sessions, so their number is capped
-/// ([`DEFAULT_MAX_SESSIONS`]): a new session beyond the
+/// (`DEFAULT_MAX_SESSIONS`): a new session beyond the
 /// cap evicts the one closest to expiry, which with the sliding TTL is the one idle longest.
 /// Its client gets 404 and, as the specification says, initializes again. A flood thus costs
 /// old idle sessions, never the server's memory. Tombstones of ended sessions and the replies a
