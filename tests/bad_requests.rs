@@ -21,6 +21,7 @@ use bedrock_usage_mcp::transport::{McpService, TransportConfig};
 use http::Method;
 use mcp_conformance::conformance_server;
 use mcp_testkit::http::{Framing, RawRequest, Reply, exchange};
+use mcp_testkit::jsonrpc::{self, request as rpc};
 use serde_json::{Value, json};
 
 // JSON-RPC error codes.
@@ -2099,11 +2100,7 @@ impl Sessions {
 }
 
 fn initialize_body(version: &str) -> Value {
-    json!({"jsonrpc":"2.0","id":"init","method":"initialize","params":{
-        "protocolVersion": version,
-        "capabilities": {},
-        "clientInfo": {"name":"bad-requests","version":"1"},
-    }})
+    jsonrpc::initialize("init", version, "bad-requests", json!({}))
 }
 
 /// `initialize` plus `notifications/initialized`.
@@ -2141,12 +2138,8 @@ async fn initialize(app: &Router, version: &'static str) -> Session {
     session
 }
 
-fn rpc(id: impl Into<Value>, method: &str, params: Value) -> Value {
-    json!({"jsonrpc":"2.0","id":id.into(),"method":method,"params":params})
-}
-
 fn note(method: &str) -> Value {
-    json!({"jsonrpc":"2.0","method":method})
+    jsonrpc::notification(method, Value::Null)
 }
 
 /// A POST in `session`, with the version header its clients send (2025-03-26 has none).

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use mcp_testkit::app::call;
 use mcp_testkit::instances::{get, http, initialize, pair, post};
+use mcp_testkit::jsonrpc::{self, notification, request};
 use mcp_testkit::proxy::RoundRobin;
 use mcp_testkit::sse::SseReader;
 use serde_json::{Value, json};
@@ -30,12 +31,12 @@ fn conformance_suite_passes_through_a_round_robin_proxy() {
 async fn initialize_on_a_and_every_later_request_on_b() {
     let pair = pair(&[]);
     let session = initialize(&pair.a.url).await;
-    let note = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let note = notification("notifications/initialized", Value::Null);
     assert_eq!(post(&pair.b.url, Some(&session), note).await.status(), 202);
     let listed = post(
         &pair.b.url,
         Some(&session),
-        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }),
+        request(1, "tools/list", Value::Null),
     )
     .await
     .text()
@@ -47,7 +48,7 @@ async fn initialize_on_a_and_every_later_request_on_b() {
             .as_array()
             .is_some_and(|t| !t.is_empty())
     );
-    let level = json!({ "jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": { "level": "error" } });
+    let level = request(2, "logging/setLevel", json!({ "level": "error" }));
     assert_eq!(post(&pair.b.url, Some(&session), level).await.status(), 200);
     // The level set on B governs a call on A: the logging tool now answers quietly (JSON).
     let quiet = post(
@@ -70,7 +71,7 @@ async fn delete_on_a_ends_the_session_on_b() {
         .await
         .expect("DELETE");
     assert_eq!(deleted.status(), 200);
-    let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    let ping = request(1, "ping", Value::Null);
     assert_eq!(post(&pair.b.url, Some(&session), ping).await.status(), 404);
 }
 
@@ -134,8 +135,10 @@ async fn a_reply_posted_to_b_reaches_the_tool_on_a() {
         .await
         .expect("the elicitation request");
     assert_eq!(request["method"], "elicitation/create");
-    let reply = json!({ "jsonrpc": "2.0", "id": request["id"],
-                        "result": { "action": "accept", "content": { "response": "from B" } } });
+    let reply = jsonrpc::response(
+        request["id"].clone(),
+        json!({ "action": "accept", "content": { "response": "from B" } }),
+    );
     assert_eq!(post(&pair.b.url, Some(&session), reply).await.status(), 202);
     let (_, answer) = stream
         .next_message(WAIT)
@@ -160,8 +163,11 @@ async fn a_standalone_stream_on_b_hears_what_happens_on_a() {
             .data
             .is_empty()
     );
-    let subscribe = json!({ "jsonrpc": "2.0", "id": 1, "method": "resources/subscribe",
-                            "params": { "uri": "test://watched-resource" } });
+    let subscribe = request(
+        1,
+        "resources/subscribe",
+        json!({ "uri": "test://watched-resource" }),
+    );
     assert_eq!(
         post(&pair.a.url, Some(&session), subscribe).await.status(),
         200
@@ -229,7 +235,7 @@ async fn a_killed_instance_loses_nothing_it_had_sent() {
 async fn an_expired_session_answers_404_on_both() {
     let pair = pair(&["--session-ttl", "10"]);
     let session = initialize(&pair.a.url).await;
-    let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    let ping = request(1, "ping", Value::Null);
     assert_eq!(
         post(&pair.b.url, Some(&session), ping.clone())
             .await

@@ -25,8 +25,9 @@ use bedrock_usage_mcp::usage::{Granularity, NoProgress, SourceError, Timestamp, 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use mcp_testkit::app::{App, body_json};
+use mcp_testkit::app::{App, body_json, content_type};
 use mcp_testkit::logs_stub::{JSON_1_1, LogsStub, sdk_config};
+use mcp_testkit::sse::{EventJson as _, SseReader};
 
 const LOG_GROUP: &str = "/aws/bedrock/modelinvocations";
 const ACCOUNT: &str = "123456789012";
@@ -163,20 +164,21 @@ fn success(op: &str, nth: usize) -> Value {
 // ---------------------------------------------------------------------------------------------
 // MCP helpers
 
-/// The JSON-RPC answer of a 2026-07-28 request, from a JSON body or the last SSE message.
+/// The JSON-RPC answer of a 2026-07-28 request, from a JSON body or its SSE stream.
 async fn rpc(app: &App, id: u64, method: &str, params: Value) -> Value {
     let response = app.modern(id, method, params, json!({})).await;
     assert_eq!(response.status(), 200);
-    let body = body_json(response).await;
-    match body {
-        Value::String(sse) => sse
-            .lines()
-            .filter_map(|line| line.strip_prefix("data:"))
-            .filter_map(|data| serde_json::from_str::<Value>(data.trim()).ok())
+    if content_type(&response) == "text/event-stream" {
+        let events = SseReader::new(response.into_body())
+            .until_response(Duration::from_secs(30))
+            .await;
+        return events
+            .iter()
+            .filter_map(|event| event.json())
             .rfind(|message| message.get("id") == Some(&json!(id)))
-            .unwrap_or_else(|| panic!("no answer for {id} in {sse}")),
-        json => json,
+            .unwrap_or_else(|| panic!("no answer for {id} in {events:?}"));
     }
+    body_json(response).await
 }
 
 /// Calls the report tool with `arguments`; returns its result.

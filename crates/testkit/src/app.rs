@@ -12,6 +12,10 @@ use mcp_conformance::conformance_server;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use crate::jsonrpc;
+/// Re-exported where the in-process tests have always taken it from.
+pub use crate::jsonrpc::call;
+
 pub struct App {
     router: Router,
 }
@@ -87,11 +91,12 @@ impl App {
         let response = self
             .post(
                 None,
-                json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                    "protocolVersion": version,
-                    "capabilities": { "sampling": {}, "elicitation": {}, "roots": {} },
-                    "clientInfo": { "name": "tests", "version": "1" },
-                } }),
+                jsonrpc::initialize(
+                    0,
+                    version,
+                    "tests",
+                    json!({ "sampling": {}, "elicitation": {}, "roots": {} }),
+                ),
             )
             .await;
         assert_eq!(response.status(), 200);
@@ -102,7 +107,7 @@ impl App {
             .to_str()
             .expect("ascii")
             .to_owned();
-        let note = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+        let note = jsonrpc::notification("notifications/initialized", Value::Null);
         assert_eq!(self.post(Some(&session), note).await.status(), 202);
         session
     }
@@ -126,15 +131,6 @@ pub fn content_type(response: &Response<Body>) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned()
-}
-
-/// A `tools/call` request.
-pub fn call(id: u64, tool: &str, arguments: Value, progress_token: Option<&str>) -> Value {
-    let mut params = json!({ "name": tool, "arguments": arguments });
-    if let Some(token) = progress_token {
-        params["_meta"] = json!({ "progressToken": token });
-    }
-    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params })
 }
 
 /// The `_meta` every 2026-07-28 request carries, with `capabilities`.
@@ -166,7 +162,7 @@ impl App {
             .or_else(|| params.get("uri"))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        let body = jsonrpc::request(id, method, params);
         let mut request = Request::post("/mcp")
             .header("host", "127.0.0.1")
             .header("content-type", "application/json")

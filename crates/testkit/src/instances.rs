@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::jsonrpc;
 use crate::moto::{Moto, unique_table};
 use crate::{ServerProcess, cargo_bin};
 
@@ -82,10 +83,12 @@ pub async fn initialize(url: &str) -> String {
     let response = post(
         url,
         None,
-        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": { "elicitation": {}, "sampling": {} },
-            "clientInfo": { "name": "scale-out", "version": "1" } } }),
+        jsonrpc::initialize(
+            0,
+            "2025-11-25",
+            "scale-out",
+            json!({ "elicitation": {}, "sampling": {} }),
+        ),
     )
     .await;
     assert_eq!(response.status(), 200);

@@ -10,12 +10,14 @@
 //!   proxy; [`moto`]: the AWS emulator (serialised); [`counting_aws`]: a counting AWS endpoint;
 //!   [`logs_stub`]: a scripted CloudWatch Logs API.
 //! - [`lambda`]: the Lambda Runtime API and API Gateway REST emulator.
+//! - [`jsonrpc`]: the JSON-RPC messages the tests send.
 //! - [`suite`]: the MCP conformance suite runner.
 
 pub mod app;
 pub mod counting_aws;
 pub mod http;
 pub mod instances;
+pub mod jsonrpc;
 pub mod lambda;
 pub mod logs_stub;
 pub mod moto;
