@@ -47,7 +47,7 @@ pub struct RequestContext {
 }
 
 /// The parts of a [`RequestContext`] that the transport fills in.
-pub struct ContextParts {
+pub(crate) struct ContextParts {
     pub era: Era,
     pub protocol_version: String,
     pub client_capabilities: Value,
@@ -65,7 +65,7 @@ pub struct ContextParts {
 }
 
 impl RequestContext {
-    pub fn new(parts: ContextParts) -> Self {
+    pub(crate) fn new(parts: ContextParts) -> Self {
         Self {
             era: parts.era,
             protocol_version: parts.protocol_version,
@@ -221,11 +221,6 @@ impl RequestContext {
         Ok(answers)
     }
 
-    /// The client's answer to an input request from an earlier round, if it sent one.
-    pub fn input_response(&self, key: &str) -> Option<&Value> {
-        self.input_responses.get(key)
-    }
-
     /// The verified state a handler attached to its previous `input_required` result.
     pub fn request_state(&self) -> Option<&Value> {
         self.request_state.as_ref()
@@ -238,12 +233,12 @@ impl RequestContext {
     }
 
     /// Input requests recorded by this round; the dispatcher turns them into `inputRequests`.
-    pub fn take_pending_inputs(&self) -> Map<String, Value> {
+    pub(crate) fn take_pending_inputs(&self) -> Map<String, Value> {
         std::mem::take(&mut *self.lock_pending())
     }
 
     /// State set by [`RequestContext::set_request_state`] in this round.
-    pub fn take_next_state(&self) -> Option<Value> {
+    pub(crate) fn take_next_state(&self) -> Option<Value> {
         self.next_state
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -14,12 +14,12 @@ use serde_json::{Map, Value, json};
 use super::{HandlerError, LogLevel, McpServer, RequestContext};
 
 /// The longest resource URI a session may subscribe to.
-pub const MAX_SUBSCRIBED_URI_BYTES: usize = 2048;
+pub(crate) const MAX_SUBSCRIBED_URI_BYTES: usize = 2048;
 /// The most resources one session may be subscribed to at once.
-pub const MAX_SUBSCRIPTIONS: usize = 100;
+pub(crate) const MAX_SUBSCRIPTIONS: usize = 100;
 
 /// Methods whose results may be `input_required` (2026-07-28).
-pub const INPUT_CAPABLE_METHODS: [&str; 3] = ["tools/call", "prompts/get", "resources/read"];
+pub(crate) const INPUT_CAPABLE_METHODS: [&str; 3] = ["tools/call", "prompts/get", "resources/read"];
 
 impl McpServer {
     /// Runs one request and returns its result object (without era-specific fields such as
@@ -77,7 +77,7 @@ impl McpServer {
     }
 
     /// The name that binds a sealed `requestState` to one target.
-    pub fn state_binding(method: &str, params: Option<&Value>) -> String {
+    pub(crate) fn state_binding(method: &str, params: Option<&Value>) -> String {
         let field = if method == "resources/read" {
             "uri"
         } else {

@@ -25,14 +25,6 @@ impl HandlerError {
         ))
     }
 
-    pub fn invalid_params_with(message: impl Into<String>, data: Value) -> Self {
-        Self::Rpc(ErrorData::new(
-            ErrorCode::INVALID_PARAMS,
-            message.into(),
-            Some(data),
-        ))
-    }
-
     /// A resource URI that names nothing. Sent as -32002 to legacy clients and as -32602 to
     /// 2026-07-28 clients (SEP-2164); the protocol layer does the mapping.
     pub fn resource_not_found(uri: &str) -> Self {
@@ -43,7 +35,7 @@ impl HandlerError {
         ))
     }
 
-    pub fn method_not_found(method: &str) -> Self {
+    pub(crate) fn method_not_found(method: &str) -> Self {
         Self::Rpc(ErrorData::new(
             ErrorCode::METHOD_NOT_FOUND,
             format!("Method not found: {method}"),

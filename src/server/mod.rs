@@ -13,11 +13,12 @@ mod session;
 mod tool;
 
 pub use completion::Completer;
-pub use context::{ContextParts, Outbox, RequestContext};
+pub use context::{Outbox, RequestContext};
+pub(crate) use context::ContextParts;
 pub use error::HandlerError;
 pub use log_level::LogLevel;
 pub use prompt::PromptHandler;
-pub use request_state::{RequestStateCodec, STATE_TTL_SECS, TamperedState};
+pub(crate) use request_state::RequestStateCodec;
 pub use resource::ResourceProvider;
 pub use session::{Session, SessionError};
 pub use tool::ToolHandler;
@@ -123,17 +124,17 @@ impl McpServer {
         self.inner.instructions.as_deref()
     }
 
-    pub fn cache_hints(&self) -> CacheHints {
+    pub(crate) fn cache_hints(&self) -> CacheHints {
         self.inner.cache
     }
 
-    pub fn state_codec(&self) -> &RequestStateCodec {
+    pub(crate) fn state_codec(&self) -> &RequestStateCodec {
         &self.inner.state_codec
     }
 
     /// This server with `key` sealing `requestState`: for a key known only after the server
     /// was built, such as one read from the shared session store at start-up.
-    pub fn with_request_state_key(mut self, key: Vec<u8>) -> Self {
+    pub(crate) fn with_request_state_key(mut self, key: Vec<u8>) -> Self {
         Arc::make_mut(&mut self.inner).state_codec = RequestStateCodec::new(key);
         self
     }
@@ -141,14 +142,14 @@ impl McpServer {
     /// This server without change notifications (list changes, resource subscriptions), for a
     /// transport that opens no stream outside a request to carry them: its capabilities
     /// promise neither, and `resources/subscribe` is not offered.
-    pub fn without_change_notifications(mut self) -> Self {
+    pub(crate) fn without_change_notifications(mut self) -> Self {
         Arc::make_mut(&mut self.inner).change_notifications = false;
         self
     }
 
     /// Whether the server may send notifications that answer no request (see
     /// [`McpServer::without_change_notifications`]).
-    pub fn sends_change_notifications(&self) -> bool {
+    pub(crate) fn sends_change_notifications(&self) -> bool {
         self.inner.change_notifications
     }
 
@@ -183,7 +184,7 @@ impl McpServer {
     }
 
     /// Receives the changes announced in this process (listen streams use it).
-    pub fn subscribe_changes(&self) -> broadcast::Receiver<ChangeEvent> {
+    pub(crate) fn subscribe_changes(&self) -> broadcast::Receiver<ChangeEvent> {
         self.inner.changes.subscribe()
     }
 
@@ -252,7 +253,7 @@ impl McpServerBuilder {
         self
     }
 
-    pub fn cache_hints(mut self, hints: CacheHints) -> Self {
+    pub(crate) fn cache_hints(mut self, hints: CacheHints) -> Self {
         self.inner.cache = hints;
         self
     }

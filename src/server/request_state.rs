@@ -27,7 +27,7 @@ type HmacSha256 = Hmac<Sha256>;
 /// sampling call; the server waits 300 s for such an answer under the legacy era
 /// (`reply_timeout`), and twice that leaves room for clock skew between instances. A client
 /// that comes back later gets the invalid-state error and starts the request again.
-pub const STATE_TTL_SECS: u64 = 600;
+pub(crate) const STATE_TTL_SECS: u64 = 600;
 
 /// Appended to the method in the HMAC binding of an expiring `requestState` (see the module
 /// documentation).
@@ -35,7 +35,7 @@ const STATE_BINDING: &str = " +expiresAt";
 
 /// Seals and opens `requestState` values.
 #[derive(Clone)]
-pub struct RequestStateCodec {
+pub(crate) struct RequestStateCodec {
     key: Vec<u8>,
 }
 
@@ -48,7 +48,7 @@ impl std::fmt::Debug for RequestStateCodec {
 /// A `requestState` that was not made by this server for this request, or has expired.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("requestState failed verification")]
-pub struct TamperedState;
+pub(crate) struct TamperedState;
 
 impl RequestStateCodec {
     /// A codec with a key of the operator's choosing (at least 32 bytes is advisable).
@@ -66,14 +66,14 @@ impl RequestStateCodec {
 
     /// Seals a `requestState` for `method` on `name`, issued at `now` (unix seconds): it opens
     /// until `now + STATE_TTL_SECS`.
-    pub fn seal_state(&self, method: &str, name: &str, state: &Value, now: u64) -> String {
+    pub(crate) fn seal_state(&self, method: &str, name: &str, state: &Value, now: u64) -> String {
         let envelope = json!({ "expiresAt": now.saturating_add(STATE_TTL_SECS), "state": state });
         self.seal(&format!("{method}{STATE_BINDING}"), name, &envelope)
     }
 
     /// Opens a `requestState` made by [`Self::seal_state`] at `now` (unix seconds): the same
     /// error for a forged, misbound, old-format or expired state.
-    pub fn open_state(
+    pub(crate) fn open_state(
         &self,
         method: &str,
         name: &str,

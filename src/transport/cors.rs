@@ -40,7 +40,7 @@ pub fn preflight(headers: &HeaderMap) -> Response {
 }
 
 /// Lets a browser on an allowed origin read the answer and its session header.
-pub fn decorate(request: &HeaderMap, response: &mut Response) {
+pub(crate) fn decorate(request: &HeaderMap, response: &mut Response) {
     if let Some(origin) = request.get(header::ORIGIN) {
         let out = response.headers_mut();
         out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());

@@ -16,7 +16,7 @@ const LOOPBACK_HOSTS: [&str; 4] = ["localhost", "127.0.0.1", "[::1]", "::1"];
 /// 3.2 requires); a well-formed `Host` that is not allowed is refused (403). The domain a
 /// gateway received the request on (`gateway`) is always allowed, and vouches for a request
 /// that reached us without a `Host` (the gateway checked the client's).
-pub fn check_host(
+pub(crate) fn check_host(
     headers: &HeaderMap,
     config: &TransportConfig,
     gateway: Option<&str>,
@@ -59,7 +59,7 @@ pub fn check_host(
 }
 
 /// Rejects a request whose `Origin` is present and not allowed (403).
-pub fn check_origin(headers: &HeaderMap, config: &TransportConfig) -> Result<(), HttpError> {
+pub(crate) fn check_origin(headers: &HeaderMap, config: &TransportConfig) -> Result<(), HttpError> {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
@@ -84,7 +84,7 @@ pub fn check_origin(headers: &HeaderMap, config: &TransportConfig) -> Result<(),
 }
 
 /// POST must accept both JSON and SSE answers (406 otherwise).
-pub fn check_post_accept(headers: &HeaderMap) -> Result<(), HttpError> {
+pub(crate) fn check_post_accept(headers: &HeaderMap) -> Result<(), HttpError> {
     if accepts(headers, "application/json") && accepts(headers, "text/event-stream") {
         Ok(())
     } else {
@@ -95,7 +95,7 @@ pub fn check_post_accept(headers: &HeaderMap) -> Result<(), HttpError> {
 }
 
 /// GET opens an SSE stream, so it must accept one (406 otherwise).
-pub fn check_get_accept(headers: &HeaderMap) -> Result<(), HttpError> {
+pub(crate) fn check_get_accept(headers: &HeaderMap) -> Result<(), HttpError> {
     if accepts(headers, "text/event-stream") {
         Ok(())
     } else {
@@ -106,7 +106,7 @@ pub fn check_get_accept(headers: &HeaderMap) -> Result<(), HttpError> {
 }
 
 /// POST bodies are JSON (415 otherwise).
-pub fn check_content_type(headers: &HeaderMap) -> Result<(), HttpError> {
+pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), HttpError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

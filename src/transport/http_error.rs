@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use crate::store::StoreError;
 
 /// Seconds a client is asked to wait (`Retry-After`) when the session store is unavailable.
-pub const STORE_RETRY_AFTER_SECS: u32 = 5;
+pub(crate) const STORE_RETRY_AFTER_SECS: u32 = 5;
 
 /// An answer that ends the request with an error status.
 #[derive(Debug, Clone)]
-pub struct HttpError {
+pub(crate) struct HttpError {
     pub status: StatusCode,
     pub error: ErrorData,
     /// The JSON-RPC id of the request, when it could be read.
@@ -31,7 +31,7 @@ impl HttpError {
         }
     }
 
-    pub fn with_data(mut self, data: Value) -> Self {
+    pub(crate) fn with_data(mut self, data: Value) -> Self {
         self.error.data = Some(data);
         self
     }
@@ -41,25 +41,16 @@ impl HttpError {
         self
     }
 
-    pub fn from_error(status: StatusCode, error: ErrorData, id: Option<Value>) -> Self {
-        Self {
-            status,
-            error,
-            id,
-            retry_after: None,
-        }
-    }
-
     /// -32600 with 400: a request the transport cannot accept.
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, ErrorCode::INVALID_REQUEST, message)
     }
 
-    pub fn parse_error(message: impl Into<String>) -> Self {
+    pub(crate) fn parse_error(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, ErrorCode::PARSE_ERROR, message)
     }
 
-    pub fn session_not_found() -> Self {
+    pub(crate) fn session_not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             ErrorCode(-32001),
@@ -67,7 +58,7 @@ impl HttpError {
         )
     }
 
-    pub fn forbidden(message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, ErrorCode::INVALID_REQUEST, message)
     }
 
@@ -105,7 +96,7 @@ impl HttpError {
     }
 
     /// 503 with `Retry-After`: the session store did not answer in time or failed.
-    pub fn store_unavailable() -> Self {
+    pub(crate) fn store_unavailable() -> Self {
         let mut error = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::INTERNAL_ERROR,
@@ -143,7 +134,7 @@ impl IntoResponse for HttpError {
 }
 
 /// 405 with the methods the endpoint does take.
-pub fn method_not_allowed(allow: &'static str) -> Response {
+pub(crate) fn method_not_allowed(allow: &'static str) -> Response {
     let mut response = HttpError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::INVALID_REQUEST,

@@ -34,17 +34,17 @@ use crate::store::{
 /// How far apart the clocks of two instances may be: a lease counts as lapsed only this long
 /// after its expiry time, and a cancellation recorded on another instance up to this long
 /// before its request began still counts.
-pub const CLOCK_SKEW: Duration = Duration::from_secs(1);
+pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(1);
 
 /// The message of the error that ends a stream whose writer is gone.
-pub const ABANDONED: &str =
+pub(crate) const ABANDONED: &str =
     "the server handling this request stopped before answering; retry the request";
 
 /// How many events a reader reads at once while looking for the answered requests of a batch.
 const SCAN_BATCH: usize = 64;
 
 /// A new lease of `length` from now for the requests `ids`.
-pub fn new_lease(length: Duration, ids: &[Value]) -> StreamLease {
+pub(crate) fn new_lease(length: Duration, ids: &[Value]) -> StreamLease {
     StreamLease::new(unix_now_ms().saturating_add(millis(length)), ids)
 }
 
@@ -76,7 +76,7 @@ pub fn keep(store: Arc<dyn SessionStore>, key: StreamKey, length: Duration) -> D
 
 /// A reader's view of a POST stream's lease: when to look at it next.
 #[derive(Debug)]
-pub struct LeaseWatch {
+pub(crate) struct LeaseWatch {
     length: Duration,
     /// `None` once the stream turned out to have no lease: then only its writer ends it.
     next_check: Option<Instant>,
@@ -101,7 +101,7 @@ impl LeaseWatch {
     }
 
     /// When the lease should be looked at next, if ever.
-    pub fn next_check(&self) -> Option<Instant> {
+    pub(crate) fn next_check(&self) -> Option<Instant> {
         self.next_check
     }
 
@@ -112,7 +112,7 @@ impl LeaseWatch {
     /// If a look is due and the lease has lapsed, tries to end the stream after `after` (the
     /// last event this reader read). Returns whether it tried: the caller reads again, and
     /// finds the stream's final event, its own or whichever came first.
-    pub async fn end_if_lapsed(
+    pub(crate) async fn end_if_lapsed(
         &mut self,
         store: &dyn SessionStore,
         key: &StreamKey,

@@ -20,7 +20,6 @@ mod sse;
 mod tail;
 
 pub use config::TransportConfig;
-pub use http_error::HttpError;
 
 use std::sync::Arc;
 

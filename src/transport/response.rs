@@ -46,7 +46,7 @@ pub fn sse(body: Body) -> Response {
 
 /// SSE frames from a channel. Dropping it (the client went away) fires the guard, which
 /// cancels the request it streams.
-pub struct ChannelBody {
+pub(crate) struct ChannelBody {
     rx: mpsc::UnboundedReceiver<Bytes>,
     _guard: Option<DropGuard>,
 }

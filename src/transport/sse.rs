@@ -16,7 +16,7 @@ pub fn event(id: &str, data: &str) -> Bytes {
 }
 
 /// An event without an id (modern-era streams are not resumable).
-pub fn anonymous_event(data: &str) -> Bytes {
+pub(crate) fn anonymous_event(data: &str) -> Bytes {
     let mut out = String::with_capacity(data.len() + 24);
     push_data(&mut out, data);
     out.push('\n');

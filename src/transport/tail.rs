@@ -39,7 +39,7 @@ const READ_BATCH: usize = 64;
 const RESUMED_IDLE: u32 = 16;
 
 /// Follows a stream of the store.
-pub struct Tail {
+pub(crate) struct Tail {
     store: Arc<dyn SessionStore>,
     key: StreamKey,
     after: Option<EventSeq>,
@@ -130,7 +130,7 @@ impl Tail {
     }
 
     /// Lets the request's handler close this connection early (SSE polling).
-    pub fn with_disconnect(mut self, signal: Arc<Notify>) -> Self {
+    pub(crate) fn with_disconnect(mut self, signal: Arc<Notify>) -> Self {
         self.disconnect = Some(signal);
         self
     }

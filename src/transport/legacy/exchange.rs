@@ -41,7 +41,7 @@ struct State {
 }
 
 /// The [`Outbox`] shared by the requests of one legacy POST.
-pub struct LegacyExchange {
+pub(crate) struct LegacyExchange {
     store: Arc<dyn SessionStore>,
     session: SessionId,
     /// Seals the ids of server-to-client requests.
@@ -141,7 +141,7 @@ impl LegacyExchange {
     }
 
     /// Fires when a handler asks to close the POST's connection early.
-    pub fn disconnect_signal(&self) -> Arc<Notify> {
+    pub(crate) fn disconnect_signal(&self) -> Arc<Notify> {
         self.disconnect.clone()
     }
 
@@ -252,7 +252,11 @@ fn new_request_id(codec: &RequestStateCodec, session: &SessionId) -> String {
 /// Whether `id` names a server-to-client request this server made in `session`. A client's
 /// response with any other id answers nothing and is dropped rather than kept: otherwise a
 /// client could make the store hold whatever it posts for the session's lifetime.
-pub fn is_our_request_id(codec: &RequestStateCodec, session: &SessionId, id: &Value) -> bool {
+pub(crate) fn is_our_request_id(
+    codec: &RequestStateCodec,
+    session: &SessionId,
+    id: &Value,
+) -> bool {
     id.as_str()
         .and_then(|id| id.strip_prefix("srv-"))
         .is_some_and(|sealed| {

@@ -24,7 +24,7 @@ use crate::transport::response;
 use crate::transport::tail::Tail;
 
 /// The key under which a `notifications/cancelled` for request `id` is recorded.
-pub fn cancel_key(id: &Value) -> String {
+pub(crate) fn cancel_key(id: &Value) -> String {
     format!("cancel:{}", message::id_key(id))
 }
 

@@ -19,7 +19,7 @@ use crate::transport::response;
 /// The most bytes of `capabilities` and `clientInfo` (as JSON, together) a session keeps for
 /// its lifetime. Real clients send a few hundred; without a bound, forty 3.9 MiB `clientInfo`
 /// values held 175 MiB for an hour, and on DynamoDB an item over 400 KB failed with a 500.
-pub const MAX_CLIENT_DESCRIPTION_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_CLIENT_DESCRIPTION_BYTES: usize = 16 * 1024;
 
 /// Creates a session and answers with its id in `Mcp-Session-Id`.
 pub async fn initialize(service: &McpService, id: Value, params: Option<Value>) -> Response {

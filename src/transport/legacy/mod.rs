@@ -8,4 +8,5 @@ mod session;
 mod stored_session;
 
 pub use handle::handle;
-pub use session::{check_version_header, load as load_session, log_tag};
+pub use session::load as load_session;
+pub(crate) use session::{check_version_header, log_tag};

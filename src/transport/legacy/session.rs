@@ -12,7 +12,7 @@ use crate::transport::http_error::HttpError;
 
 /// How logs name a session: the first 12 hex digits of its id's SHA-256. The id itself is a
 /// bearer credential and never goes to a log; the tag still ties one session's lines together.
-pub fn log_tag(id: &SessionId) -> String {
+pub(crate) fn log_tag(id: &SessionId) -> String {
     Sha256::digest(id.as_str().as_bytes())
         .iter()
         .take(6)
@@ -22,7 +22,7 @@ pub fn log_tag(id: &SessionId) -> String {
 
 /// In a session, `MCP-Protocol-Version` (when sent) must name a session-based version: 400
 /// otherwise.
-pub fn check_version_header(headers: &HeaderMap) -> Result<(), HttpError> {
+pub(crate) fn check_version_header(headers: &HeaderMap) -> Result<(), HttpError> {
     let requested = headers::single(headers, headers::PROTOCOL_VERSION)
         .map_err(|e| HttpError::bad_request(format!("Bad Request: {e}")))?;
     match requested {

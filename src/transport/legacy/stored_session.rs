@@ -13,7 +13,7 @@ use crate::store::{
 };
 
 /// One legacy session in the store, as a request's handlers reach it.
-pub struct StoredSession {
+pub(crate) struct StoredSession {
     pub id: SessionId,
     pub store: Arc<dyn SessionStore>,
 }
@@ -67,7 +67,7 @@ impl Session for StoredSession {
 /// A store failure as handlers see it. The store's own text can carry SDK internals, table
 /// names and session ids, so it goes to the log only; the client learns what kind of failure
 /// it was.
-pub fn session_error(e: StoreError) -> SessionError {
+pub(crate) fn session_error(e: StoreError) -> SessionError {
     match e {
         StoreError::TooLarge { limit, .. } => SessionError::TooLarge { limit },
         StoreError::SessionNotFound => SessionError::Ended,

@@ -28,7 +28,7 @@ enum State {
 }
 
 /// The [`Outbox`] of a modern request.
-pub struct ModernExchange {
+pub(crate) struct ModernExchange {
     state: Mutex<State>,
 }
 

@@ -199,7 +199,7 @@ fn check_param_headers(
 }
 
 /// `server/discover`: versions, capabilities, instructions and cache hints.
-pub fn discover_result(server: &McpServer) -> Value {
+pub(crate) fn discover_result(server: &McpServer) -> Value {
     let mut result = json!({
         "supportedVersions": version::supported(),
         "capabilities": server.capabilities(),

@@ -9,7 +9,7 @@ use crate::protocol::headers;
 
 /// A disagreement between an `Mcp-Param-*` header and the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParamMismatch(pub String);
+pub(crate) struct ParamMismatch(pub String);
 
 /// Checks every `x-mcp-header` argument of `schema` against the request's headers.
 pub fn check(

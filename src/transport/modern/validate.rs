@@ -10,8 +10,8 @@ use crate::protocol::version;
 use crate::server::LogLevel;
 use crate::transport::http_error::HttpError;
 
-pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
-pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+pub(crate) const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+pub(crate) const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 
 /// The methods of the 2026-07-28 revision. Everything else, including the legacy-only
@@ -31,7 +31,7 @@ pub const MODERN_METHODS: [&str; 10] = [
 
 /// What a valid modern request says about its client.
 #[derive(Debug, Clone)]
-pub struct ModernMeta {
+pub(crate) struct ModernMeta {
     pub client_capabilities: Value,
     pub log_level: Option<LogLevel>,
     pub progress_token: Option<Value>,
