@@ -156,3 +156,89 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     dir
 }
+
+/// `requestMetadata` is the caller's to fill: thousands of keys, huge and multi-line values
+/// and values of other types reach the report bounded (16 keys per record, 256 characters
+/// per key and value, control characters escaped), and the tool refuses keys Bedrock could
+/// not log.
+#[tokio::test]
+async fn request_metadata_is_bounded_and_cleaned() {
+    let today = Date::today();
+    // Written by hand: the keys' order matters (the first 16 are kept).
+    let mut metadata = vec![
+        format!(r#""team":"{}""#, "t".repeat(70_000)),
+        r#""note":"ok\nFAKE LINE\u001b[31m""#.to_owned(),
+        r#""n":7"#.to_owned(),
+    ];
+    metadata.extend((0..10_000).map(|i| format!(r#""k{i}":"v""#)));
+    let record = format!(
+        r#"{{"timestamp":"{today}T12:00:00Z","region":"us-east-1","inferenceRegion":"us-west-2","operation":"Converse","modelId":"m","requestMetadata":{{{}}},"input":{{"inputTokenCount":10}},"output":{{"outputTokenCount":5}}}}"#,
+        metadata.join(",")
+    );
+    let dir = tempfile_dir();
+    let path = dir.join("metadata.jsonl");
+    std::fs::write(&path, record).expect("writing the record");
+    let app = app(path);
+    let call = async |id: u64, arguments: serde_json::Value| {
+        let response = app
+            .modern(
+                id,
+                "tools/call",
+                json!({ "name": "get_bedrock_usage_report", "arguments": arguments }),
+                json!({}),
+            )
+            .await;
+        body_json(response).await["result"].clone()
+    };
+    let result = call(
+        1,
+        json!({ "days": 2, "group_by_metadata": ["team", "note", "n", "k9999"] }),
+    )
+    .await;
+    assert_eq!(result["isError"], false, "{result:.300}");
+    let report = &result["structuredContent"];
+    assert_eq!(report["totals"]["requests"], 1);
+    assert_eq!(report["by_inference_region"][0]["key"], "us-west-2");
+    let value = |i: usize| {
+        report["by_metadata"][i]["rows"][0]["key"]
+            .as_str()
+            .expect("a value")
+            .to_owned()
+    };
+    let team = value(0);
+    assert_eq!(team.chars().count(), 256, "cut to 256 characters");
+    assert!(team.ends_with('…'));
+    assert_eq!(
+        value(1),
+        "ok\\nFAKE LINE\\u{1b}[31m",
+        "control characters escaped"
+    );
+    assert_eq!(value(2), "(none)", "a number is not a metadata value");
+    assert_eq!(value(3), "(none)", "past the first 16 keys nothing is kept");
+    let text = result["content"][0]["text"]
+        .as_str()
+        .expect("a text report");
+    assert!(text.contains("By metadata note"), "{text:.2000}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("FAKE LINE")),
+        "{text:.2000}"
+    );
+    assert!(!text.contains('\u{1b}'));
+    assert!(text.lines().all(|l| l.chars().count() < 400));
+
+    // Arguments that could not name a logged key, or too many keys, are refused.
+    for (id, arguments) in [
+        (2, json!({ "group_by_metadata": ["a`b"] })),
+        (
+            3,
+            json!({ "group_by_metadata": ["a", "b", "c", "d", "e", "f"] }),
+        ),
+        (4, json!({ "group_by_metadata": [""] })),
+        (5, json!({ "metadata": { "team": "x\ny" } })),
+        (6, json!({ "metadata": { "bad key!": "x" } })),
+    ] {
+        let result = call(id, arguments.clone()).await;
+        assert_eq!(result["isError"], true, "{arguments}: {result:.300}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

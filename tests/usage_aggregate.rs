@@ -24,11 +24,26 @@ struct Spec {
     account: Option<&'static str>,
     model: Option<&'static str>,
     user: Option<&'static str>,
+    inference_region: Option<&'static str>,
+    /// A `requestMetadata` key and the value it must have.
+    metadata: Option<(&'static str, &'static str)>,
+    group_by_metadata: &'static [&'static str],
     top_n: usize,
 }
 
 impl Spec {
     fn query(&self) -> UsageQuery {
+        let mut filters = UsageFilters {
+            region: self.region.map(Into::into),
+            aws_account_id: self.account.map(Into::into),
+            model_id: self.model.map(Into::into),
+            user: self.user.map(Into::into),
+            inference_region: self.inference_region.map(Into::into),
+            ..UsageFilters::default()
+        };
+        if let Some((key, value)) = self.metadata {
+            filters.metadata.insert(key.into(), value.into());
+        }
         let granularity = if self.hour {
             Granularity::Hour
         } else {
@@ -41,12 +56,9 @@ impl Spec {
         )
         .unwrap()
         .with_top_n(self.top_n)
-        .with_filters(UsageFilters {
-            region: self.region.map(Into::into),
-            aws_account_id: self.account.map(Into::into),
-            model_id: self.model.map(Into::into),
-            user: self.user.map(Into::into),
-        })
+        .with_filters(filters)
+        .with_group_by_metadata(self.group_by_metadata.iter().map(|k| (*k).into()).collect())
+        .unwrap()
     }
 }
 
@@ -117,7 +129,9 @@ fn expected(lines: &[String], spec: &Spec, kind: &str) -> Value {
     let mut skipped = 0u64;
     let mut totals: Counts = [0; 7];
     let mut series: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut by: [HashMap<String, Counts>; 4] = Default::default();
+    let mut by: [HashMap<String, Counts>; 5] = Default::default();
+    let mut by_metadata: Vec<HashMap<String, Counts>> =
+        vec![HashMap::new(); spec.group_by_metadata.len()];
     for line in lines {
         if line.trim().is_empty() {
             continue;
@@ -151,11 +165,18 @@ fn expected(lines: &[String], spec: &Spec, kind: &str) -> Value {
         let model = v["modelId"].as_str();
         let user = v["identity"]["arn"].as_str();
         let operation = v["operation"].as_str();
+        let inference_region = v["inferenceRegion"].as_str();
+        // The generator writes short plain metadata: no cleaning or bounds apply here.
+        let metadata = |key: &str| v["requestMetadata"][key].as_str().filter(|s| !s.is_empty());
         let passes = |want: Option<&str>, have: Option<&str>| want.is_none() || want == have;
         if !(passes(spec.region, region)
             && passes(spec.account, account)
             && passes(spec.model, model)
-            && passes(spec.user, user))
+            && passes(spec.user, user)
+            && passes(spec.inference_region, inference_region)
+            && spec
+                .metadata
+                .is_none_or(|(k, want)| metadata(k) == Some(want)))
         {
             continue;
         }
@@ -176,9 +197,19 @@ fn expected(lines: &[String], spec: &Spec, kind: &str) -> Value {
             ts[..10].to_owned()
         };
         add(series.entry(key).or_default(), &c);
-        for (map, value) in by.iter_mut().zip([region, model, user, operation]) {
+        for (map, value) in by
+            .iter_mut()
+            .zip([region, model, user, operation, inference_region])
+        {
             add(
                 map.entry(value.unwrap_or("(unknown)").to_owned())
+                    .or_default(),
+                &c,
+            );
+        }
+        for (map, key) in by_metadata.iter_mut().zip(spec.group_by_metadata) {
+            add(
+                map.entry(metadata(key).unwrap_or("(none)").to_owned())
                     .or_default(),
                 &c,
             );
@@ -219,6 +250,13 @@ fn expected(lines: &[String], spec: &Spec, kind: &str) -> Value {
         "by_model": breakdown(&by[1]),
         "by_user": breakdown(&by[2]),
         "by_operation": breakdown(&by[3]),
+        "by_inference_region": breakdown(&by[4]),
+        "by_metadata": spec
+            .group_by_metadata
+            .iter()
+            .zip(&by_metadata)
+            .map(|(key, map)| json!({"key": key, "rows": breakdown(map)}))
+            .collect::<Vec<_>>(),
         "skipped_records": skipped,
         // Every key fits the report's budget and the records come from a file: nothing to say.
         "warnings": [],
@@ -256,6 +294,9 @@ const WHOLE_WINDOW: Spec = Spec {
     account: None,
     model: None,
     user: None,
+    inference_region: None,
+    metadata: None,
+    group_by_metadata: &[],
     top_n: 20,
 };
 
@@ -324,6 +365,19 @@ fn file_reports_match_independent_counts() {
             user: Some(synthetic::USERS[1]),
             ..WHOLE_WINDOW
         },
+        // By request metadata (five teams and the untagged users' "(none)", folded at 3), and
+        // filtered by a metadata value and the region a cross-region profile ran in.
+        Spec {
+            group_by_metadata: &["team", "project"],
+            top_n: 3,
+            ..WHOLE_WINDOW
+        },
+        Spec {
+            inference_region: Some("us-east-2"),
+            metadata: Some(("team", "research")),
+            group_by_metadata: &["project", "team"],
+            ..WHOLE_WINDOW
+        },
         // A filter that matches nothing still yields a zero-filled series.
         Spec {
             region: Some("ap-south-1"),
@@ -367,12 +421,31 @@ fn every_breakdown_sums_to_the_totals() {
             let spec = Spec {
                 top_n,
                 hour,
+                group_by_metadata: &["team", "project"],
                 ..WHOLE_WINDOW
             };
             let report = collect_file(&path, &spec);
             let totals = &report["totals"];
-            for section in ["daily", "by_region", "by_model", "by_user", "by_operation"] {
-                let rows = report[section].as_array().unwrap();
+            let mut sections: Vec<(String, &Vec<Value>)> = [
+                "daily",
+                "by_region",
+                "by_model",
+                "by_user",
+                "by_operation",
+                "by_inference_region",
+            ]
+            .into_iter()
+            .map(|s| (s.to_owned(), report[s].as_array().unwrap()))
+            .collect();
+            for b in report["by_metadata"].as_array().unwrap() {
+                sections.push((
+                    format!("by_metadata {}", b["key"]),
+                    b["rows"].as_array().unwrap(),
+                ));
+            }
+            assert_eq!(sections.len(), 8);
+            for (section, rows) in sections {
+                let section = section.as_str();
                 for field in FIELDS {
                     let sum: u64 = rows.iter().map(|r| r[field].as_u64().unwrap()).sum();
                     assert_eq!(Some(sum), totals[field].as_u64(), "{section}.{field}");

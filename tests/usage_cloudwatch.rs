@@ -120,8 +120,23 @@ fn queries() -> Vec<(&'static str, UsageQuery)> {
             region: Some("us-east-1".into()),
             aws_account_id: Some("111122223333".into()),
             model_id: Some("amazon.nova-pro-v1:0".into()),
-            user: None,
+            ..UsageFilters::default()
         });
+    let by_team = UsageQuery::new(d.start, d.end, Granularity::Day)
+        .unwrap()
+        .with_top_n(3)
+        .with_group_by_metadata(vec!["team".into(), "project".into()])
+        .unwrap();
+    let mut research = UsageFilters {
+        inference_region: Some("us-east-2".into()),
+        ..UsageFilters::default()
+    };
+    research.metadata.insert("team".into(), "research".into());
+    let research = UsageQuery::new(d.start, d.end, Granularity::Day)
+        .unwrap()
+        .with_filters(research)
+        .with_group_by_metadata(vec!["team".into()])
+        .unwrap();
     let by_user = UsageQuery::new(d.start, d.end, Granularity::Day)
         .unwrap()
         .with_filters(UsageFilters {
@@ -133,6 +148,8 @@ fn queries() -> Vec<(&'static str, UsageQuery)> {
         ("mid-day start, hourly, top 3", hourly),
         ("region + account + model", filtered),
         ("one user", by_user),
+        ("by team and project, top 3", by_team),
+        ("team research run in us-east-2, by team", research),
     ]
 }
 
@@ -158,6 +175,11 @@ fn expected_totals(query: &UsageQuery) -> (Counters, u64) {
             || !matches(&f.aws_account_id, &v["accountId"])
             || !matches(&f.model_id, &v["modelId"])
             || !matches(&f.user, &v["identity"]["arn"])
+            || !matches(&f.inference_region, &v["inferenceRegion"])
+            || !f
+                .metadata
+                .iter()
+                .all(|(k, want)| v["requestMetadata"][k].as_str() == Some(want.as_str()))
         {
             continue;
         }
@@ -563,7 +585,16 @@ impl FakeState {
     /// them out: events in the query's milliseconds; those without a `timestamp` field pass the
     /// filter; groups by bin and the four dimensions (absent fields are left out of a row).
     fn rows(&self, query: &FakeQuery) -> Vec<Value> {
-        type Key = (i64, [Option<String>; 4]);
+        type Key = (i64, Vec<Option<String>>);
+        // The fields after the bin in `stats ... by bin(..), a, b`, as named in the query.
+        let by: Vec<&str> = query
+            .text
+            .rsplit_once(" by ")
+            .unwrap()
+            .1
+            .split(", ")
+            .skip(1)
+            .collect();
         let mut groups: BTreeMap<Key, Group> = BTreeMap::new();
         let f = &self.filters;
         for (at_ms, json) in &self.events {
@@ -579,12 +610,18 @@ impl FakeState {
                 || (matches(&f.region, "region")
                     && matches(&f.aws_account_id, "accountId")
                     && matches(&f.model_id, "modelId")
-                    && matches(&f.user, "identity.arn"));
+                    && matches(&f.user, "identity.arn")
+                    && matches(&f.inference_region, "inferenceRegion")
+                    && f.metadata.iter().all(|(k, v)| {
+                        field(json, &format!("requestMetadata.{k}")) == Some(v.as_str())
+                    }));
             if !passes {
                 continue;
             }
-            let dims = ["region", "modelId", "identity.arn", "operation"]
-                .map(|p| field(json, p).map(str::to_owned));
+            let dims: Vec<Option<String>> = by
+                .iter()
+                .map(|p| field(json, p.trim_matches('`')).map(str::to_owned))
+                .collect();
             let bin = at_ms.div_euclid(query.bucket_ms) * query.bucket_ms;
             let group = groups.entry((bin, dims)).or_default();
             group.events += 1;
@@ -615,10 +652,7 @@ impl FakeState {
                 let when = Timestamp::from_unix_millis(bin).unwrap().to_string();
                 let when = format!("{} {}.000", &when[..10], &when[11..19]);
                 let mut row = vec![json!({ "field": bin_name, "value": when })];
-                for (name, value) in ["region", "modelId", "identity.arn", "operation"]
-                    .iter()
-                    .zip(dims)
-                {
+                for (name, value) in by.iter().map(|p| p.trim_matches('`')).zip(dims) {
                     if let Some(value) = value {
                         row.push(json!({ "field": name, "value": value }));
                     }
@@ -690,6 +724,28 @@ async fn one_dataset_gives_identical_reports_through_every_source() {
             expected.totals.requests > 0,
             "{name}: an empty report proves little"
         );
+        // The record's own dimensions are there to agree on: cross-region runs, and the
+        // requested metadata keys with tagged and untagged records.
+        assert!(
+            query.filters().model_id.is_some()
+                || expected
+                    .by_inference_region
+                    .iter()
+                    .any(|r| r.key == "us-east-2"),
+            "{name}: {:?}",
+            expected.by_inference_region
+        );
+        assert_eq!(
+            expected.by_metadata.len(),
+            query.group_by_metadata().len(),
+            "{name}"
+        );
+        for breakdown in &expected.by_metadata {
+            assert!(
+                breakdown.rows.iter().any(|r| !r.key.starts_with('(')),
+                "{name}: {breakdown:?}"
+            );
+        }
         if query.start() == d.start && query.end() == d.end {
             // Over the whole dataset, the CloudWatch sources skip exactly what the file does.
             assert_eq!(
@@ -748,7 +804,14 @@ async fn one_dataset_gives_identical_reports_through_every_source() {
         for q in &sent {
             assert_eq!(
                 q.text,
-                query_text(q.from_ms, q.to_ms, query.granularity(), query.filters()).unwrap(),
+                query_text(
+                    q.from_ms,
+                    q.to_ms,
+                    query.granularity(),
+                    query.filters(),
+                    query.group_by_metadata()
+                )
+                .unwrap(),
                 "{name}: the query text"
             );
         }
@@ -783,7 +846,7 @@ async fn the_filter_clause_is_escaped_and_sent_as_is() {
     let expected = format!(
         "filter toMillis(@timestamp) >= {} and toMillis(@timestamp) < {}\n\
          | filter (not ispresent(timestamp)) or (region = \"us-east-1\" and identity.arn = \"arn:aws:iam::111122223333:user/o\\\"brien\\\\x | stats count(*)\")\n\
-         | stats count(*) as events, count(timestamp) as records, sum(input.inputTokenCount) as input_tokens, sum(output.outputTokenCount) as output_tokens, sum(input.cacheReadInputTokenCount) as cache_read_tokens, sum(input.cacheWriteInputTokenCount) as cache_write_tokens, count(errorCode) as errors by bin(24h), region, modelId, identity.arn, operation",
+         | stats count(*) as events, count(timestamp) as records, sum(input.inputTokenCount) as input_tokens, sum(output.outputTokenCount) as output_tokens, sum(input.cacheReadInputTokenCount) as cache_read_tokens, sum(input.cacheWriteInputTokenCount) as cache_write_tokens, count(errorCode) as errors by bin(24h), region, modelId, identity.arn, operation, inferenceRegion",
         q.from_ms, q.to_ms
     );
     assert_eq!(q.text, expected);
@@ -1186,6 +1249,16 @@ async fn a_recorded_response_gives_hand_computed_numbers() {
             ("Converse".into(), 2, 390)
         ]
     );
+    // Where the cross-region profile ran the sonnet calls; the others carry no inferenceRegion.
+    assert_eq!(
+        rows(&report.by_inference_region),
+        [
+            ("us-east-2".into(), 12, 90_561),
+            ("us-west-2".into(), 7, 24_300),
+            ("(unknown)".into(), 7, 5_220)
+        ]
+    );
+    assert!(report.by_metadata.is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------

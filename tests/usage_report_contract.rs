@@ -23,13 +23,16 @@ const COUNTERS: [&str; 7] = [
     "errors",
 ];
 
+/// The bundled sample's report, broken down by the `team` and `project` metadata it carries.
 async fn sample_report(granularity: Granularity, days: u32, top_n: usize) -> UsageReport {
     let today = Date::parse("2026-11-25").unwrap();
     SampleSource::for_today(today)
         .collect(
             &UsageQuery::last_days(today, days, granularity)
                 .unwrap()
-                .with_top_n(top_n),
+                .with_top_n(top_n)
+                .with_group_by_metadata(vec!["team".into(), "project".into()])
+                .unwrap(),
             &NoProgress,
             &CancellationToken::new(),
         )
@@ -116,6 +119,8 @@ async fn field_names_are_the_contract() {
             "by_model",
             "by_user",
             "by_operation",
+            "by_inference_region",
+            "by_metadata",
             "skipped_records",
             "warnings",
         ])
@@ -132,11 +137,31 @@ async fn field_names_are_the_contract() {
     assert_eq!(keys(&report["totals"]), BTreeSet::from(COUNTERS));
     let mut row_keys = BTreeSet::from(COUNTERS);
     row_keys.insert("key");
-    for section in ["daily", "by_region", "by_model", "by_user", "by_operation"] {
+    for section in [
+        "daily",
+        "by_region",
+        "by_model",
+        "by_user",
+        "by_operation",
+        "by_inference_region",
+    ] {
         for row in report[section].as_array().unwrap() {
             assert_eq!(keys(row), row_keys, "{section}");
         }
     }
+    let by_metadata = report["by_metadata"].as_array().unwrap();
+    assert_eq!(by_metadata.len(), 2, "one breakdown per requested key");
+    for (breakdown, key) in by_metadata.iter().zip(["team", "project"]) {
+        assert_eq!(keys(breakdown), BTreeSet::from(["key", "rows"]));
+        assert_eq!(breakdown["key"], key);
+        for row in breakdown["rows"].as_array().unwrap() {
+            assert_eq!(keys(row), row_keys, "by_metadata {key}");
+        }
+    }
+    // top_n 3 over five teams and the untagged: three named, then the fold.
+    let teams = by_metadata[0]["rows"].as_array().unwrap();
+    assert_eq!(teams.len(), 4);
+    assert_eq!(teams[3]["key"], "(other)");
     // top_n 3 over 8 users: three named, then the fold.
     let users = report["by_user"].as_array().unwrap();
     assert_eq!(users.len(), 4);
@@ -165,10 +190,85 @@ async fn reports_validate_against_the_schema() {
         let mut broken = value.clone();
         broken["source"]["kind"] = "s3".into();
         assert!(validate(&schema, &broken, "$").is_err());
-        let mut broken = value;
+        let mut broken = value.clone();
         broken["by_model"][0]["extra"] = 1.into();
         assert!(validate(&schema, &broken, "$").is_err());
+        let mut broken = value.clone();
+        broken["by_metadata"][0]["rows"][0]["extra"] = 1.into();
+        assert!(validate(&schema, &broken, "$").is_err());
+        let mut broken = value;
+        broken["by_inference_region"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("key");
+        assert!(validate(&schema, &broken, "$").is_err());
     }
+}
+
+#[tokio::test]
+async fn the_record_dimensions_break_the_sample_down() {
+    let report = sample_report(Granularity::Day, 30, 20).await;
+    let keys = |rows: &[bedrock_usage_mcp::usage::Row]| -> BTreeSet<String> {
+        rows.iter().map(|r| r.key.clone()).collect()
+    };
+    let sum = |rows: &[bedrock_usage_mcp::usage::Row]| -> u64 {
+        rows.iter().map(|r| r.counters.total_tokens).sum()
+    };
+    // Cross-region profile calls ran in three regions; the rest carry no inferenceRegion.
+    assert_eq!(
+        keys(&report.by_inference_region),
+        BTreeSet::from(["(unknown)", "us-east-1", "us-east-2", "us-west-2"].map(String::from))
+    );
+    assert_eq!(sum(&report.by_inference_region), report.totals.total_tokens);
+    let teams = &report.by_metadata[0];
+    assert_eq!(teams.key, "team");
+    assert_eq!(
+        keys(&teams.rows),
+        BTreeSet::from(
+            [
+                "(none)",
+                "analytics",
+                "assistant",
+                "platform",
+                "research",
+                "support"
+            ]
+            .map(String::from)
+        )
+    );
+    assert_eq!(sum(&teams.rows), report.totals.total_tokens);
+    let projects = &report.by_metadata[1];
+    assert_eq!(
+        keys(&projects.rows),
+        BTreeSet::from(["(none)", "chatbot", "evals", "helpdesk"].map(String::from))
+    );
+    // Without group_by_metadata there is nothing to break down by.
+    let today = Date::parse("2026-11-25").unwrap();
+    let plain = SampleSource::for_today(today)
+        .collect(
+            &UsageQuery::last_days(today, 7, Granularity::Day).unwrap(),
+            &NoProgress,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(plain.by_metadata.is_empty());
+    // Keys Bedrock could not have logged, and too many keys, are refused.
+    let query = || UsageQuery::last_days(today, 7, Granularity::Day).unwrap();
+    for bad in [
+        vec!["a`b".to_owned()],
+        vec![String::new()],
+        vec!["x".repeat(257)],
+    ] {
+        assert!(query().with_group_by_metadata(bad).is_err());
+    }
+    let six: Vec<String> = (0..6).map(|i| format!("k{i}")).collect();
+    assert!(query().with_group_by_metadata(six).is_err());
+    // A repeated key is one breakdown.
+    let q = query()
+        .with_group_by_metadata(vec!["team".into(), "team".into()])
+        .unwrap();
+    assert_eq!(q.group_by_metadata(), ["team"]);
 }
 
 #[tokio::test]
@@ -240,6 +340,9 @@ async fn text_has_every_section_aligned() {
         "By model",
         "By user",
         "By operation",
+        "By inference region",
+        "By metadata team",
+        "By metadata project",
     ] {
         assert!(
             text.lines().any(|l| l == heading),

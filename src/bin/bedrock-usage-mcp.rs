@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use bedrock_usage_mcp::config::{HttpArgs, init_tracing};
 use bedrock_usage_mcp::store::StoreArgs;
-use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server};
+use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server_with};
 use bedrock_usage_mcp::usage::UsageSource;
 use bedrock_usage_mcp::usage::pricing::PricingTable;
 use bedrock_usage_mcp::usage::source::{
@@ -49,6 +49,10 @@ struct Cli {
     /// A JSON-lines file (or .jsonl.gz) of invocation log records, one per line.
     #[arg(long, env = "BEDROCK_USAGE_FILE", conflicts_with = "log_group")]
     usage_file: Option<std::path::PathBuf>,
+    /// requestMetadata keys reports break usage down by when a call names none (comma-separated,
+    /// at most 5), e.g. team,project.
+    #[arg(long, env = "BEDROCK_GROUP_BY_METADATA", value_delimiter = ',')]
+    group_by_metadata: Vec<String>,
 }
 
 #[tokio::main]
@@ -63,7 +67,14 @@ async fn main() -> anyhow::Result<()> {
         (None, None) => None,
     }
     .map(Arc::new);
-    let server = usage_server(sources, pricing, cli.http.state_key()?);
+    let group_by: Vec<String> = cli
+        .group_by_metadata
+        .iter()
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .collect();
+    bedrock_usage_mcp::usage::query::check_metadata_keys("--group-by-metadata", group_by.iter())?;
+    let server = usage_server_with(sources, pricing, cli.http.state_key()?, group_by);
     serve::run(server, &cli.http, &cli.store).await?;
     Ok(())
 }

@@ -74,6 +74,15 @@ enum Command {
         granularity: Option<String>,
         #[arg(long)]
         top_n: Option<u32>,
+        /// Only records that ran in this region (inferenceRegion).
+        #[arg(long)]
+        inference_region: Option<String>,
+        /// Only records whose requestMetadata has KEY=VALUE (repeatable).
+        #[arg(long, value_name = "KEY=VALUE")]
+        metadata: Vec<String>,
+        /// requestMetadata keys to break usage down by (comma-separated), e.g. team,project.
+        #[arg(long, value_delimiter = ',')]
+        group_by_metadata: Option<Vec<String>>,
         /// Print the structured report as JSON instead of the table.
         #[arg(long)]
         json: bool,
@@ -253,8 +262,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             user,
             granularity,
             top_n,
+            inference_region,
+            metadata,
+            group_by_metadata,
             json,
         } => {
+            let mut filters = serde_json::Map::new();
+            for pair in metadata {
+                let Some((key, value)) = pair.split_once('=') else {
+                    bail!("--metadata takes KEY=VALUE, got {pair:?}");
+                };
+                filters.insert(key.to_owned(), Value::from(value));
+            }
             let mut arguments = serde_json::Map::new();
             let mut set = |key: &str, value: Option<Value>| {
                 if let Some(value) = value {
@@ -269,6 +288,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             set("user", user.map(Value::from));
             set("granularity", granularity.map(Value::from));
             set("top_n", top_n.map(Value::from));
+            set("inference_region", inference_region.map(Value::from));
+            set(
+                "metadata",
+                (!filters.is_empty()).then_some(Value::Object(filters)),
+            );
+            set("group_by_metadata", group_by_metadata.map(Value::from));
             let mut client = connected(options).await?;
             let params = json!({ "name": "get_bedrock_usage_report", "arguments": arguments,
                                  "_meta": { "progressToken": "report" } });

@@ -4,6 +4,9 @@ use rmcp::model::JsonObject;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use std::collections::BTreeMap;
+
+use crate::usage::query::{MAX_GROUP_BY_METADATA, check_metadata_keys};
 use crate::usage::{Date, Granularity, Timestamp, UsageFilters, UsageQuery};
 
 /// The most days a report may cover.
@@ -27,6 +30,11 @@ pub(crate) struct ReportArguments {
     pub top_n: Option<u32>,
     #[serde(default)]
     pub include_chart: bool,
+    pub inference_region: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// `None`: the server's default keys.
+    pub group_by_metadata: Option<Vec<String>>,
 }
 
 /// What the tool will do.
@@ -46,7 +54,11 @@ impl ReportArguments {
     }
 
     /// Checks the arguments and builds the query, with `today` as the last day of `days`.
-    pub fn into_request(self, today: Date) -> Result<ReportRequest, String> {
+    pub fn into_request(
+        self,
+        today: Date,
+        default_group_by_metadata: &[String],
+    ) -> Result<ReportRequest, String> {
         let granularity = match self.granularity.as_deref() {
             None => Granularity::Day,
             Some(g) => g.parse()?,
@@ -79,20 +91,43 @@ impl ReportArguments {
         if !(1..=1000).contains(&top_n) {
             return Err(format!("top_n must be between 1 and 1000, got {top_n}"));
         }
+        check_metadata_keys("metadata", self.metadata.keys()).map_err(|e| e.to_string())?;
+        if let Some((key, _)) = self
+            .metadata
+            .iter()
+            .find(|(_, v)| v.chars().any(char::is_control))
+        {
+            return Err(format!(
+                "metadata: the value of {key:?} has a control character, which no logged value has"
+            ));
+        }
         let filters = UsageFilters {
             region: self.region.clone(),
             aws_account_id: self.aws_account_id,
             model_id: self.model_id,
             user: self.user,
+            inference_region: self.inference_region,
+            metadata: self.metadata,
         };
+        let group_by = self
+            .group_by_metadata
+            .unwrap_or_else(|| default_group_by_metadata.to_vec());
+        let query = query
+            .with_filters(filters)
+            .with_top_n(top_n as usize)
+            .with_group_by_metadata(group_by)
+            .map_err(|e| e.to_string())?;
         Ok(ReportRequest {
-            query: query.with_filters(filters).with_top_n(top_n as usize),
+            query,
             log_group_name: self.log_group_name.filter(|g| !g.is_empty()),
             region: self.region.filter(|r| !r.is_empty()),
             include_chart: self.include_chart,
         })
     }
 }
+
+/// What a metadata key may be (see [`crate::usage::query::valid_metadata_key`]).
+const METADATA_KEY_PATTERN: &str = r"^[a-zA-Z0-9 ._:/=+$@-]{1,256}$";
 
 /// The input schema published in `tools/list`.
 pub(crate) fn input_schema() -> Value {
@@ -112,6 +147,18 @@ pub(crate) fn input_schema() -> Value {
             "top_n": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 20,
                        "description": "Entries kept per breakdown; the rest is folded into one (other) entry." },
             "include_chart": { "type": "boolean", "default": false, "description": "Also return a PNG chart of tokens per day by model." },
+            "inference_region": { "type": "string", "description": "Only records that ran in this region (the record's inferenceRegion, set by cross-region inference profiles)." },
+            "metadata": {
+                "type": "object", "maxProperties": MAX_GROUP_BY_METADATA,
+                "propertyNames": { "pattern": METADATA_KEY_PATTERN },
+                "additionalProperties": { "type": "string" },
+                "description": "Only records whose requestMetadata (Converse requestMetadata, InvokeModel X-Amzn-Bedrock-Request-Metadata header) has each of these keys with exactly this value, e.g. {\"team\": \"search\"}.",
+            },
+            "group_by_metadata": {
+                "type": "array", "maxItems": MAX_GROUP_BY_METADATA,
+                "items": { "type": "string", "pattern": METADATA_KEY_PATTERN },
+                "description": "requestMetadata keys to break usage down by (by_metadata), e.g. [\"team\"]; records without the key are counted under (none). Omitted: the server's default keys; [] for none.",
+            },
         },
         "additionalProperties": false,
     })
@@ -126,7 +173,7 @@ mod tests {
     }
 
     fn parse(args: Value) -> Result<ReportRequest, String> {
-        ReportArguments::parse(args.as_object().unwrap())?.into_request(today())
+        ReportArguments::parse(args.as_object().unwrap())?.into_request(today(), &[])
     }
 
     #[test]

@@ -29,10 +29,26 @@ pub fn usage_server(
     pricing: Option<Arc<PricingTable>>,
     state_key: Option<Vec<u8>>,
 ) -> McpServer {
+    usage_server_with(sources, pricing, state_key, Vec::new())
+}
+
+/// [`usage_server`] whose report tool breaks usage down by the `requestMetadata` keys
+/// `group_by_metadata` when a call names none (`--group-by-metadata`; checked by
+/// [`crate::usage::query::check_metadata_keys`]).
+pub fn usage_server_with(
+    sources: Arc<dyn SourceSelector>,
+    pricing: Option<Arc<PricingTable>>,
+    state_key: Option<Vec<u8>>,
+    group_by_metadata: Vec<String>,
+) -> McpServer {
     let mut builder = McpServer::builder("bedrock-usage-mcp", env!("CARGO_PKG_VERSION"))
         .title("Amazon Bedrock usage")
         .instructions(INSTRUCTIONS)
-        .tool(ReportTool::new(sources.clone()).with_pricing(pricing))
+        .tool(
+            ReportTool::new(sources.clone())
+                .with_pricing(pricing)
+                .with_default_group_by_metadata(group_by_metadata),
+        )
         .resources(report_resource::ReportResources::new(sources.clone()))
         .prompt(review_prompt::ReviewPrompt::new(sources.clone()))
         .completer(completion::UsageCompleter::new(sources))

@@ -17,8 +17,10 @@ pub const NAME: &str = "get_bedrock_usage_report";
 
 const DESCRIPTION: &str = "Reports how this organisation uses Amazon Bedrock, from Bedrock's \
 model-invocation logs: requests, input/output tokens, cache read/write tokens, total tokens and \
-errors, per day (or hour), region, model, user (IAM identity ARN) and operation, for the last \
-`days` days or a start/end period, optionally filtered by region, account, model or user. \
+errors, per day (or hour), region, model, user (IAM identity ARN), operation and inference region \
+(where cross-region profiles ran the request), and by the requestMetadata keys named in \
+group_by_metadata (e.g. team), for the last `days` days or a start/end period, optionally \
+filtered by region, account, model, user, inference region or metadata values. \
 Returns the report as structured JSON and as a readable text table; with include_chart, also a \
 PNG chart. Read-only.";
 
@@ -27,6 +29,8 @@ pub(crate) struct ReportTool {
     sources: Arc<dyn SourceSelector>,
     pricing: Option<Arc<PricingTable>>,
     today: Arc<dyn Fn() -> Date + Send + Sync>,
+    /// `group_by_metadata` when a call does not give it (`--group-by-metadata`).
+    default_group_by_metadata: Vec<String>,
 }
 
 impl ReportTool {
@@ -49,7 +53,14 @@ impl ReportTool {
             sources,
             pricing: None,
             today: Arc::new(today),
+            default_group_by_metadata: Vec::new(),
         }
+    }
+
+    /// The metadata keys reports break down by when a call names none.
+    pub(crate) fn with_default_group_by_metadata(mut self, keys: Vec<String>) -> Self {
+        self.default_group_by_metadata = keys;
+        self
     }
 }
 
@@ -82,7 +93,7 @@ impl ToolHandler for ReportTool {
         arguments: JsonObject,
     ) -> Result<CallToolResult, HandlerError> {
         let request = match ReportArguments::parse(&arguments)
-            .and_then(|args| args.into_request((self.today)()))
+            .and_then(|args| args.into_request((self.today)(), &self.default_group_by_metadata))
         {
             Ok(request) => request,
             Err(message) => return Ok(tool_error(&message)),

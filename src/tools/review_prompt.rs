@@ -77,6 +77,7 @@ impl PromptHandler for ReviewPrompt {
             aws_account_id: None,
             model_id: arguments.get("model_id").cloned(),
             user: arguments.get("user").cloned(),
+            ..UsageFilters::default()
         };
         let query = UsageQuery::last_days(Date::today(), days, Granularity::Day)
             .map_err(|e| HandlerError::invalid_params(e.to_string()))?

@@ -6,12 +6,14 @@
 //! records: a record is folded into counters and forgotten. Sources that receive counts
 //! already summed (a Logs Insights `stats` query) feed them through [`Aggregator::add_counts`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::query::UsageQuery;
 use super::record::InvocationRecord;
 use super::report::{
-    Counters, ModelSeries, OTHER_KEY, Period, Row, SourceInfo, UNKNOWN_KEY, UsageReport, Warning,
+    Counters, MetadataBreakdown, ModelSeries, NONE_KEY, OTHER_KEY, Period, Row, SourceInfo,
+    UNKNOWN_KEY, UsageReport, Warning,
 };
 use super::time::Timestamp;
 
@@ -28,6 +30,20 @@ pub(crate) struct Dimensions<'a> {
     pub user: Option<&'a str>,
     /// `operation`.
     pub operation: Option<&'a str>,
+    /// `inferenceRegion`.
+    pub inference_region: Option<&'a str>,
+    /// `requestMetadata`, cleaned and bounded as [`InvocationRecord::request_metadata`].
+    pub metadata: &'a [(Cow<'a, str>, Cow<'a, str>)],
+}
+
+impl Dimensions<'_> {
+    /// The value of metadata key `key`, if present.
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_ref())
+    }
 }
 
 impl<'a> Dimensions<'a> {
@@ -40,6 +56,8 @@ impl<'a> Dimensions<'a> {
             model_id: get(&record.model_id),
             user: get(&record.identity_arn),
             operation: get(&record.operation),
+            inference_region: get(&record.inference_region),
+            metadata: &record.request_metadata,
         }
     }
 }
@@ -169,6 +187,9 @@ pub struct Aggregator {
     by_model: Breakdown,
     by_user: Breakdown,
     by_operation: Breakdown,
+    by_inference_region: Breakdown,
+    /// One per `group_by_metadata` key, in its order.
+    by_metadata: Vec<(String, Breakdown)>,
     /// Total tokens per bucket for each model, for the chart.
     model_series: HashMap<Box<str>, Vec<u64>>,
     skipped: u64,
@@ -190,6 +211,12 @@ impl Aggregator {
             by_model: Breakdown::default(),
             by_user: Breakdown::default(),
             by_operation: Breakdown::default(),
+            by_inference_region: Breakdown::default(),
+            by_metadata: query
+                .group_by_metadata()
+                .iter()
+                .map(|key| (key.clone(), Breakdown::default()))
+                .collect(),
             model_series: HashMap::new(),
             skipped: 0,
         }
@@ -255,6 +282,11 @@ impl Aggregator {
         self.by_region.add(dims.region, counters);
         self.by_user.add(dims.user, counters);
         self.by_operation.add(dims.operation, counters);
+        self.by_inference_region
+            .add(dims.inference_region, counters);
+        for (key, breakdown) in &mut self.by_metadata {
+            breakdown.add(Some(dims.metadata(key).unwrap_or(NONE_KEY)), counters);
+        }
         true
     }
 
@@ -283,13 +315,25 @@ impl Aggregator {
     pub fn finish(self) -> UsageReport {
         let granularity = self.query.granularity();
         let top_n = self.query.top_n();
+        let metadata_names: Vec<String> = self
+            .by_metadata
+            .iter()
+            .map(|(key, _)| format!("metadata {key}"))
+            .collect();
         let warnings = [
             ("region", &self.by_region),
             ("model", &self.by_model),
             ("user", &self.by_user),
             ("operation", &self.by_operation),
+            ("inference region", &self.by_inference_region),
         ]
         .into_iter()
+        .chain(
+            metadata_names
+                .iter()
+                .map(String::as_str)
+                .zip(self.by_metadata.iter().map(|(_, b)| b)),
+        )
         .filter(|(_, b)| b.folded_keys > 0)
         .map(|(dimension, b)| {
             Warning::keys_folded(
@@ -321,6 +365,15 @@ impl Aggregator {
             by_model: self.by_model.into_rows(top_n),
             by_user: self.by_user.into_rows(top_n),
             by_operation: self.by_operation.into_rows(top_n),
+            by_inference_region: self.by_inference_region.into_rows(top_n),
+            by_metadata: self
+                .by_metadata
+                .into_iter()
+                .map(|(key, breakdown)| MetadataBreakdown {
+                    key,
+                    rows: breakdown.into_rows(top_n),
+                })
+                .collect(),
             skipped_records: self.skipped,
             warnings,
             model_series,
@@ -376,6 +429,10 @@ fn matches_filters(query: &UsageQuery, dims: &Dimensions<'_>) -> bool {
         && ok(&f.aws_account_id, dims.account_id)
         && ok(&f.model_id, dims.model_id)
         && ok(&f.user, dims.user)
+        && ok(&f.inference_region, dims.inference_region)
+        && f.metadata
+            .iter()
+            .all(|(key, want)| dims.metadata(key) == Some(want.as_str()))
 }
 
 #[cfg(test)]

@@ -4,12 +4,17 @@
 //! A [`UsageQuery`] is validated when built, so that every source and the aggregator can rely
 //! on a non-empty range whose zero-filled time series stays small.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::time::{Date, Timestamp};
 
 /// Breakdowns keep this many entries unless the query says otherwise.
 pub(crate) const DEFAULT_TOP_N: usize = 20;
+
+/// The most metadata keys one report may break down by (`group_by_metadata`) or filter on.
+pub const MAX_GROUP_BY_METADATA: usize = 5;
 
 /// The most time-series buckets a query may span (about 11 years of hours).
 pub(crate) const MAX_BUCKETS: u64 = 100_000;
@@ -36,6 +41,9 @@ pub enum QueryError {
         /// The requested granularity.
         granularity: Granularity,
     },
+    /// A `group_by_metadata` or metadata filter that Bedrock could not have logged, or too many.
+    #[error("{0}")]
+    InvalidMetadata(String),
     /// A day count of zero or one that leaves years 0000–9999.
     #[error("cannot cover {days} days ending {today}")]
     InvalidDays {
@@ -128,6 +136,44 @@ pub struct UsageFilters {
     /// The record's `identity.arn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The record's `inferenceRegion` (where a cross-region profile ran the request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_region: Option<String>,
+    /// `requestMetadata` values: the record must carry each key with exactly that value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Whether `key` is a metadata key Bedrock accepts: 1 to 256 characters of
+/// `[a-zA-Z0-9 ._:/=+$@-]` (its `RequestMetadataFilters` pattern, whitespace narrowed to the
+/// space). Such a key needs no escaping inside a Logs Insights backquoted field name.
+pub fn valid_metadata_key(key: &str) -> bool {
+    (1..=crate::usage::record::MAX_METADATA_CHARS).contains(&key.chars().count())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b" ._:/=+$@-".contains(&b))
+}
+
+/// Checks metadata keys a caller asked for: at most [`MAX_GROUP_BY_METADATA`], each valid.
+pub fn check_metadata_keys<'k>(
+    what: &str,
+    keys: impl ExactSizeIterator<Item = &'k String>,
+) -> Result<(), QueryError> {
+    if keys.len() > MAX_GROUP_BY_METADATA {
+        return Err(QueryError::InvalidMetadata(format!(
+            "{what} takes at most {MAX_GROUP_BY_METADATA} metadata keys, got {}",
+            keys.len()
+        )));
+    }
+    for key in keys {
+        if !valid_metadata_key(key) {
+            return Err(QueryError::InvalidMetadata(format!(
+                "{what}: {key:?} is not a request metadata key (1 to 256 characters of \
+                 letters, digits, space and ._:/=+$@-)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl UsageFilters {
@@ -138,11 +184,13 @@ impl UsageFilters {
             &mut self.aws_account_id,
             &mut self.model_id,
             &mut self.user,
+            &mut self.inference_region,
         ] {
             if f.as_deref().is_some_and(str::is_empty) {
                 *f = None;
             }
         }
+        self.metadata.retain(|_, value| !value.is_empty());
         self
     }
 
@@ -152,6 +200,8 @@ impl UsageFilters {
             && self.aws_account_id.is_none()
             && self.model_id.is_none()
             && self.user.is_none()
+            && self.inference_region.is_none()
+            && self.metadata.is_empty()
     }
 }
 
@@ -163,6 +213,7 @@ pub struct UsageQuery {
     granularity: Granularity,
     filters: UsageFilters,
     top_n: usize,
+    group_by_metadata: Vec<String>,
 }
 
 impl UsageQuery {
@@ -190,6 +241,7 @@ impl UsageQuery {
             granularity,
             filters: UsageFilters::default(),
             top_n: DEFAULT_TOP_N,
+            group_by_metadata: Vec::new(),
         })
     }
 
@@ -208,6 +260,25 @@ impl UsageQuery {
     pub fn with_filters(mut self, filters: UsageFilters) -> Self {
         self.filters = filters.normalized();
         self
+    }
+
+    /// Sets the `requestMetadata` keys to break usage down by (`by_metadata`), in order, each
+    /// once; refused past [`MAX_GROUP_BY_METADATA`] or for a key Bedrock would not log.
+    pub fn with_group_by_metadata(mut self, keys: Vec<String>) -> Result<Self, QueryError> {
+        let mut unique: Vec<String> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.contains(&key) {
+                unique.push(key);
+            }
+        }
+        check_metadata_keys("group_by_metadata", unique.iter())?;
+        self.group_by_metadata = unique;
+        Ok(self)
+    }
+
+    /// The `requestMetadata` keys broken down by.
+    pub fn group_by_metadata(&self) -> &[String] {
+        &self.group_by_metadata
     }
 
     /// Sets how many entries each breakdown keeps before folding the rest into `(other)`.

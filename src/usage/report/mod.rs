@@ -5,7 +5,9 @@
 //!   "period": {"start": RFC 3339, "end": RFC 3339},
 //!   "totals": COUNTERS,
 //!   "daily": [{"key": "YYYY-MM-DD" or "YYYY-MM-DDTHH", ...COUNTERS}],
-//!   "by_region" | "by_model" | "by_user" | "by_operation": [{"key": ..., ...COUNTERS}],
+//!   "by_region" | "by_model" | "by_user" | "by_operation" | "by_inference_region":
+//!       [{"key": ..., ...COUNTERS}],
+//!   "by_metadata": [{"key": METADATA KEY, "rows": [{"key": VALUE or "(none)", ...COUNTERS}]}],
 //!   "skipped_records": N,
 //!   "warnings": [{"code": ..., "message": ...}] }
 //! ```
@@ -31,6 +33,10 @@ pub(crate) const OTHER_KEY: &str = "(other)";
 
 /// The key for records that lack the broken-down field (e.g. no `identity.arn`).
 pub(crate) const UNKNOWN_KEY: &str = "(unknown)";
+
+/// The `by_metadata` key for records that lack the metadata key (explicit, not "unknown": the
+/// caller did not tag them).
+pub(crate) const NONE_KEY: &str = "(none)";
 
 /// Request, token and error counts for a set of invocations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -163,6 +169,15 @@ pub struct Period {
     pub end: Timestamp,
 }
 
+/// Usage by the values of one `requestMetadata` key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataBreakdown {
+    /// The metadata key, e.g. `team`.
+    pub key: String,
+    /// By value, like the other breakdowns; records without the key under `(none)`.
+    pub rows: Vec<Row>,
+}
+
 /// A usage report; see the module docs for the contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageReport {
@@ -182,6 +197,13 @@ pub struct UsageReport {
     pub by_user: Vec<Row>,
     /// By `operation`.
     pub by_operation: Vec<Row>,
+    /// By `inferenceRegion`: where a cross-region inference profile ran the request
+    /// (`(unknown)` for records without it), beside `by_region`, where it was sent.
+    #[serde(default)]
+    pub by_inference_region: Vec<Row>,
+    /// One breakdown per `group_by_metadata` key, in that order.
+    #[serde(default)]
+    pub by_metadata: Vec<MetadataBreakdown>,
     /// Records that could not be read (bad JSON, no usable `timestamp`, oversized lines).
     pub skipped_records: u64,
     /// Why the numbers may not be what the reader expects (e.g. the log group does not exist

@@ -114,6 +114,25 @@ pub fn report_json_schema() -> Value {
             "by_model": breakdown("model", "modelId as logged: model id, inference profile id or ARN."),
             "by_user": breakdown("caller", "identity.arn as logged."),
             "by_operation": breakdown("operation", "Converse, ConverseStream, InvokeModel or InvokeModelWithResponseStream."),
+            "by_inference_region": breakdown(
+                "inference region (inferenceRegion: where a cross-region inference profile ran the request; by_region is where it was sent)",
+                "inferenceRegion as logged, or \"(unknown)\" for records without it.",
+            ),
+            "by_metadata": {
+                "type": "array",
+                "description": "One breakdown per requested group_by_metadata key, in that order (empty when none was asked for).",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "key": {"type": "string", "description": "The requestMetadata key, e.g. team."},
+                        "rows": breakdown(
+                            "the key's value",
+                            "The value as logged (control characters escaped, at most 256 characters), or \"(none)\" for records without the key.",
+                        ),
+                    },
+                    "required": ["key", "rows"],
+                },
+            },
             "estimated_cost": {
                 "type": "object",
                 "description": "Present only when the operator configured a pricing table: the cost of the period by that table.",
@@ -148,7 +167,7 @@ pub fn report_json_schema() -> Value {
         },
         "required": [
             "source", "period", "totals", "daily", "by_region", "by_model", "by_user",
-            "by_operation", "skipped_records", "warnings",
+            "by_operation", "by_inference_region", "by_metadata", "skipped_records", "warnings",
         ],
     })
 }

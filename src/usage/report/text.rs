@@ -28,32 +28,7 @@ pub(crate) const MAX_SHOWN_KEY_CHARS: usize = 120;
 /// `\` `n`), so that a logged value cannot end its line and forge lines of the report; then
 /// whole up to [`MAX_SHOWN_KEY_CHARS`], else cut with `…`.
 pub(crate) fn shown_key(key: &str) -> std::borrow::Cow<'_, str> {
-    if !key.chars().any(char::is_control) {
-        return cut_key(key);
-    }
-    let mut escaped = String::with_capacity(key.len() + 8);
-    for c in key.chars() {
-        if c.is_control() {
-            escaped.extend(c.escape_default());
-        } else {
-            escaped.push(c);
-        }
-    }
-    cut_key(&escaped).into_owned().into()
-}
-
-/// `key` whole up to [`MAX_SHOWN_KEY_CHARS`], else cut with `…`.
-fn cut_key(key: &str) -> std::borrow::Cow<'_, str> {
-    match key.char_indices().nth(MAX_SHOWN_KEY_CHARS) {
-        None => key.into(),
-        Some(_) => {
-            let cut = key
-                .char_indices()
-                .nth(MAX_SHOWN_KEY_CHARS - 1)
-                .map_or(key.len(), |(at, _)| at);
-            format!("{}…", &key[..cut]).into()
-        }
-    }
+    crate::usage::record::clean_text(key, MAX_SHOWN_KEY_CHARS)
 }
 
 /// Renders `report` as aligned text tables.
@@ -118,6 +93,16 @@ pub fn render_text(report: &UsageReport) -> String {
     table(&mut out, "By model", "Model", &report.by_model);
     table(&mut out, "By user", "User", &report.by_user);
     table(&mut out, "By operation", "Operation", &report.by_operation);
+    table(
+        &mut out,
+        "By inference region",
+        "Inference region",
+        &report.by_inference_region,
+    );
+    for breakdown in &report.by_metadata {
+        let title = format!("By metadata {}", shown_key(&breakdown.key));
+        table(&mut out, &title, "Value", &breakdown.rows);
+    }
     out
 }
 

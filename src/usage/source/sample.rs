@@ -16,7 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use super::synthetic::{ACCOUNTS, MODELS, Rng, SyntheticRecord, request_id};
+use super::synthetic::{ACCOUNTS, MODELS, Rng, SyntheticRecord, request_id, request_metadata};
 use super::{ProgressSink, SourceError, SourceInfo, SourceKind, UsageSource};
 use crate::usage::aggregate::Aggregator;
 use crate::usage::query::UsageQuery;
@@ -272,6 +272,7 @@ fn persona_record(rng: &mut Rng, persona: &Persona, day: Date, out: &mut Vec<u8>
         inference_region: model_id
             .starts_with("us.")
             .then(|| ["us-east-1", "us-east-2", "us-west-2"][rng.below(3) as usize]),
+        request_metadata: request_metadata(persona.arn),
         request_id: request_id(rng),
         operation,
         model_id,

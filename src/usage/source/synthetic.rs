@@ -52,6 +52,31 @@ pub const USERS: [&str; 8] = [
     "arn:aws:iam::444455556666:user/dave",
 ];
 
+/// The `requestMetadata` a caller of [`USERS`] (or of the bundled sample's personas) attaches:
+/// a team, and for some a project, per role; the IAM users `carol` and `dave` tag nothing, so a
+/// report grouped by `team` shows a `(none)` entry.
+pub(crate) fn request_metadata(identity_arn: &str) -> &'static [(&'static str, &'static str)] {
+    const TAGS: [(&str, &[(&str, &str)]); 5] = [
+        (
+            "ChatbotLambdaRole",
+            &[("team", "assistant"), ("project", "chatbot")],
+        ),
+        ("DataScienceRole", &[("team", "research")]),
+        (
+            "SupportAgentRole",
+            &[("team", "support"), ("project", "helpdesk")],
+        ),
+        (
+            "ci-eval-runner",
+            &[("team", "platform"), ("project", "evals")],
+        ),
+        ("AnalyticsBatchRole", &[("team", "analytics")]),
+    ];
+    TAGS.iter()
+        .find(|(role, _)| identity_arn.contains(role))
+        .map_or(&[], |(_, tags)| tags)
+}
+
 /// The four operations that invocation logging covers.
 pub(crate) const OPERATIONS: [&str; 4] = [
     "Converse",
@@ -143,6 +168,8 @@ pub(crate) struct SyntheticRecord<'a> {
     pub region: &'a str,
     /// `inferenceRegion`, for cross-region inference.
     pub inference_region: Option<&'a str>,
+    /// `requestMetadata` (plain ASCII, written unescaped); empty omits the field.
+    pub request_metadata: &'a [(&'a str, &'a str)],
     /// `requestId`.
     pub request_id: String,
     /// `operation`.
@@ -193,6 +220,17 @@ impl SyntheticRecord<'_> {
         )?;
         if let Some(r) = self.inference_region {
             write!(out, r#","inferenceRegion":"{r}""#)?;
+        }
+        for (i, (key, value)) in self.request_metadata.iter().enumerate() {
+            let open = if i == 0 {
+                r#","requestMetadata":{"#
+            } else {
+                ","
+            };
+            write!(out, r#"{open}"{key}":"{value}""#)?;
+        }
+        if !self.request_metadata.is_empty() {
+            out.push(b'}');
         }
         if let Some(code) = self.error_code {
             write!(out, r#","errorCode":"{code}""#)?;
@@ -459,6 +497,7 @@ impl RecordGenerator {
             identity_arn,
             region,
             inference_region: model_id.starts_with("us.").then_some("us-east-2"),
+            request_metadata: request_metadata(identity_arn),
             request_id: request_id(rng),
             operation,
             model_id,

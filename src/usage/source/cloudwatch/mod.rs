@@ -45,13 +45,17 @@
 //! ```text
 //! filter toMillis(@timestamp) >= A and toMillis(@timestamp) < B
 //! | filter (not ispresent(timestamp)) or (region = "us-east-1" and modelId = "amazon.nova-pro-v1:0")
-//! | stats count(*) as events, count(timestamp) as records, sum(input.inputTokenCount) as input_tokens, sum(output.outputTokenCount) as output_tokens, sum(input.cacheReadInputTokenCount) as cache_read_tokens, sum(input.cacheWriteInputTokenCount) as cache_write_tokens, count(errorCode) as errors by bin(24h), region, modelId, identity.arn, operation
+//! | stats count(*) as events, count(timestamp) as records, sum(input.inputTokenCount) as input_tokens, sum(output.outputTokenCount) as output_tokens, sum(input.cacheReadInputTokenCount) as cache_read_tokens, sum(input.cacheWriteInputTokenCount) as cache_write_tokens, count(errorCode) as errors by bin(24h), region, modelId, identity.arn, operation, inferenceRegion
 //! ```
 //!
 //! (`bin(1h)` for hourly reports; without filters the second line is left out; the filters
-//! that may appear are `region`, `accountId`, `modelId` and `identity.arn`.) Grouping by the
-//! time bucket and all four breakdown dimensions at once makes every row a set of records that
-//! share a bucket, region, model, user and operation, so feeding the rows to
+//! that may appear are `region`, `accountId`, `modelId`, `identity.arn`, `inferenceRegion` and
+//! `` `requestMetadata.KEY` ``.) Each `group_by_metadata` key adds its discovered field to the
+//! `by` list, backquoted (`` , `requestMetadata.team` ``; keys are limited to Bedrock's key
+//! characters, which hold no backquote), and the rows' `requestMetadata.KEY` values are
+//! cleaned as the record parser cleans them. Grouping by the time bucket and all breakdown
+//! dimensions at once makes every row a set of records that share a bucket, region, model,
+//! user, operation, inference region and metadata values, so feeding the rows to
 //! [`Aggregator::add_counts`](crate::usage::Aggregator::add_counts) reproduces the time series
 //! and every breakdown exactly, `top_n` folding included. Filter values are written as
 //! double-quoted string literals with `\` and `"` escaped; a value with a control character is
@@ -142,6 +146,12 @@
 //!   [`ScanOptions::filter_pattern`] to count them).
 //! - `errors`: Insights counts records with an `errorCode` field, also if it is `null` or
 //!   empty (which the other sources do not count; Bedrock writes neither).
+//! - `requestMetadata`: the file source and the scan keep a record's first 16 string entries
+//!   (see [`crate::usage::record`]); Logs Insights sees every entry, so a key past the 16th of
+//!   a record, or a non-string value (Insights reads `7` as the text `7`), is grouped there
+//!   and is `(none)` in the other sources. Bedrock's callers send strings; the difference only
+//!   shows with hand-made records. A key containing `.` is ambiguous in Insights (it flattens
+//!   nested objects with dots).
 //! - Logs Insights discovers at most 1,000 fields of a JSON event (100 in older accounts'
 //!   documentation), in order, and Bedrock writes the token counts after the request body: a
 //!   record whose request body alone flattens to more fields loses its counts in Insights

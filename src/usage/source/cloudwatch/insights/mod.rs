@@ -76,12 +76,14 @@ impl UsageSource for InsightsSource {
     ) -> Result<UsageReport, SourceError> {
         // Refuse bad filter values before anything is sent.
         let filters = query_text::filter_clause(query.filters())?;
+        let group_by = query_text::group_clause(query.group_by_metadata())?;
         let (client, region) = self.client.get().await?;
         let run = run::Run {
             client: &client,
             log_group: &self.log_group,
             granularity: query.granularity(),
             filters: filters.as_deref(),
+            group_by: &group_by,
             options: &self.options,
         };
         collect::Collection::new(&run, query, self.info(region), progress, cancel)

@@ -5,9 +5,13 @@
 use aws_sdk_cloudwatchlogs::operation::get_query_results::GetQueryResultsOutput;
 use aws_sdk_cloudwatchlogs::types::ResultField;
 
+use std::borrow::Cow;
+
 use super::MAX_RESULT_ROWS;
+use super::query_text::METADATA_PREFIX;
 use crate::usage::aggregate::{Aggregator, Dimensions};
 use crate::usage::query::UsageQuery;
+use crate::usage::record::{MAX_METADATA_CHARS, clean_text};
 use crate::usage::report::Counters;
 use crate::usage::source::SourceError;
 use crate::usage::time::Timestamp;
@@ -42,6 +46,9 @@ pub(super) struct ResultRow {
     model_id: Option<String>,
     user: Option<String>,
     operation: Option<String>,
+    inference_region: Option<String>,
+    /// `requestMetadata.KEY` values, cleaned as the record parser cleans them.
+    metadata: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     events: u64,
     records: u64,
     input_tokens: u64,
@@ -64,6 +71,7 @@ impl ResultRow {
                 "modelId" => row.model_id = text(),
                 "identity.arn" => row.user = text(),
                 "operation" => row.operation = text(),
+                "inferenceRegion" => row.inference_region = text(),
                 "events" => row.events = number(name, value)?,
                 "records" => row.records = number(name, value)?,
                 "input_tokens" => row.input_tokens = number(name, value)?,
@@ -72,7 +80,16 @@ impl ResultRow {
                 "cache_write_tokens" => row.cache_write_tokens = number(name, value)?,
                 "errors" => row.errors = number(name, value)?,
                 bin if bin.starts_with("bin(") => row.bucket = Some(result_time(value)?),
-                _ => {}
+                other => {
+                    // Named as grouped, with or without the backquotes.
+                    let key = other.trim_matches('`').strip_prefix(METADATA_PREFIX);
+                    if let Some(key) = key.filter(|_| !value.is_empty()) {
+                        let clean = |s: &str| -> Cow<'static, str> {
+                            clean_text(s, MAX_METADATA_CHARS).into_owned().into()
+                        };
+                        row.metadata.push((clean(key), clean(value)));
+                    }
+                }
             }
         }
         Ok(row)
@@ -90,6 +107,13 @@ impl ResultRow {
         // The bin starts before the period when the period starts mid-bucket; the query kept
         // only events of the period, so count the row at the period's start, same bucket.
         let at = bucket.max(query.start());
+        // Metadata filtered in the query but not grouped by: every row has the filtered value.
+        let mut metadata = self.metadata.clone();
+        for (key, value) in &query.filters().metadata {
+            if !metadata.iter().any(|(k, _)| k == key) {
+                metadata.push((key.clone().into(), value.clone().into()));
+            }
+        }
         let dims = Dimensions {
             region: self.region.as_deref(),
             // Filtered in the query; not a breakdown.
@@ -97,6 +121,8 @@ impl ResultRow {
             model_id: self.model_id.as_deref(),
             user: self.user.as_deref(),
             operation: self.operation.as_deref(),
+            inference_region: self.inference_region.as_deref(),
+            metadata: &metadata,
         };
         let counters = Counters {
             requests: self.records,

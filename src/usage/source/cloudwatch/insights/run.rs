@@ -33,6 +33,8 @@ pub(super) struct Run<'a> {
     pub(super) log_group: &'a str,
     pub(super) granularity: Granularity,
     pub(super) filters: Option<&'a str>,
+    /// What the `stats` groups by after the time bucket ([`super::query_text::group_clause`]).
+    pub(super) group_by: &'a str,
     pub(super) options: &'a InsightsOptions,
 }
 
@@ -44,7 +46,13 @@ impl Run<'_> {
         slice: Slice,
         stop: &CancellationToken,
     ) -> Result<SliceOutcome, SourceError> {
-        let text = build_query(slice.start_ms, slice.end_ms, self.granularity, self.filters);
+        let text = build_query(
+            slice.start_ms,
+            slice.end_ms,
+            self.granularity,
+            self.filters,
+            self.group_by,
+        );
         // Whole seconds, both ends inclusive, covering the slice; the query cuts to the ms.
         let start_s = slice.start_ms.div_euclid(1000);
         let end_s = (slice.end_ms + 999).div_euclid(1000);
