@@ -241,6 +241,15 @@ const REQUEST_ID_PURPOSE: &str = "server-to-client request id";
 /// A unique id for a server-to-client request of `session`, sealed so that any instance
 /// sharing the key can tell, without a store read, that this server made it (see
 /// [`is_our_request_id`]).
+///
+/// Sealed without expiry, unlike `requestState` (`STATE_TTL_SECS`), on purpose: expiry would
+/// bound nothing more. The seal is bound to one session, and a reply is only accepted in a
+/// POST of that live session; an id exists only for a request this server made; and the store
+/// keeps the first reply per id (`put_reply`: a replay is a duplicate, not a second copy). So
+/// however late or often a client answers, the session holds at most one reply per request
+/// the server sent, within the store's reply bounds (memory: `MAX_REPLIES_PER_SESSION`;
+/// DynamoDB: replies expire a day after their session). A reply after `reply_timeout` is
+/// such a reply: stored once, read by nobody, gone with its session.
 fn new_request_id(codec: &RequestStateCodec, session: &SessionId) -> String {
     let nonce = json!(StreamId::generate().as_str());
     format!(
