@@ -7,7 +7,7 @@
 //! - [`time`]: UTC timestamps and dates, thin newtypes over `chrono` (years 0000–9999, RFC 3339).
 //! - [`record`]: one invocation-log record, parsed without building its bodies.
 //! - [`query`]: the validated period, granularity, filters and `top_n` of a report.
-//! - [`aggregate`]: the streaming [`Aggregator`] that folds records into counters.
+//! - `aggregate`: the streaming [`Aggregator`] that folds records into counters.
 //! - [`report`]: the report contract, its JSON Schema and its text rendering.
 //! - [`source`]: the [`UsageSource`] trait, progress and errors; the file and bundled-sample
 //!   sources, and the seeded synthetic records the sample (and tests) are made of.

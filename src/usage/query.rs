@@ -218,7 +218,7 @@ pub struct UsageQuery {
 
 impl UsageQuery {
     /// A query for `[start, end)` bucketed by `granularity`, without filters and with
-    /// [`DEFAULT_TOP_N`].
+    /// `DEFAULT_TOP_N` (20).
     pub fn new(
         start: Timestamp,
         end: Timestamp,

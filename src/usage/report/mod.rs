@@ -15,7 +15,7 @@
 //! The field names are part of the contract: change them only with the schema
 //! ([`report_json_schema`]) and everyone who reads reports. The time series is ascending and
 //! zero-filled over the whole period; breakdowns are sorted by `total_tokens` descending (ties
-//! by key) and each sums to `totals`, the tail folded into one [`OTHER_KEY`] entry.
+//! by key) and each sums to `totals`, the tail folded into one `(other)` entry.
 
 mod schema;
 mod text;
@@ -105,7 +105,7 @@ impl Counters {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
     /// A bucket key (`2026-11-25`, `2026-11-25T14`) or a value as logged (a region, a full
-    /// `modelId`, a full `identity.arn`, an operation), or [`OTHER_KEY`] / [`UNKNOWN_KEY`].
+    /// `modelId`, a full `identity.arn`, an operation), or `(other)` / `(unknown)`.
     pub key: String,
     /// The counters, serialized as fields of the row.
     #[serde(flatten)]
@@ -224,7 +224,7 @@ pub struct UsageReport {
 /// for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
-    /// A stable identifier, e.g. [`Warning::LOG_GROUP_NOT_FOUND`].
+    /// A stable identifier, e.g. `log_group_not_found`.
     pub code: String,
     /// What happened and what to do about it.
     pub message: String,

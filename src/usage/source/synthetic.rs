@@ -1,5 +1,5 @@
 //! The synthetic dataset: seeded invocation-log records, the material of the bundled sample
-//! ([`SampleSource`](super::SampleSource) lays out its personas with [`SyntheticRecord`] and
+//! ([`SampleSource`](super::SampleSource) lays out its personas with `SyntheticRecord` and
 //! [`Rng`]) and of the files tests and the file-source benchmark read ([`RecordGenerator`],
 //! [`write_records`]).
 //!

@@ -75,7 +75,7 @@ pub struct ClientCache {
 }
 
 impl ClientCache {
-    /// Clients from the standard AWS configuration ([`load_config`]: `AWS_REGION`,
+    /// Clients from the standard AWS configuration (`crate::aws::load_config`: `AWS_REGION`,
     /// `AWS_PROFILE`, `AWS_ENDPOINT_URL`, the credential chain, the crate's HTTPS client and
     /// retry policy). The default region comes from the environment or the profile, never
     /// from instance metadata.

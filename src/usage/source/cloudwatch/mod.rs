@@ -8,7 +8,7 @@
 //! [`CloudWatchSelector`] picks the log group and region of each report (the server's defaults,
 //! or the tool's `log_group_name` / `region` arguments). AWS clients are made on first use,
 //! one per region, and cached: starting the server (a Lambda cold start included) touches no
-//! network. They use the crate's one AWS configuration, [`crate::aws::load_config`]: the
+//! network. They use the crate's one AWS configuration, `crate::aws::load_config`: the
 //! HTTPS stack (hyper + rustls on ring), the standard sources (environment, profile,
 //! `AWS_ENDPOINT_URL`) and the retry policy; the region comes from `--region` / `AWS_REGION`
 //! or the profile, never from instance metadata.
@@ -56,7 +56,7 @@
 //! cleaned as the record parser cleans them. Grouping by the time bucket and all breakdown
 //! dimensions at once makes every row a set of records that share a bucket, region, model,
 //! user, operation, inference region and metadata values, so feeding the rows to
-//! [`Aggregator::add_counts`](crate::usage::Aggregator::add_counts) reproduces the time series
+//! `Aggregator::add_counts` reproduces the time series
 //! and every breakdown exactly, `top_n` folding included. Filter values are written as
 //! double-quoted string literals with `\` and `"` escaped; a value with a control character is
 //! refused, so no user text reaches the query unescaped. `count(errorCode)` counts the records
