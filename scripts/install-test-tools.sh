@@ -35,7 +35,7 @@ if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import mcp, importl
   "$venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$PY_SDK_VERSION"
 fi
 
-# The tests start moto through tests/common/moto_serial.py, with python3.
+# The tests start moto through crates/testkit/moto_serial.py, with python3.
 if ! python3 -c 'import moto.server, werkzeug' >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
 fi
