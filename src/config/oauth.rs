@@ -8,20 +8,23 @@ use http::Uri;
 use super::ConfigError;
 use crate::auth::{OAuthSettings, PRM_WELL_KNOWN, REFRESH_INTERVAL};
 
+/// The `--help` heading of the OAuth flags.
+const HEADING: &str = "OAuth 2.1 authorization";
+
 /// OAuth 2.1 authorization (the MCP authorization specification). Off unless
-/// `--oauth-issuer` is given.
+/// `--oauth-issuer` is given. `--help` lists these under their own heading (set per flag, so
+/// the flags flattened after them keep theirs).
 #[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "OAuth 2.1 authorization")]
 pub struct OAuthArgs {
     /// Turns OAuth authorization on: every MCP request needs a bearer JWT from this issuer
     /// (exactly its `iss`). Its metadata is discovered at start-up
     /// (/.well-known/oauth-authorization-server, then /.well-known/openid-configuration) and
     /// its keys fetched from the metadata's jwks_uri. https, or http on loopback.
-    #[arg(long, env = "MCP_OAUTH_ISSUER", value_name = "URL")]
+    #[arg(long, env = "MCP_OAUTH_ISSUER", value_name = "URL", help_heading = HEADING)]
     pub oauth_issuer: Option<String>,
 
     /// The audience (`aud`) a token must carry. Default: the resource URL (--public-url).
-    #[arg(long, env = "MCP_OAUTH_AUDIENCE", value_name = "VALUE")]
+    #[arg(long, env = "MCP_OAUTH_AUDIENCE", value_name = "VALUE", help_heading = HEADING)]
     pub oauth_audience: Option<String>,
 
     /// For issuers whose access tokens carry no `aud`, such as Amazon Cognito: the app client
@@ -32,19 +35,20 @@ pub struct OAuthArgs {
         long = "oauth-client-id",
         env = "MCP_OAUTH_CLIENT_IDS",
         value_name = "ID",
-        value_delimiter = ','
+        value_delimiter = ',',
+        help_heading = HEADING
     )]
     pub oauth_client_ids: Vec<String>,
 
     /// Scopes every MCP request needs (all of them; separate with spaces or commas), also
     /// announced in the Protected Resource Metadata. Default: none beyond a valid token.
-    #[arg(long, env = "MCP_OAUTH_SCOPE", value_name = "SCOPE")]
+    #[arg(long, env = "MCP_OAUTH_SCOPE", value_name = "SCOPE", help_heading = HEADING)]
     pub oauth_scope: Option<String>,
 
     /// The canonical URL of the MCP endpoint as clients reach it (`https://host/stage/mcp`),
     /// the resource identifier of OAuth. Default with --oauth-issuer: http://BIND/ENDPOINT
     /// when --bind names an address and a port; required otherwise (and on Lambda).
-    #[arg(long, env = "MCP_PUBLIC_URL", value_name = "URL")]
+    #[arg(long, env = "MCP_PUBLIC_URL", value_name = "URL", help_heading = HEADING)]
     pub public_url: Option<String>,
 }
 
