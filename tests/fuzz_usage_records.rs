@@ -49,6 +49,9 @@ const RECORD: Dictionary = Dictionary {
         "requestId",
         "operation",
         "modelId",
+        "inferenceRegion",
+        "requestMetadata",
+        "team",
         "errorCode",
         "input",
         "output",
@@ -89,13 +92,16 @@ const RECORD: Dictionary = Dictionary {
 };
 
 /// Fields a targeted edit sets, as JSON pointers.
-const FIELDS: [&str; 12] = [
+const FIELDS: [&str; 15] = [
     "/timestamp",
     "/accountId",
     "/identity/arn",
     "/region",
     "/operation",
     "/modelId",
+    "/inferenceRegion",
+    "/requestMetadata",
+    "/requestMetadata/team",
     "/errorCode",
     "/input/inputTokenCount",
     "/input/cacheReadInputTokenCount",
@@ -233,7 +239,7 @@ fn set_field(value: &mut Value, pointer: &str, new: Value) {
 // What must hold
 // ------------------------------------------------------------------------------------------
 
-/// The three queries every document is aggregated under, with a name for messages.
+/// The four queries every document is aggregated under, with a name for messages.
 fn queries() -> Vec<(&'static str, UsageQuery)> {
     let month = UsageQuery::new(
         timestamp("2026-11-01T00:00:00Z"),
@@ -251,10 +257,16 @@ fn queries() -> Vec<(&'static str, UsageQuery)> {
         region: Some("us-east-1".to_owned()),
         ..UsageFilters::default()
     };
+    let by_team = month
+        .clone()
+        .with_top_n(2)
+        .with_group_by_metadata(vec!["team".to_owned()])
+        .expect("a valid key");
     vec![
         ("daily, top 3", month.clone().with_top_n(3)),
         ("hourly, top 1", two_days.with_top_n(1)),
         ("daily, us-east-1", month.with_filters(region)),
+        ("daily, by team, top 2", by_team),
     ]
 }
 
@@ -384,9 +396,14 @@ fn views_agree(report: &UsageReport) -> Vec<String> {
         ("by_model", &report.by_model),
         ("by_user", &report.by_user),
         ("by_operation", &report.by_operation),
+        ("by_inference_region", &report.by_inference_region),
         ("all_models", &report.all_models),
     ];
-    for (name, rows) in views {
+    let metadata = report
+        .by_metadata
+        .iter()
+        .map(|b| ("by_metadata", b.rows.as_slice()));
+    for (name, rows) in views.into_iter().chain(metadata) {
         if sum(rows) != report.totals {
             problems.push(format!("{name} sums to {:?}", sum(rows)));
         }
@@ -410,7 +427,8 @@ fn views_agree(report: &UsageReport) -> Vec<String> {
 fn text_is_bounded(report: &UsageReport, top_n: usize) -> Vec<String> {
     let mut problems = Vec::new();
     let text = render_text(report);
-    let most_lines = 40 + report.daily.len() + 4 * (top_n + 4) + 2 * report.warnings.len();
+    let tables = 5 + report.by_metadata.len();
+    let most_lines = 40 + report.daily.len() + tables * (top_n + 4) + 2 * report.warnings.len();
     let lines = text.lines().count();
     if lines > most_lines {
         problems.push(format!("the text has {lines} lines (at most {most_lines})"));
