@@ -13,8 +13,8 @@ mod session;
 mod tool;
 
 pub use completion::Completer;
-pub use context::{Outbox, RequestContext};
 pub(crate) use context::ContextParts;
+pub use context::{Outbox, RequestContext};
 pub use error::HandlerError;
 pub use log_level::LogLevel;
 pub use prompt::PromptHandler;
