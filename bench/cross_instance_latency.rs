@@ -13,16 +13,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use axum::Router;
 use axum::body::Body;
 use bedrock_usage_mcp::client::sse::SseDecoder;
 use bedrock_usage_mcp::store::dynamodb::{self, DynamoStore, create_table};
-use bedrock_usage_mcp::transport::{McpService, TransportConfig};
+use bedrock_usage_mcp::transport::TransportConfig;
 use http::Request;
 use http_body_util::BodyExt;
 use mcp_conformance::conformance_server;
+use mcp_testkit::app::App;
+use mcp_testkit::jsonrpc::{self, call};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 struct Moto(Child);
 
@@ -66,12 +66,11 @@ async fn main() -> anyhow::Result<()> {
     let store_b = Arc::new(DynamoStore::new(client, "bench").with_poll_interval(poll));
     let key = b"cross-instance-bench-key-0123456789abcdef".to_vec();
     let app = |store: Arc<DynamoStore>| {
-        McpService::new(
+        App::serving(
             conformance_server(Some(key.clone())),
             store,
             TransportConfig::default(),
         )
-        .router()
     };
     let (a, b) = (app(store_a.clone()), app(store_b.clone()));
 
@@ -86,26 +85,26 @@ async fn main() -> anyhow::Result<()> {
     let idle = idle_hops(&a, &b, idle_rounds).await?;
 
     let before = store_b.calls();
-    let quick = post(
-        &b,
-        Some(&session),
-        call(900, "test_simple_text", json!({}), None),
-    )
-    .await?;
+    let quick = b
+        .post(
+            Some(&session),
+            call(900, "test_simple_text", json!({}), None),
+        )
+        .await;
     let _ = quick.into_body().collect().await?;
     let json_call = store_b.calls().since(&before);
     let (before_a, before_b) = (store_a.calls(), store_b.calls());
-    let streamed = post(
-        &a,
-        Some(&session),
-        call(
-            901,
-            "test_long_operation",
-            json!({ "steps": 3, "interval_ms": 0 }),
-            Some("t"),
-        ),
-    )
-    .await?;
+    let streamed = a
+        .post(
+            Some(&session),
+            call(
+                901,
+                "test_long_operation",
+                json!({ "steps": 3, "interval_ms": 0 }),
+                Some("t"),
+            ),
+        )
+        .await;
     let _ = streamed.into_body().collect().await?;
     let stream_call_a = store_a.calls().since(&before_a);
     let stream_call_b = store_b.calls().since(&before_b);
@@ -160,18 +159,13 @@ async fn main() -> anyhow::Result<()> {
 
 /// A tool on `on` asks for input; the reply is posted to `reply_to`. Time from posting the
 /// reply to the tool's answer arriving.
-async fn reply_hop(
-    on: &Router,
-    reply_to: &Router,
-    session: &str,
-    id: u64,
-) -> anyhow::Result<Duration> {
-    let response = post(
-        on,
-        Some(session),
-        call(id, "test_elicitation", json!({ "message": "x" }), None),
-    )
-    .await?;
+async fn reply_hop(on: &App, reply_to: &App, session: &str, id: u64) -> anyhow::Result<Duration> {
+    let response = on
+        .post(
+            Some(session),
+            call(id, "test_elicitation", json!({ "message": "x" }), None),
+        )
+        .await;
     let mut events = Events::new(response.into_body());
     let request = events
         .next_message()
@@ -180,7 +174,7 @@ async fn reply_hop(
     let reply = json!({ "jsonrpc": "2.0", "id": request["id"],
                         "result": { "action": "accept", "content": { "response": "r" } } });
     let started = Instant::now();
-    let accepted = post(reply_to, Some(session), reply).await?;
+    let accepted = reply_to.post(Some(session), reply).await;
     anyhow::ensure!(accepted.status() == 202, "reply not accepted");
     events
         .next_message()
@@ -192,8 +186,8 @@ async fn reply_hop(
 /// Two sessions, one holding its GET stream on A and one on B; a trigger on A for each. Time
 /// from sending the trigger to the notification arriving on the stream.
 async fn notification_hops(
-    a: &Router,
-    b: &Router,
+    a: &App,
+    b: &App,
     rounds: usize,
 ) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
     let mut same = Vec::new();
@@ -207,7 +201,7 @@ async fn notification_hops(
             .body(Body::empty())?;
         // Drain the stream on its own task, stamping arrivals: a body polled only while we
         // wait would hide the store's polling delay.
-        let mut events = Events::new(target.clone().oneshot(get).await?.into_body());
+        let mut events = Events::new(target.send(get).await.into_body());
         let (tx, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(message) = events.next_message().await {
@@ -218,12 +212,12 @@ async fn notification_hops(
         });
         for i in 0..rounds {
             let started = Instant::now();
-            let answer = post(
-                a,
-                Some(&session),
-                call(i as u64, "test_trigger_tool_change", json!({}), None),
-            )
-            .await?;
+            let answer = a
+                .post(
+                    Some(&session),
+                    call(i as u64, "test_trigger_tool_change", json!({}), None),
+                )
+                .await;
             let _ = answer.into_body().collect().await?;
             let arrived = loop {
                 let (at, message) = arrivals
@@ -243,8 +237,8 @@ async fn notification_hops(
 /// A standalone GET stream held on B, left idle for each spell before a trigger on A: time
 /// from sending the trigger to the notification arriving.
 async fn idle_hops(
-    a: &Router,
-    b: &Router,
+    a: &App,
+    b: &App,
     rounds: usize,
 ) -> anyhow::Result<Vec<(Duration, Vec<Duration>)>> {
     let session = initialize(a).await?;
@@ -253,7 +247,7 @@ async fn idle_hops(
         .header("accept", "text/event-stream")
         .header("mcp-session-id", &session)
         .body(Body::empty())?;
-    let mut events = Events::new(b.clone().oneshot(get).await?.into_body());
+    let mut events = Events::new(b.send(get).await.into_body());
     let (tx, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some(message) = events.next_message().await {
@@ -270,8 +264,9 @@ async fn idle_hops(
             tokio::time::sleep(spell).await;
             let started = Instant::now();
             let trigger = call(1000 + i as u64, "test_trigger_tool_change", json!({}), None);
-            let _ = post(a, Some(&session), trigger)
-                .await?
+            let _ = a
+                .post(Some(&session), trigger)
+                .await
                 .into_body()
                 .collect()
                 .await?;
@@ -301,42 +296,15 @@ fn p50_p90(samples: &mut [Duration]) -> String {
     )
 }
 
-async fn initialize(app: &Router) -> anyhow::Result<String> {
-    let response = post(
-        app,
-        None,
-        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": { "elicitation": {} },
-        "clientInfo": { "name": "bench", "version": "1" } } }),
-    )
-    .await?;
+async fn initialize(app: &App) -> anyhow::Result<String> {
+    let capabilities = json!({ "elicitation": {} });
+    let response = app
+        .post(
+            None,
+            jsonrpc::initialize(0, "2025-11-25", "bench", capabilities),
+        )
+        .await;
     Ok(response.headers()["mcp-session-id"].to_str()?.to_owned())
-}
-
-async fn post(
-    app: &Router,
-    session: Option<&str>,
-    body: Value,
-) -> anyhow::Result<http::Response<Body>> {
-    let mut request = Request::post("/mcp")
-        .header("host", "127.0.0.1")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream");
-    if let Some(session) = session {
-        request = request.header("mcp-session-id", session);
-    }
-    Ok(app
-        .clone()
-        .oneshot(request.body(Body::from(body.to_string()))?)
-        .await?)
-}
-
-fn call(id: u64, tool: &str, arguments: Value, token: Option<&str>) -> Value {
-    let mut params = json!({ "name": tool, "arguments": arguments });
-    if let Some(token) = token {
-        params["_meta"] = json!({ "progressToken": token });
-    }
-    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params })
 }
 
 struct Events {
