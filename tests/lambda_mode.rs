@@ -13,6 +13,7 @@ use bedrock_usage_mcp::transport::GatewayHost;
 use mcp_testkit::lambda::{GATEWAY_DOMAIN, InstanceSpec, LambdaHarness, Options, shape};
 use mcp_testkit::moto::{Moto, unique_table};
 use mcp_testkit::repo_root;
+use mcp_testkit::sse::{EventJson, SseReader};
 use mcp_testkit::suite::run_suite;
 use serde_json::{Value, json};
 
@@ -211,16 +212,22 @@ impl Exchange {
     }
 }
 
-/// An answer being read chunk by chunk, timing every message: an SSE stream's `data:` lines
-/// or a JSON body.
+/// An answer being read as it arrives, timing every message: an SSE stream's events (read
+/// with the kit's [`SseReader`]) or a JSON body.
 struct Reader {
-    response: reqwest::Response,
+    status: u16,
+    headers: reqwest::header::HeaderMap,
     sent: Instant,
-    is_sse: bool,
-    buffer: String,
+    body: AnswerBody,
+    /// The JSON body as received; for SSE, each event's data on a line (for failure messages).
     raw: String,
     messages: Vec<(Duration, Value)>,
     ended: bool,
+}
+
+enum AnswerBody {
+    Sse(SseReader),
+    Json(reqwest::Response),
 }
 
 impl Reader {
@@ -246,23 +253,29 @@ impl Reader {
             .await
             .expect("an answer in time")
             .expect("an HTTP answer");
-        let is_sse = response
-            .headers()
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let is_sse = headers
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
+        let body = if is_sse {
+            AnswerBody::Sse(SseReader::from_response(response))
+        } else {
+            AnswerBody::Json(response)
+        };
         Self {
-            response,
+            status,
+            headers,
             sent,
-            is_sse,
-            buffer: String::new(),
+            body,
             raw: String::new(),
             messages: Vec::new(),
             ended: false,
         }
     }
 
-    /// Reads until a message matching `done` arrived (true) or the stream ended (false).
+    /// Reads until a message matching `done` arrived (true) or the answer ended (false).
     async fn read_until(&mut self, done: impl Fn(&Value) -> bool) -> bool {
         let mut checked = 0;
         loop {
@@ -273,35 +286,34 @@ impl Reader {
             if self.ended {
                 return false;
             }
-            let chunk = tokio::time::timeout(WAIT, self.response.chunk())
-                .await
-                .expect("the next chunk in time")
-                .expect("reading the answer");
-            let Some(chunk) = chunk else {
-                self.ended = true;
-                if !self.is_sse
-                    && let Ok(message) = serde_json::from_str::<Value>(&self.raw)
-                {
-                    self.messages.push((self.sent.elapsed(), message));
-                }
-                continue;
-            };
-            let at = self.sent.elapsed();
-            let text = String::from_utf8_lossy(&chunk).into_owned();
-            self.raw.push_str(&text);
-            if !self.is_sse {
-                continue;
-            }
-            self.buffer.push_str(&text);
-            while let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let data: Vec<&str> = block
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(|d| d.strip_prefix(' ').unwrap_or(d))
-                    .collect();
-                if let Ok(message) = serde_json::from_str::<Value>(&data.join("\n")) {
-                    self.messages.push((at, message));
+            match &mut self.body {
+                AnswerBody::Sse(events) => match events.next(WAIT).await {
+                    Some(event) => {
+                        self.raw.push_str(&event.data);
+                        self.raw.push('\n');
+                        if let Some(message) = event.json() {
+                            self.messages.push((self.sent.elapsed(), message));
+                        }
+                    }
+                    None => {
+                        assert!(events.ended(), "the next event in time");
+                        self.ended = true;
+                    }
+                },
+                AnswerBody::Json(response) => {
+                    let chunk = tokio::time::timeout(WAIT, response.chunk())
+                        .await
+                        .expect("the next chunk in time")
+                        .expect("reading the answer");
+                    match chunk {
+                        Some(chunk) => self.raw.push_str(&String::from_utf8_lossy(&chunk)),
+                        None => {
+                            self.ended = true;
+                            if let Ok(message) = serde_json::from_str::<Value>(&self.raw) {
+                                self.messages.push((self.sent.elapsed(), message));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -309,8 +321,8 @@ impl Reader {
 
     fn finish(self) -> Exchange {
         Exchange {
-            status: self.response.status().as_u16(),
-            headers: self.response.headers().clone(),
+            status: self.status,
+            headers: self.headers,
             messages: self.messages,
             body: self.raw,
         }
