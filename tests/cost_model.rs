@@ -13,6 +13,7 @@ use bedrock_usage_mcp::store::{
 };
 use bedrock_usage_mcp::transport::TransportConfig;
 use mcp_testkit::app::{App, call, content_type};
+use mcp_testkit::jsonrpc;
 use mcp_testkit::moto::{Moto, calls_during, unique_table};
 use mcp_testkit::sse::{EventJson as _, SseReader};
 use serde_json::{Value, json};
@@ -56,9 +57,7 @@ async fn operations_cost_what_the_docs_and_the_model_say() {
     let store_b = Arc::new(DynamoStore::new(client, &table).with_poll_interval(poll));
     let a = App::with_store(TransportConfig::default(), store_a.clone());
     let b = App::with_store(TransportConfig::default(), store_b.clone());
-    let init = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": { "name": "costs", "version": "1" } } });
+    let init = jsonrpc::initialize(0, "2025-11-25", "costs", json!({}));
     let (response, cost) = calls_during(&store_a, a.post(None, init)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -76,7 +75,7 @@ async fn operations_cost_what_the_docs_and_the_model_say() {
         .unwrap()
         .to_owned();
 
-    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let initialized = jsonrpc::notification("notifications/initialized", Value::Null);
     let (response, cost) = calls_during(&store_b, b.post(Some(&session), initialized)).await;
     assert_eq!(response.status(), 202);
     assert_eq!(
@@ -90,7 +89,7 @@ async fn operations_cost_what_the_docs_and_the_model_say() {
         "notifications/initialized, modelled: {cost:?}"
     );
 
-    let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+    let list = jsonrpc::request(1, "tools/list", Value::Null);
     let (response, cost) = calls_during(&store_a, a.post(Some(&session), list)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(

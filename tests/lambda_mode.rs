@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bedrock_usage_mcp::transport::GatewayHost;
+use mcp_testkit::jsonrpc;
 use mcp_testkit::lambda::{GATEWAY_DOMAIN, InstanceSpec, LambdaHarness, Options, shape};
 use mcp_testkit::moto::{Moto, unique_table};
 use mcp_testkit::repo_root;
@@ -388,11 +389,12 @@ impl LegacyClient {
     async fn initialize(&mut self) -> Exchange {
         let answer = self
             .post(
-                json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": { "elicitation": {} },
-                    "clientInfo": { "name": "lambda-mode-tests", "version": "1" },
-                } }),
+                jsonrpc::initialize(
+                    0,
+                    "2025-11-25",
+                    "lambda-mode-tests",
+                    json!({ "elicitation": {} }),
+                ),
                 Some(0),
             )
             .await;
@@ -405,7 +407,7 @@ impl LegacyClient {
         );
         let initialized = self
             .post(
-                json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+                jsonrpc::notification("notifications/initialized", Value::Null),
                 None,
             )
             .await;
@@ -414,11 +416,8 @@ impl LegacyClient {
     }
 
     async fn request(&self, id: u64, method: &str, params: Value) -> Exchange {
-        self.post(
-            json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }),
-            Some(id),
-        )
-        .await
+        self.post(jsonrpc::request(id, method, params), Some(id))
+            .await
     }
 }
 
@@ -459,7 +458,7 @@ async fn modern(
         reqwest::Method::POST,
         url,
         &headers,
-        Some(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })),
+        Some(jsonrpc::request(id, method, params)),
         Some(id),
     )
     .await
@@ -704,9 +703,12 @@ async fn a_session_alternating_between_two_instances_keeps_working() {
         reqwest::Method::POST,
         &url,
         &client.headers(),
-        Some(json!({ "jsonrpc": "2.0", "id": 6, "method": "tools/call",
-                     "params": { "name": "test_elicitation",
-                                 "arguments": { "message": "Your name?" } } })),
+        Some(jsonrpc::call(
+            6,
+            "test_elicitation",
+            json!({ "message": "Your name?" }),
+            None,
+        )),
     )
     .await;
     assert!(
@@ -723,8 +725,10 @@ async fn a_session_alternating_between_two_instances_keeps_working() {
         .expect("the elicitation request");
     let reply = client
         .post(
-            json!({ "jsonrpc": "2.0", "id": elicitation_id,
-                    "result": { "action": "accept", "content": { "response": "Ada" } } }),
+            jsonrpc::response(
+                elicitation_id,
+                json!({ "action": "accept", "content": { "response": "Ada" } }),
+            ),
             None,
         )
         .await;

@@ -6,6 +6,7 @@
 
 use bedrock_usage_mcp::transport::TransportConfig;
 use mcp_testkit::app::{App, body_json, content_type};
+use mcp_testkit::jsonrpc;
 use serde_json::{Value, json};
 
 fn config(standalone_stream: bool) -> TransportConfig {
@@ -17,9 +18,7 @@ fn config(standalone_stream: bool) -> TransportConfig {
 
 /// The capabilities `initialize` announces.
 async fn legacy_capabilities(app: &App) -> Value {
-    let init = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": { "name": "tests", "version": "1" } } });
+    let init = jsonrpc::initialize(0, "2025-11-25", "tests", json!({}));
     body_json(app.post(None, init).await).await["result"]["capabilities"].clone()
 }
 
@@ -78,8 +77,11 @@ async fn with_the_stream_off_nothing_that_needs_it_is_promised() {
         assert!(caps["completions"].is_object(), "{caps}");
     }
     let session = app.initialize("2025-11-25").await;
-    let subscribe = json!({ "jsonrpc": "2.0", "id": 3, "method": "resources/subscribe",
-        "params": { "uri": "test://watched-resource" } });
+    let subscribe = jsonrpc::request(
+        3,
+        "resources/subscribe",
+        json!({ "uri": "test://watched-resource" }),
+    );
     let answer = body_json(app.post(Some(&session), subscribe).await).await;
     assert_eq!(answer["error"]["code"], -32601, "{answer}");
 }
@@ -95,7 +97,7 @@ async fn with_the_stream_off_a_get_is_405_before_the_session_is_read() {
     let unknown = app.get("no-such-session", None).await;
     assert_eq!(unknown.status(), 405);
     // The session is untouched and goes on working.
-    let ping = json!({ "jsonrpc": "2.0", "id": 4, "method": "ping" });
+    let ping = jsonrpc::request(4, "ping", Value::Null);
     assert_eq!(
         body_json(app.post(Some(&session), ping).await).await["result"],
         json!({})
