@@ -8,7 +8,7 @@ mod sigv4_gateway;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use mcp_testkit::{ServerProcess, repo_root, test_tool};
+use mcp_testkit::{ServerProcess, jsonrpc, repo_root, test_tool};
 use serde_json::{Value, json};
 use sigv4_gateway::{Gateway, credentials_env};
 
@@ -123,18 +123,15 @@ fn scripted(url: &str, lines: &[Value], raw: &[&str]) -> Vec<Value> {
 #[test]
 fn a_scripted_exchange_gets_one_answer_per_request_and_errors_never_hang() {
     let server = ServerProcess::conformance(&[]);
-    let initialize = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": { "name": "scripted", "version": "0" } } });
+    let initialize = jsonrpc::initialize(1, "2025-06-18", "scripted", json!({}));
     let out = scripted(
         &server.url,
         &[
             initialize.clone(),
-            json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
-            json!({ "jsonrpc": "2.0", "id": "two", "method": "tools/list" }),
-            json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call",
-                    "params": { "name": "test_simple_text", "arguments": {} } }),
-            json!({ "jsonrpc": "2.0", "id": 4, "method": "no/such/method" }),
+            jsonrpc::notification("notifications/initialized", Value::Null),
+            jsonrpc::request("two", "tools/list", Value::Null),
+            jsonrpc::call(3, "test_simple_text", json!({}), None),
+            jsonrpc::request(4, "no/such/method", Value::Null),
         ],
         &["this is not json"],
     );
