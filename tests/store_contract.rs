@@ -19,9 +19,10 @@ use bedrock_usage_mcp::store::{
 };
 use bedrock_usage_mcp::transport::TransportConfig;
 use mcp_testkit::app::{App, body_json, call, content_type};
+use mcp_testkit::jsonrpc;
 use mcp_testkit::moto::{Moto, calls_during, unique_table};
 use mcp_testkit::sse::{EventJson as _, SseReader};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The poll interval of the DynamoDB stores in these tests.
 const POLL: Duration = Duration::from_millis(50);
@@ -932,7 +933,7 @@ async fn a_session_moves_between_instances() {
     let listed = b
         .post(
             Some(&session),
-            json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }),
+            jsonrpc::request(1, "tools/list", Value::Null),
         )
         .await;
     assert_eq!(listed.status(), 200);
@@ -980,8 +981,10 @@ async fn a_session_moves_between_instances() {
         .await
         .and_then(|e| e.json())
         .expect("request");
-    let reply = json!({ "jsonrpc": "2.0", "id": request["id"],
-                        "result": { "action": "accept", "content": { "response": "Ada" } } });
+    let reply = jsonrpc::response(
+        request["id"].clone(),
+        json!({ "action": "accept", "content": { "response": "Ada" } }),
+    );
     assert_eq!(b.post(Some(&session), reply).await.status(), 202);
     let answer = stream.until_response(WAIT).await;
     let answer = answer.last().and_then(|e| e.json()).expect("answer");
@@ -996,7 +999,7 @@ async fn a_session_moves_between_instances() {
     let after = a
         .post(
             Some(&session),
-            json!({ "jsonrpc": "2.0", "id": 4, "method": "tools/list" }),
+            jsonrpc::request(4, "tools/list", Value::Null),
         )
         .await;
     assert_eq!(after.status(), 404);
@@ -1090,9 +1093,7 @@ async fn the_server_binary_runs_on_dynamodb() {
     };
     let (_second, second_url) = start_server(&env);
 
-    let init = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": { "name": "binary", "version": "1" } } });
+    let init = jsonrpc::initialize(0, "2025-06-18", "binary", json!({}));
     let (status, session, _) = post(&first_url, None, &init);
     assert_eq!(status, 200);
     let session = session.expect("a session id");
@@ -1107,7 +1108,7 @@ async fn the_server_binary_runs_on_dynamodb() {
         .unwrap();
     assert!(stored.item.is_some(), "the session is in the table");
 
-    let note = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let note = jsonrpc::notification("notifications/initialized", Value::Null);
     assert_eq!(post(&second_url, Some(&session), &note).0, 202);
     let (status, _, body) = post(
         &second_url,
