@@ -566,11 +566,7 @@ async fn idle_streams_get_keep_alives_even_when_the_store_polls() {
         ..TransportConfig::default()
     };
     let store = std::sync::Arc::new(PollingStore(bedrock_usage_mcp::store::MemoryStore::new()));
-    let app = App::serving(
-        mcp_conformance::conformance_server(None),
-        store,
-        config,
-    );
+    let app = App::serving(mcp_conformance::conformance_server(None), store, config);
     let session = app.initialize("2025-11-25").await;
     let mut body = app.get(&session, None).await.into_body();
     let mut text = String::new();
