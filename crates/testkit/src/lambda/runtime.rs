@@ -600,18 +600,7 @@ pub(super) async fn invocation_error(
     request: Request,
 ) -> Response {
     let RuntimeState { shared, instance } = state;
-    let error_type = request
-        .headers()
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let (error_type, body) = reported_error(request).await;
     let Some(in_flight) = answering(&shared, instance, &id, "error") else {
         return runtime_error(
             StatusCode::BAD_REQUEST,
@@ -619,7 +608,7 @@ pub(super) async fn invocation_error(
             "unknown or already answered request id",
         );
     };
-    let why = format!("{error_type}: {}", String::from_utf8_lossy(&body));
+    let why = format!("{error_type}: {body}");
     shared.error(format!(
         "invocation {} failed on instance {instance}: {why}",
         in_flight.index
@@ -639,21 +628,9 @@ pub(super) async fn invocation_error(
 /// it (the first one waiting) gets 502.
 pub(super) async fn init_error(State(state): State<RuntimeState>, request: Request) -> Response {
     let RuntimeState { shared, instance } = state;
-    let error_type = request
-        .headers()
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let (error_type, body) = reported_error(request).await;
     shared.error(format!(
-        "instance {instance} failed to initialise: {error_type}: {}",
-        String::from_utf8_lossy(&body)
+        "instance {instance} failed to initialise: {error_type}: {body}"
     ));
     let waiting = match shared.queue_rx.try_lock() {
         Ok(mut queue) => queue.try_recv().ok(),
@@ -670,6 +647,24 @@ pub(super) async fn init_error(State(state): State<RuntimeState>, request: Reque
         });
     }
     accepted()
+}
+
+/// The error a function reported to the Runtime API: its
+/// `Lambda-Runtime-Function-Error-Type` header and its body as text.
+async fn reported_error(request: Request) -> (String, String) {
+    let error_type = request
+        .headers()
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    (error_type, String::from_utf8_lossy(&body).into_owned())
 }
 
 pub(super) async fn runtime_unknown(
