@@ -13,15 +13,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use axum::body::Body;
-use bedrock_usage_mcp::client::sse::SseDecoder;
 use bedrock_usage_mcp::store::dynamodb::{self, DynamoStore, create_table};
 use bedrock_usage_mcp::transport::TransportConfig;
-use http::Request;
 use http_body_util::BodyExt;
 use mcp_conformance::conformance_server;
 use mcp_testkit::app::App;
 use mcp_testkit::jsonrpc::{self, call};
+use mcp_testkit::sse::SseReader;
 use serde_json::{Value, json};
 
 struct Moto(Child);
@@ -166,9 +164,9 @@ async fn reply_hop(on: &App, reply_to: &App, session: &str, id: u64) -> anyhow::
             call(id, "test_elicitation", json!({ "message": "x" }), None),
         )
         .await;
-    let mut events = Events::new(response.into_body());
-    let request = events
-        .next_message()
+    let mut events = SseReader::new(response.into_body());
+    let (_, request) = events
+        .next_message(MESSAGE_WAIT)
         .await
         .ok_or_else(|| anyhow::anyhow!("no request"))?;
     let reply = json!({ "jsonrpc": "2.0", "id": request["id"],
@@ -177,7 +175,7 @@ async fn reply_hop(on: &App, reply_to: &App, session: &str, id: u64) -> anyhow::
     let accepted = reply_to.post(Some(session), reply).await;
     anyhow::ensure!(accepted.status() == 202, "reply not accepted");
     events
-        .next_message()
+        .next_message(MESSAGE_WAIT)
         .await
         .ok_or_else(|| anyhow::anyhow!("no answer"))?;
     Ok(started.elapsed())
@@ -194,22 +192,7 @@ async fn notification_hops(
     let mut cross = Vec::new();
     for (target, times) in [(a, &mut same), (b, &mut cross)] {
         let session = initialize(a).await?;
-        let get = Request::get("/mcp")
-            .header("host", "127.0.0.1")
-            .header("accept", "text/event-stream")
-            .header("mcp-session-id", &session)
-            .body(Body::empty())?;
-        // Drain the stream on its own task, stamping arrivals: a body polled only while we
-        // wait would hide the store's polling delay.
-        let mut events = Events::new(target.send(get).await.into_body());
-        let (tx, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Some(message) = events.next_message().await {
-                if tx.send((Instant::now(), message)).is_err() {
-                    break;
-                }
-            }
-        });
+        let mut arrivals = stamped_stream(target, &session).await;
         for i in 0..rounds {
             let started = Instant::now();
             let answer = a
@@ -242,20 +225,7 @@ async fn idle_hops(
     rounds: usize,
 ) -> anyhow::Result<Vec<(Duration, Vec<Duration>)>> {
     let session = initialize(a).await?;
-    let get = Request::get("/mcp")
-        .header("host", "127.0.0.1")
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .body(Body::empty())?;
-    let mut events = Events::new(b.send(get).await.into_body());
-    let (tx, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(message) = events.next_message().await {
-            if tx.send((Instant::now(), message)).is_err() {
-                break;
-            }
-        }
-    });
+    let mut arrivals = stamped_stream(b, &session).await;
     let spells = [0, 1, 3, 10, 30].map(Duration::from_secs);
     let mut results = Vec::new();
     for spell in spells.into_iter().filter(|_| rounds > 0) {
@@ -307,37 +277,24 @@ async fn initialize(app: &App) -> anyhow::Result<String> {
     Ok(response.headers()["mcp-session-id"].to_str()?.to_owned())
 }
 
-struct Events {
-    body: Body,
-    decoder: SseDecoder,
-    ready: std::collections::VecDeque<Value>,
-}
+/// How long a benchmark waits for the next message on a stream before calling it lost.
+const MESSAGE_WAIT: Duration = Duration::from_secs(60);
 
-impl Events {
-    fn new(body: Body) -> Self {
-        Self {
-            body,
-            decoder: SseDecoder::default(),
-            ready: Default::default(),
-        }
-    }
-
-    async fn next_message(&mut self) -> Option<Value> {
-        loop {
-            if let Some(message) = self.ready.pop_front() {
-                return Some(message);
-            }
-            let frame = tokio::time::timeout(Duration::from_secs(60), self.body.frame())
-                .await
-                .ok()??
-                .ok()?;
-            if let Ok(data) = frame.into_data() {
-                for event in self.decoder.push(&data) {
-                    if let Ok(message) = serde_json::from_str(&event.data) {
-                        self.ready.push_back(message);
-                    }
-                }
+/// Opens the session's standalone GET stream on `app` and drains it on its own task, stamping
+/// each message's arrival: a body polled only while we wait would hide the store's polling
+/// delay.
+async fn stamped_stream(
+    app: &App,
+    session: &str,
+) -> tokio::sync::mpsc::UnboundedReceiver<(Instant, Value)> {
+    let mut events = SseReader::new(app.get(session, None).await.into_body());
+    let (tx, arrivals) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some((_, message)) = events.next_message(MESSAGE_WAIT).await {
+            if tx.send((Instant::now(), message)).is_err() {
+                break;
             }
         }
-    }
+    });
+    arrivals
 }
