@@ -283,6 +283,25 @@ pub(super) async fn stream_response(shared: &Shared, in_flight: InFlight, mut bo
             });
         }
     };
+    // The prelude was read: record it and hand the client the head, the body following on `rx`.
+    let open = |reply: &mut Option<oneshot::Sender<Reply>>,
+                status: StatusCode,
+                headers: HeaderMap,
+                pairs: Vec<(String, String)>,
+                rx: mpsc::Receiver<Bytes>| {
+        shared.update(index, |i| {
+            i.status = Some(status.as_u16());
+            i.response_headers = pairs;
+            i.prelude = Some(shared.now());
+        });
+        if let Some(reply) = reply.take() {
+            let _ = reply.send(Reply::Stream {
+                status,
+                headers,
+                body: rx,
+            });
+        }
+    };
     loop {
         let frame = match body.frame().await {
             None => break,
@@ -356,18 +375,7 @@ pub(super) async fn stream_response(shared: &Shared, in_flight: InFlight, mut bo
                                 }
                                 let (tx, rx) = mpsc::channel(64);
                                 to_client = Some(tx);
-                                shared.update(index, |i| {
-                                    i.status = Some(status.as_u16());
-                                    i.response_headers = seen.pairs;
-                                    i.prelude = Some(shared.now());
-                                });
-                                if let Some(reply) = reply.take() {
-                                    let _ = reply.send(Reply::Stream {
-                                        status,
-                                        headers,
-                                        body: rx,
-                                    });
-                                }
+                                open(&mut reply, status, headers, seen.pairs, rx);
                                 framing = Framing::Body { first: true };
                             }
                             Err(why) => {
@@ -425,18 +433,7 @@ pub(super) async fn stream_response(shared: &Shared, in_flight: InFlight, mut bo
             match check_prelude(&prelude) {
                 Ok((status, headers, seen)) => {
                     let (_tx, rx) = mpsc::channel(1);
-                    shared.update(index, |i| {
-                        i.status = Some(status.as_u16());
-                        i.response_headers = seen.pairs;
-                        i.prelude = Some(shared.now());
-                    });
-                    if let Some(reply) = reply.take() {
-                        let _ = reply.send(Reply::Stream {
-                            status,
-                            headers,
-                            body: rx,
-                        });
-                    }
+                    open(&mut reply, status, headers, seen.pairs, rx);
                 }
                 Err(why) => fail(&mut reply, why),
             }
