@@ -376,6 +376,8 @@ impl Aggregator {
                 .collect(),
             skipped_records: self.skipped,
             warnings,
+            query_cost: None,
+            limitations: Vec::new(),
             model_series,
             all_models,
         }

@@ -17,9 +17,11 @@
 //! zero-filled over the whole period; breakdowns are sorted by `total_tokens` descending (ties
 //! by key) and each sums to `totals`, the tail folded into one `(other)` entry.
 
+mod query_cost;
 mod schema;
 mod text;
 
+pub use query_cost::{BYTES_PER_GB, Currency, Limitation, QueryCost, gb};
 pub use schema::report_json_schema;
 pub use text::render_text;
 pub(crate) use text::shown_key;
@@ -210,6 +212,12 @@ pub struct UsageReport {
     /// yet); empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// What the report's Logs Insights queries scanned and cost; only Insights reports have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_cost: Option<QueryCost>,
+    /// The fields this source cannot give (left empty), and why; absent when it gives them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limitations: Vec<Limitation>,
     /// Total tokens per time-series bucket for the biggest models, for the chart. Not part
     /// of the JSON contract.
     #[serde(skip)]

@@ -67,6 +67,14 @@ fn rows_schema(description: &str, key_description: &str, key_pattern: Option<&st
 
 /// A JSON Schema (draft 2020-12) of a serialized [`UsageReport`](super::UsageReport).
 pub fn report_json_schema() -> Value {
+    let mut schema = base_schema();
+    if let Some(properties) = schema["properties"].as_object_mut() {
+        super::query_cost::add_schemas(properties);
+    }
+    schema
+}
+
+fn base_schema() -> Value {
     let breakdown = |what: &str, key: &str| {
         rows_schema(
             &format!(
