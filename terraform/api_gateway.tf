@@ -31,8 +31,8 @@ locals {
         "x-amazon-apigateway-authtype" = "awsSigv4"
       }
     }
-    # oauth: the function validates the bearer token; API Gateway authorizes nothing.
-    none  = {}
+    none = {}
+    # oauth: the authorizer (with the Cognito pool created here) is added by oauth_gateway.tf.
     oauth = {}
   }
 
@@ -108,7 +108,8 @@ locals {
     "x-amazon-apigateway-api-key-source" = "HEADER"
   }
 
-  openapi_body = jsonencode(local.openapi)
+  # oauth mode: the body with the gateway's refusals (oauth_gateway.tf), put once the API exists.
+  openapi_body = local.oauth ? jsonencode(local.oauth_openapi) : jsonencode(local.openapi)
 
   api_execution_log_group = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.api.stage_name}"
 
@@ -134,7 +135,8 @@ moved {
 resource "aws_api_gateway_rest_api" "this" {
   name        = var.name
   description = "MCP server reporting Amazon Bedrock usage (Streamable HTTP, streamed from Lambda)"
-  body        = local.openapi_body
+  # In oauth mode the body names the API's own URL: aws_api_gateway_rest_api_put.oauth puts it.
+  body = local.oauth ? null : jsonencode(local.openapi)
 
   endpoint_configuration {
     # Edge-optimized endpoints close idle connections after 30 s; REGIONAL after 5 minutes.
@@ -170,6 +172,8 @@ resource "aws_api_gateway_deployment" "this" {
   lifecycle {
     create_before_destroy = true
   }
+
+  depends_on = [aws_api_gateway_rest_api_put.oauth]
 }
 
 resource "aws_cloudwatch_log_group" "api_access" {

@@ -138,6 +138,7 @@ run "oauth_with_cognito" {
       create_cognito = true
       callback_urls  = ["https://claude.ai/api/mcp/auth_callback", "http://localhost:33418/callback"]
     }
+    mcp = { allowed_origins = ["https://app.example.com"] }
   }
 
   override_resource {
@@ -150,24 +151,83 @@ run "oauth_with_cognito" {
   }
 
   assert {
-    condition = alltrue([
-      for path, item in jsondecode(aws_api_gateway_rest_api.this.body).paths : alltrue([
-        for m in values(item) : !contains(keys(m), "security")
-      ])
-    ])
-    error_message = "In oauth mode no method may need an API key or SigV4: the function validates the bearer token."
+    condition     = aws_api_gateway_rest_api.this.body == null && aws_api_gateway_rest_api_put.oauth[0].rest_api_id == "a1b2c3d4e5" && aws_api_gateway_rest_api_put.oauth[0].fail_on_warnings
+    error_message = "In oauth mode the body names the API's own URL: it must be put once the API exists (aws_api_gateway_rest_api_put), not given at creation."
   }
 
   assert {
-    condition     = jsondecode(aws_api_gateway_rest_api.this.body).components.securitySchemes == {}
-    error_message = "oauth mode declares no API Gateway security scheme."
+    condition     = aws_api_gateway_deployment.this.triggers.redeployment == sha256(aws_api_gateway_rest_api_put.oauth[0].body)
+    error_message = "The deployment must follow the body that was put."
+  }
+
+  assert {
+    condition = alltrue([
+      for m in ["post", "get", "delete"] :
+      jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths["/mcp"][m].security == [{ cognito = ["https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/mcp/mcp"] }]
+    ])
+    error_message = "POST, GET and DELETE /mcp must need the Cognito authorizer with the resource server's scope (a scope makes it take access tokens)."
+  }
+
+  assert {
+    condition = jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).components.securitySchemes == {
+      cognito = {
+        type                           = "apiKey"
+        name                           = "Authorization"
+        in                             = "header"
+        "x-amazon-apigateway-authtype" = "cognito_user_pools"
+        "x-amazon-apigateway-authorizer" = {
+          type           = "cognito_user_pools"
+          providerARNs   = ["arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_Mock12345"]
+          identitySource = "method.request.header.Authorization"
+        }
+      }
+    }
+    error_message = "The only security scheme must be a COGNITO_USER_POOLS authorizer on the pool created here, reading the Authorization header."
+  }
+
+  assert {
+    condition = (
+      !contains(keys(jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths["/mcp"].options), "security") &&
+      alltrue([for p in ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"] : !contains(keys(jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths[p].get), "security")])
+    )
+    error_message = "The CORS preflight and the Protected Resource Metadata routes must stay without authorization."
+  }
+
+  assert {
+    condition = jsondecode(aws_api_gateway_rest_api_put.oauth[0].body)["x-amazon-apigateway-gateway-responses"].UNAUTHORIZED == {
+      statusCode = "401"
+      responseParameters = {
+        "gatewayresponse.header.WWW-Authenticate"              = "'Bearer resource_metadata=\"https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource/mcp\", scope=\"https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/mcp/mcp\"'"
+        "gatewayresponse.header.Cache-Control"                 = "'no-store'"
+        "gatewayresponse.header.Access-Control-Allow-Origin"   = "'*'"
+        "gatewayresponse.header.Access-Control-Expose-Headers" = "'WWW-Authenticate'"
+      }
+      responseTemplates = {
+        "application/json" = "{\"error\":\"unauthorized\",\"error_description\":$context.error.messageString}"
+      }
+    }
+    error_message = "The authorizer's 401 must carry the challenge with the metadata URL and the scope (API Gateway would otherwise rename the function's), readable by browsers on the allowed origins."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_api_gateway_rest_api_put.oauth[0].body)["x-amazon-apigateway-gateway-responses"].ACCESS_DENIED.statusCode == "403" &&
+      jsondecode(aws_api_gateway_rest_api_put.oauth[0].body)["x-amazon-apigateway-gateway-responses"].ACCESS_DENIED.responseParameters["gatewayresponse.header.WWW-Authenticate"] == "'Bearer resource_metadata=\"https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource/mcp\", scope=\"https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/mcp/mcp\", error=\"insufficient_scope\"'" &&
+      keys(jsondecode(aws_api_gateway_rest_api_put.oauth[0].body)["x-amazon-apigateway-gateway-responses"]) == ["ACCESS_DENIED", "UNAUTHORIZED"]
+    )
+    error_message = "An authorizer's 403 must say insufficient_scope with the scope; no other gateway response is changed."
+  }
+
+  assert {
+    condition     = !contains(keys(jsondecode(aws_api_gateway_rest_api_put.oauth[0].body)), "x-amazon-apigateway-request-validators") && !contains(keys(jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths["/mcp"].post), "x-amazon-apigateway-request-validator")
+    error_message = "With the authorizer no request validator is needed."
   }
 
   assert {
     condition = alltrue([
       for p in ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"] :
-      keys(jsondecode(aws_api_gateway_rest_api.this.body).paths[p]) == ["get"] &&
-      endswith(jsondecode(aws_api_gateway_rest_api.this.body).paths[p].get["x-amazon-apigateway-integration"].uri, "/functions/arn:aws:lambda:eu-west-1:123456789012:function:bedrock-usage-mcp/response-streaming-invocations")
+      keys(jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths[p]) == ["get"] &&
+      endswith(jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths[p].get["x-amazon-apigateway-integration"].uri, "/functions/arn:aws:lambda:eu-west-1:123456789012:function:bedrock-usage-mcp/response-streaming-invocations")
     ])
     error_message = "Both Protected Resource Metadata paths (plain and /mcp-suffixed) must send GET to the function."
   }
@@ -282,8 +342,39 @@ run "oauth_with_an_existing_issuer" {
   }
 
   assert {
-    condition     = contains(keys(jsondecode(aws_api_gateway_rest_api.this.body).paths), "/.well-known/oauth-protected-resource/mcp")
-    error_message = "The metadata path must be routed with an existing issuer too."
+    condition     = contains(keys(jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths), "/.well-known/oauth-protected-resource/mcp") && !contains(keys(jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths["/.well-known/oauth-protected-resource/mcp"].get), "x-amazon-apigateway-request-validator")
+    error_message = "The metadata path must be routed with an existing issuer too, without the header requirement."
+  }
+
+  assert {
+    condition = alltrue([
+      for m in ["post", "get", "delete"] :
+      !contains(keys(jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths["/mcp"][m]), "security") &&
+      jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths["/mcp"][m]["x-amazon-apigateway-request-validator"] == "authorization_header" &&
+      jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).paths["/mcp"][m].parameters == [{ name = "Authorization", in = "header", required = true, schema = { type = "string" } }]
+    ]) && jsondecode(aws_api_gateway_rest_api_put.oauth[0].body).components.securitySchemes == {}
+    error_message = "With an existing issuer there is no authorizer (REST APIs have no JWT authorizer): the MCP methods require the Authorization header through a request validator."
+  }
+
+  assert {
+    condition     = jsondecode(aws_api_gateway_rest_api_put.oauth[0].body)["x-amazon-apigateway-request-validators"] == { authorization_header = { validateRequestParameters = true, validateRequestBody = false } }
+    error_message = "The validator checks parameters (the header) only, never the body."
+  }
+
+  assert {
+    condition = jsondecode(aws_api_gateway_rest_api_put.oauth[0].body)["x-amazon-apigateway-gateway-responses"] == {
+      BAD_REQUEST_PARAMETERS = {
+        statusCode = "401"
+        responseParameters = {
+          "gatewayresponse.header.WWW-Authenticate" = "'Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/mcp\", scope=\"mcp:tools\"'"
+          "gatewayresponse.header.Cache-Control"    = "'no-store'"
+        }
+        responseTemplates = {
+          "application/json" = "{\"error\":\"unauthorized\",\"error_description\":$context.error.messageString}"
+        }
+      }
+    }
+    error_message = "A request without the header must get 401 with the challenge (metadata URL on the custom domain, the scope), and no CORS headers without allowed origins."
   }
 }
 
@@ -303,6 +394,11 @@ run "oauth_existing_issuer_with_audience_and_client_ids" {
     condition     = aws_lambda_function.this.environment[0].variables.MCP_OAUTH_AUDIENCE == "api://bedrock-usage" && aws_lambda_function.this.environment[0].variables.MCP_OAUTH_CLIENT_IDS == "abc,def" && !contains(keys(aws_lambda_function.this.environment[0].variables), "MCP_OAUTH_SCOPE")
     error_message = "audience and client_ids must reach the function; no scope is required unless given."
   }
+
+  assert {
+    condition     = jsondecode(aws_api_gateway_rest_api_put.oauth[0].body)["x-amazon-apigateway-gateway-responses"].BAD_REQUEST_PARAMETERS.responseParameters["gatewayresponse.header.WWW-Authenticate"] == "'Bearer resource_metadata=\"https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource/mcp\"'"
+    error_message = "Without required scopes the challenge names only the metadata URL (with the stage)."
+  }
 }
 
 run "other_modes_have_no_metadata_routes" {
@@ -311,6 +407,15 @@ run "other_modes_have_no_metadata_routes" {
   assert {
     condition     = keys(jsondecode(aws_api_gateway_rest_api.this.body).paths) == ["/mcp"] && length(aws_lambda_permission.api_gateway_prm) == 0
     error_message = "Only oauth mode routes the well-known paths to the function."
+  }
+
+  assert {
+    condition = (
+      length(aws_api_gateway_rest_api_put.oauth) == 0 &&
+      length([for k in keys(jsondecode(aws_api_gateway_rest_api.this.body)) : k if k == "x-amazon-apigateway-gateway-responses" || k == "x-amazon-apigateway-request-validators"]) == 0 &&
+      alltrue([for m in values(jsondecode(aws_api_gateway_rest_api.this.body).paths["/mcp"]) : !contains(keys(m), "parameters")])
+    )
+    error_message = "Other modes keep their body on the API, with API Gateway's own gateway responses and no header requirement."
   }
 
   assert {
