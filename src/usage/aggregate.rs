@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::key_series::KeySeries;
 use super::query::UsageQuery;
 use super::record::InvocationRecord;
 use super::report::{
@@ -126,10 +127,7 @@ impl Breakdown {
         let mut rows: Vec<Row> = self
             .entries
             .iter()
-            .map(|(key, counters)| Row {
-                key: key.to_string(),
-                counters: *counters,
-            })
+            .map(|(key, counters)| Row::new(key.to_string(), *counters))
             .collect();
         rows.sort_unstable_by(|a, b| {
             b.counters
@@ -147,10 +145,7 @@ impl Breakdown {
         let mut rows: Vec<Row> = self
             .entries
             .into_iter()
-            .map(|(key, counters)| Row {
-                key: key.into(),
-                counters,
-            })
+            .map(|(key, counters)| Row::new(key, counters))
             .collect();
         rows.sort_unstable_by(|a, b| {
             b.counters
@@ -166,10 +161,7 @@ impl Breakdown {
             }
         }
         if let Some(counters) = other {
-            rows.push(Row {
-                key: OTHER_KEY.to_owned(),
-                counters,
-            });
+            rows.push(Row::new(OTHER_KEY, counters));
         }
         rows
     }
@@ -190,6 +182,8 @@ pub struct Aggregator {
     by_inference_region: Breakdown,
     /// One per `group_by_metadata` key, in its order.
     by_metadata: Vec<(String, Breakdown)>,
+    /// Per-day series by key, when the query asks (for anomalies).
+    key_series: Option<KeySeries>,
     /// Total tokens per bucket for each model, for the chart.
     model_series: HashMap<Box<str>, Vec<u64>>,
     skipped: u64,
@@ -219,6 +213,7 @@ impl Aggregator {
                 .collect(),
             model_series: HashMap::new(),
             skipped: 0,
+            key_series: query.key_series().then(|| KeySeries::new(query)),
         }
     }
 
@@ -287,6 +282,9 @@ impl Aggregator {
         for (key, breakdown) in &mut self.by_metadata {
             breakdown.add(Some(dims.metadata(key).unwrap_or(NONE_KEY)), counters);
         }
+        if let Some(series) = &mut self.key_series {
+            series.add(at, dims, counters);
+        }
         true
     }
 
@@ -348,10 +346,7 @@ impl Aggregator {
         let all_models = self.by_model.rows_unfolded();
         let daily = (self.first_bucket..)
             .zip(self.series)
-            .map(|(bucket, counters)| Row {
-                key: granularity.bucket_key(bucket),
-                counters,
-            })
+            .map(|(bucket, counters)| Row::new(granularity.bucket_key(bucket), counters))
             .collect();
         UsageReport {
             source: self.source,
@@ -380,6 +375,9 @@ impl Aggregator {
             limitations: Vec::new(),
             model_series,
             all_models,
+            compare_to: None,
+            anomalies: None,
+            key_series: self.key_series,
         }
     }
 }
@@ -388,7 +386,7 @@ impl Aggregator {
 /// `(other)`, biggest first.
 fn series_by_model(mut lines: HashMap<Box<str>, Vec<u64>>, top_n: usize) -> Vec<ModelSeries> {
     // Models drawn as `(other)` early, when the series were full, join the folded ones.
-    let mut other: Option<Vec<u64>> = lines.remove(OTHER_KEY);
+    let other: Option<Vec<u64>> = lines.remove(OTHER_KEY);
     let mut lines: Vec<(Box<str>, Vec<u64>, u64)> = lines
         .into_iter()
         .map(|(model, line)| {
@@ -398,16 +396,27 @@ fn series_by_model(mut lines: HashMap<Box<str>, Vec<u64>>, top_n: usize) -> Vec<
         .filter(|(_, _, total)| *total > 0)
         .collect();
     lines.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let sorted = lines.into_iter().map(|(model, tokens, _)| ModelSeries {
+        model: model.into(),
+        tokens,
+    });
+    fold_series(sorted, other, top_n)
+}
+
+/// Keeps the first `top_n` of `sorted` (biggest first) and folds the rest, with `other`, into
+/// one `(other)` series at the end.
+pub(crate) fn fold_series(
+    sorted: impl IntoIterator<Item = ModelSeries>,
+    mut other: Option<Vec<u64>>,
+    top_n: usize,
+) -> Vec<ModelSeries> {
     let mut series: Vec<ModelSeries> = Vec::new();
-    for (i, (model, line, _)) in lines.into_iter().enumerate() {
+    for (i, line) in sorted.into_iter().enumerate() {
         if i < top_n {
-            series.push(ModelSeries {
-                model: model.into(),
-                tokens: line,
-            });
+            series.push(line);
         } else {
-            let folded = other.get_or_insert_with(|| vec![0; line.len()]);
-            for (slot, tokens) in folded.iter_mut().zip(line) {
+            let folded = other.get_or_insert_with(|| vec![0; line.tokens.len()]);
+            for (slot, tokens) in folded.iter_mut().zip(line.tokens) {
                 *slot = slot.saturating_add(tokens);
             }
         }

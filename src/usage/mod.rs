@@ -16,6 +16,7 @@
 
 pub(crate) mod aggregate;
 pub mod chart;
+pub mod key_series;
 pub mod pricing;
 pub mod query;
 pub mod record;

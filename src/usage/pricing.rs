@@ -185,10 +185,7 @@ mod tests {
     use crate::usage::report::Counters;
 
     fn row(key: &str, input: u64, output: u64) -> Row {
-        Row {
-            key: key.to_owned(),
-            counters: Counters::one(input, output, 0, 0, false),
-        }
+        Row::new(key, Counters::one(input, output, 0, 0, false))
     }
 
     #[test]

@@ -214,6 +214,8 @@ pub struct UsageQuery {
     filters: UsageFilters,
     top_n: usize,
     group_by_metadata: Vec<String>,
+    /// Whether the aggregator keeps per-day series by key (for anomalies).
+    key_series: bool,
 }
 
 impl UsageQuery {
@@ -242,6 +244,7 @@ impl UsageQuery {
             filters: UsageFilters::default(),
             top_n: DEFAULT_TOP_N,
             group_by_metadata: Vec::new(),
+            key_series: false,
         })
     }
 
@@ -285,6 +288,34 @@ impl UsageQuery {
     pub fn with_top_n(mut self, top_n: usize) -> Self {
         self.top_n = top_n;
         self
+    }
+
+    /// Asks the aggregator to keep per-UTC-day tokens and errors of each model, user and
+    /// metadata value (bounded; what anomalies are computed from).
+    pub fn with_key_series(mut self, keep: bool) -> Self {
+        self.key_series = keep;
+        self
+    }
+
+    /// Whether per-day series by key are kept.
+    pub fn key_series(&self) -> bool {
+        self.key_series
+    }
+
+    /// The same query (filters, breakdowns, options) over `[start, end)` by `granularity`.
+    pub fn with_period(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+        granularity: Granularity,
+    ) -> Result<Self, QueryError> {
+        let period = Self::new(start, end, granularity)?;
+        Ok(UsageQuery {
+            start: period.start,
+            end: period.end,
+            granularity,
+            ..self.clone()
+        })
     }
 
     /// The first instant included.

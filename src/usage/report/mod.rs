@@ -18,9 +18,14 @@
 //! by key) and each sums to `totals`, the tail folded into one `(other)` entry.
 
 mod query_cost;
+mod change;
 mod schema;
 mod text;
 
+pub use change::{
+    Anomalies, Anomaly, AnomalyRule, Change, CompareTo, Comparison, RelativeCounters,
+    SignedCounters,
+};
 pub use query_cost::{BYTES_PER_GB, Currency, Limitation, QueryCost, gb};
 pub use schema::report_json_schema;
 pub use text::render_text;
@@ -28,6 +33,7 @@ pub(crate) use text::shown_key;
 
 use serde::{Deserialize, Serialize};
 
+use super::key_series::KeySeries;
 use super::time::Timestamp;
 
 /// The key under which a breakdown folds the entries past `top_n`.
@@ -112,6 +118,24 @@ pub struct Row {
     /// The counters, serialized as fields of the row.
     #[serde(flatten)]
     pub counters: Counters,
+    /// With `compare_to`: the previous period's counters under this key (breakdowns only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Counters>,
+    /// With `compare_to`: from `previous` to `counters`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+}
+
+impl Row {
+    /// A row without comparison.
+    pub fn new(key: impl Into<String>, counters: Counters) -> Self {
+        Row {
+            key: key.into(),
+            counters,
+            previous: None,
+            change: None,
+        }
+    }
 }
 
 /// The kind of source a report was read from.
@@ -212,6 +236,12 @@ pub struct UsageReport {
     /// yet); empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// With `compare_to`: the previous period and its totals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_to: Option<Comparison>,
+    /// With `anomalies`: what jumped against its trailing baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomalies: Option<Anomalies>,
     /// What the report's Logs Insights queries scanned and cost; only Insights reports have it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_cost: Option<QueryCost>,
@@ -226,6 +256,10 @@ pub struct UsageReport {
     /// part of the JSON contract.
     #[serde(skip)]
     pub all_models: Vec<Row>,
+    /// Per-day tokens and errors by model, user and metadata value, kept only when the query
+    /// asks (for anomalies). Not part of the JSON contract.
+    #[serde(skip)]
+    pub key_series: Option<KeySeries>,
 }
 
 /// Something the reader of a report should know: a stable `code` for scripts and a sentence
