@@ -7,8 +7,9 @@
 #      terraform/bootstrap; the root's lock file covers every platform; the fresh-account plan
 #      check (tests/fresh_account.tftest.hcl) once more for every tfvars file;
 #   3. against moto_server on 127.0.0.1 (standing in for ECR, Lambda, API Gateway, DynamoDB, IAM,
-#      Logs, CloudWatch, SNS and Bedrock; Bedrock behind a proxy that refuses its logging
-#      configuration twice, as an unpropagated role does): `terraform test` of
+#      Logs, CloudWatch, SNS, Cognito and Bedrock; Bedrock behind a proxy that refuses its logging
+#      configuration twice, as an unpropagated role does; API Gateway and Cognito behind one that
+#      applies the OpenAPI extensions moto drops and answers DeleteResourceServer): `terraform test` of
 #      terraform/tests/moto (the applies and their read-back checks: see the files there), then
 #      what a test file cannot express: a destroy that the account-wide guard must refuse and an
 #      allowed one (the CLI, read back by tests/moto/guard), and a plan of every examples/ and
@@ -34,6 +35,7 @@ hcl_venv="$root/.tools/tfdocs-venv"
 work=$(mktemp -d "${TMPDIR:-/tmp}/infra-test.XXXXXX")
 moto_pid=""
 proxy_pid=""
+oauth_proxy_pid=""
 
 # stop_pid VAR: ends the process whose pid VAR holds (TERM, then KILL after 5 s), if this
 # script started one.
@@ -51,6 +53,7 @@ stop_pid() {
 }
 
 cleanup() {
+  stop_pid oauth_proxy_pid
   stop_pid proxy_pid
   stop_pid moto_pid
   rm -rf "$work"
@@ -165,17 +168,29 @@ start_moto() {
   return 1
 }
 
-# start_bedrock_proxy PYTHON: terraform/tests/moto/bedrock_proxy.py in front of moto's Bedrock
-# (refuses the logging configuration twice); exports AWS_ENDPOINT_URL_BEDROCK.
-start_bedrock_proxy() {
-  "$1" "$tf_dir/tests/moto/bedrock_proxy.py" "$AWS_ENDPOINT_URL" 2 "$work/proxy.port" >"$work/proxy.log" 2>&1 &
-  proxy_pid=$!
+# start_standin PIDVAR NAME PYTHON SCRIPT ARGS...: a stand-in proxy of terraform/tests/moto in
+# front of moto, in this shell (so that stop_pid knows its pid); prints its port once listening.
+start_standin() {
+  local pidvar=$1 name=$2 py=$3 script=$4 port_file="$work/$2.port"
+  shift 4
+  "$py" "$tf_dir/tests/moto/$script" "$AWS_ENDPOINT_URL" "$@" "$port_file" >"$work/$name.log" 2>&1 &
+  printf -v "$pidvar" '%s' "$!"
   for _ in $(seq 1 50); do
-    [[ -s "$work/proxy.port" ]] && break
+    [[ -s "$port_file" ]] && break
     sleep 0.1
   done
-  [[ -s "$work/proxy.port" ]] || { echo "the Bedrock fault proxy did not start"; cat "$work/proxy.log"; return 1; }
-  export AWS_ENDPOINT_URL_BEDROCK="http://127.0.0.1:$(cat "$work/proxy.port")"
+  [[ -s "$port_file" ]] || { echo "the $name proxy did not start" >&2; cat "$work/$name.log" >&2; return 1; }
+}
+
+# start_proxies PYTHON: bedrock_proxy.py in front of moto's Bedrock (refuses the logging
+# configuration twice) and oauth_proxy.py in front of API Gateway and Cognito (applies the
+# OpenAPI extensions moto drops, answers DeleteResourceServer); exports their endpoints.
+start_proxies() {
+  start_standin proxy_pid bedrock "$1" bedrock_proxy.py 2 || return 1
+  export AWS_ENDPOINT_URL_BEDROCK="http://127.0.0.1:$(cat "$work/bedrock.port")"
+  start_standin oauth_proxy_pid oauth "$1" oauth_proxy.py || return 1
+  export AWS_ENDPOINT_URL_API_GATEWAY="http://127.0.0.1:$(cat "$work/oauth.port")"
+  export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="$AWS_ENDPOINT_URL_API_GATEWAY"
 }
 
 # guarded_destroy DIR DATA PYTHON: the account-wide settings applied (only what the guard
@@ -216,7 +231,7 @@ step_moto() {
   local py rc=0 copy="$work/moto-root" data="$work/tfdata-moto" context="$work/context" f
   py=$(python_for_moto) || { echo "moto_server is not available (pip install 'moto[server]')"; return 1; }
   start_moto "$py" || { echo "moto_server did not start"; return 1; }
-  start_bedrock_proxy "$py" || return 1
+  start_proxies "$py" || return 1
 
   # The build reads a copy of the build context, so that edits in the work tree during the run
   # cannot change the source hash between two applies.
@@ -257,9 +272,10 @@ EOF
     fi
   done
 
+  stop_pid oauth_proxy_pid
   stop_pid proxy_pid
   stop_pid moto_pid
-  unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_BEDROCK AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION
+  unset AWS_ENDPOINT_URL AWS_ENDPOINT_URL_BEDROCK AWS_ENDPOINT_URL_API_GATEWAY AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION
   return $rc
 }
 

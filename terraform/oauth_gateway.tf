@@ -9,8 +9,8 @@
 #
 # - Cognito pool created here (oauth.create_cognito): a COGNITO_USER_POOLS authorizer on the MCP
 #   methods, with the resource server's scopes (scopes make it accept access tokens, not ID
-#   tokens). A missing, malformed, expired or foreign token, or one without the scope, is
-#   refused with 401 (UNAUTHORIZED) without invoking the function.
+#   tokens). A missing, malformed, expired or foreign token is refused with 401 (UNAUTHORIZED)
+#   without invoking the function; one without the scope with 401 or 403 (ACCESS_DENIED).
 # - An existing issuer (oauth.issuer): API Gateway has no JWT authorizer for REST APIs, and a
 #   Lambda authorizer would cost an invocation of its own on every uncached token. A request
 #   validator makes the Authorization header required, so a request without one (the host's

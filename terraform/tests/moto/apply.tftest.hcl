@@ -1,7 +1,8 @@
 # The root applied against moto_server (scripts/infra-test.sh starts it and points the root's own
 # provider block at it through AWS_ENDPOINT_URL, with dummy keys and AWS_REGION): a fresh account
 # with the default variables and only image_uri set (issue 11's done-when), then the same
-# deployment managing the account-wide settings, each read back from the APIs by ./probe. The
+# deployment managing the account-wide settings, then switched to auth_mode = "oauth" with a
+# Cognito pool, each read back from the APIs by ./probe. The
 # last run allows the account-wide destroy, so the test's own teardown is the allowed destroy;
 # nothing_left.tftest.hcl then checks that it left nothing. The guarded destroy is a CLI check in
 # scripts/infra-test.sh (terraform test cannot expect a provisioner's failure).
@@ -273,6 +274,190 @@ run "allow_account_wide_destroy" {
     mcp                               = { allowed_origins = ["https://app.example.com"] }
     monitoring                        = { dashboard = true, alarm_topic_arn = run.seed.topic_arn }
     allow_account_wide_destroy        = true
+  }
+}
+
+# --- C. The same deployment switched to auth_mode = "oauth" with a Cognito pool -----------------
+# API Gateway and Cognito are reached through tests/moto/oauth_proxy.py (scripts/infra-test.sh):
+# moto drops the OpenAPI body's authorizer and gateway responses, which the proxy applies as
+# AWS's import does, and has no DeleteResourceServer, which the proxy answers for the teardown.
+
+run "oauth" {
+  variables {
+    image_uri                         = run.seed.image_uri
+    manage_bedrock_invocation_logging = true
+    manage_api_gateway_account        = true
+    mcp                               = { allowed_origins = ["https://app.example.com"] }
+    monitoring                        = { dashboard = true, alarm_topic_arn = run.seed.topic_arn }
+    allow_account_wide_destroy        = true
+    auth_mode                         = "oauth"
+    oauth = {
+      create_cognito = true
+      callback_urls  = ["https://claude.ai/api/mcp/auth_callback", "http://localhost:33418/callback"]
+    }
+  }
+}
+
+run "oauth_read_back" {
+  module {
+    source = "./tests/moto/probe"
+  }
+
+  variables {
+    out           = "${var.work}/oauth.json"
+    function_name = run.oauth.function_name
+    rest_api_id   = run.oauth.rest_api_id
+    stage_name    = run.oauth.stage_name
+    user_pool_id  = element(split("/", run.oauth.oauth.issuer), 3)
+  }
+
+  assert {
+    condition     = jsondecode(file(var.out)).oauth_proxy.imports >= 1 && length(jsondecode(file(var.out)).authorizers.items) == 1
+    error_message = "The body must have been put (and its extensions applied) with one authorizer: ${jsonencode(jsondecode(file(var.out)).oauth_proxy)}"
+  }
+
+  assert {
+    condition     = one(jsondecode(file(var.out)).authorizers.items).type == "COGNITO_USER_POOLS" && one(jsondecode(file(var.out)).authorizers.items).providerARNs == [jsondecode(file(var.out)).user_pool.UserPool.Arn] && one(jsondecode(file(var.out)).authorizers.items).identitySource == "method.request.header.Authorization"
+    error_message = "The authorizer must be the created pool's, on the Authorization header: ${jsonencode(jsondecode(file(var.out)).authorizers)}"
+  }
+
+  assert {
+    condition = {
+      for m, a in jsondecode(file(var.out)).methods["/mcp"] : m => [a.authorizationType, a.authorizerId, jsonencode(a.authorizationScopes), a.apiKeyRequired]
+      } == {
+      POST    = ["COGNITO_USER_POOLS", one(jsondecode(file(var.out)).authorizers.items).id, jsonencode(run.oauth.oauth.scopes), false]
+      GET     = ["COGNITO_USER_POOLS", one(jsondecode(file(var.out)).authorizers.items).id, jsonencode(run.oauth.oauth.scopes), false]
+      DELETE  = ["COGNITO_USER_POOLS", one(jsondecode(file(var.out)).authorizers.items).id, jsonencode(run.oauth.oauth.scopes), false]
+      OPTIONS = ["NONE", null, "null", false]
+    }
+    error_message = "POST, GET and DELETE /mcp must need the authorizer with the MCP scope; OPTIONS must stay open; no API key: ${jsonencode(jsondecode(file(var.out)).methods)}"
+  }
+
+  assert {
+    condition = alltrue([
+      for p in ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"] :
+      jsondecode(file(var.out)).methods[p] == { GET = { authorizationType = "NONE", authorizerId = null, authorizationScopes = null, apiKeyRequired = false, requestValidatorId = null, requestParameters = null } }
+    ])
+    error_message = "The Protected Resource Metadata routes must be GET without authorization: ${jsonencode(jsondecode(file(var.out)).methods)}"
+  }
+
+  assert {
+    condition = {
+      for r in jsondecode(file(var.out)).gateway_responses.items : r.responseType => [r.statusCode, r.responseParameters["gatewayresponse.header.WWW-Authenticate"], r.responseParameters["gatewayresponse.header.Access-Control-Expose-Headers"]]
+      } == {
+      UNAUTHORIZED  = ["401", "'Bearer resource_metadata=\"${run.oauth.oauth.protected_resource_metadata}\", scope=\"${join(" ", run.oauth.oauth.scopes)}\"'", "'WWW-Authenticate'"]
+      ACCESS_DENIED = ["403", "'Bearer resource_metadata=\"${run.oauth.oauth.protected_resource_metadata}\", scope=\"${join(" ", run.oauth.oauth.scopes)}\", error=\"insufficient_scope\"'", "'WWW-Authenticate'"]
+    }
+    error_message = "The gateway's 401 and 403 must carry the challenge (metadata URL, scope), readable by browsers: ${jsonencode(jsondecode(file(var.out)).gateway_responses)}"
+  }
+
+  assert {
+    condition     = length([for p in jsondecode(file(var.out)).usage_plans.items : p if p.name == run.oauth.function_name]) == 0 && run.oauth.api_key == null
+    error_message = "Switching to oauth must remove the API key's usage plan."
+  }
+
+  assert {
+    condition     = [for s in jsondecode(file(var.out)).resource_servers.ResourceServers : [s.Identifier, [for x in s.Scopes : x.ScopeName]]] == [[run.oauth.oauth.resource, ["mcp"]]]
+    error_message = "One resource server, identified by the MCP URL, with the mcp scope: ${jsonencode(jsondecode(file(var.out)).resource_servers)}"
+  }
+
+  assert {
+    condition     = jsondecode(file(var.out)).domain.DomainDescription.UserPoolId == element(split("/", run.oauth.oauth.issuer), 3) && startswith(run.oauth.oauth.token_endpoint, "https://${jsondecode(file(var.out)).domain.DomainDescription.Domain}.auth.")
+    error_message = "The hosted domain must belong to the pool and be the token endpoint's host: ${jsonencode(jsondecode(file(var.out)).domain)}"
+  }
+
+  assert {
+    condition = (
+      !jsondecode(file(var.out)).clients["${run.oauth.function_name}-hosts"].HasSecret &&
+      jsondecode(file(var.out)).clients["${run.oauth.function_name}-hosts"].AllowedOAuthFlows == ["code"] &&
+      contains(jsondecode(file(var.out)).clients["${run.oauth.function_name}-hosts"].AllowedOAuthScopes, one(run.oauth.oauth.scopes)) &&
+      toset(jsondecode(file(var.out)).clients["${run.oauth.function_name}-hosts"].CallbackURLs) == toset(["https://claude.ai/api/mcp/auth_callback", "http://localhost:33418/callback"]) &&
+      jsondecode(file(var.out)).clients["${run.oauth.function_name}-hosts"].ClientId == run.oauth.oauth.host_client_id
+    )
+    error_message = "The host client: public, authorization code, the MCP scope, the callback URLs: ${jsonencode(jsondecode(file(var.out)).clients)}"
+  }
+
+  assert {
+    condition = (
+      jsondecode(file(var.out)).clients["${run.oauth.function_name}-pipeline"].HasSecret &&
+      jsondecode(file(var.out)).clients["${run.oauth.function_name}-pipeline"].AllowedOAuthFlows == ["client_credentials"] &&
+      jsonencode(jsondecode(file(var.out)).clients["${run.oauth.function_name}-pipeline"].AllowedOAuthScopes) == jsonencode(run.oauth.oauth.scopes) &&
+      jsondecode(file(var.out)).clients["${run.oauth.function_name}-pipeline"].ClientId == run.oauth.oauth.pipeline_client_id
+    )
+    error_message = "The pipeline client: confidential, client credentials, only the MCP scope: ${jsonencode(jsondecode(file(var.out)).clients)}"
+  }
+
+  assert {
+    condition = (
+      data.aws_lambda_function.this[0].environment[0].variables["MCP_OAUTH_ISSUER"] == run.oauth.oauth.issuer &&
+      data.aws_lambda_function.this[0].environment[0].variables["MCP_OAUTH_SCOPE"] == one(run.oauth.oauth.scopes) &&
+      data.aws_lambda_function.this[0].environment[0].variables["MCP_OAUTH_CLIENT_IDS"] == "${run.oauth.oauth.host_client_id},${run.oauth.oauth.pipeline_client_id}" &&
+      data.aws_lambda_function.this[0].environment[0].variables["MCP_PUBLIC_URL"] == run.oauth.oauth.resource
+    )
+    error_message = "The function must still validate tokens itself: the pool's issuer, the scope, both clients, the public URL."
+  }
+}
+
+# The same deployment with an existing issuer instead: the Cognito resources go (through the
+# stand-in's DeleteResourceServer), and the body put over the old one has no authorizer but the
+# request validator that makes the Authorization header required.
+run "oauth_existing_issuer" {
+  variables {
+    image_uri                         = run.seed.image_uri
+    manage_bedrock_invocation_logging = true
+    manage_api_gateway_account        = true
+    mcp                               = { allowed_origins = ["https://app.example.com"] }
+    monitoring                        = { dashboard = true, alarm_topic_arn = run.seed.topic_arn }
+    allow_account_wide_destroy        = true
+    auth_mode                         = "oauth"
+    oauth = {
+      issuer = "https://login.example.com/realms/platform"
+      scopes = ["mcp:tools"]
+    }
+  }
+}
+
+run "oauth_existing_issuer_read_back" {
+  module {
+    source = "./tests/moto/probe"
+  }
+
+  variables {
+    out           = "${var.work}/oauth-issuer.json"
+    function_name = run.oauth_existing_issuer.function_name
+    rest_api_id   = run.oauth_existing_issuer.rest_api_id
+    stage_name    = run.oauth_existing_issuer.stage_name
+  }
+
+  assert {
+    condition     = length(jsondecode(file(var.out)).authorizers.items) == 0 && length([for p in jsondecode(file(var.out)).user_pools.UserPools : p if p.Name == run.oauth_existing_issuer.function_name]) == 0 && jsondecode(file(var.out)).oauth_proxy.delete_resource_server == 1
+    error_message = "The Cognito authorizer and pool must be gone, the resource server deleted once: ${jsonencode(jsondecode(file(var.out)).oauth_proxy)}"
+  }
+
+  assert {
+    condition     = [for v in jsondecode(file(var.out)).request_validators.items : [v.name, v.validateRequestParameters, v.validateRequestBody]] == [["authorization_header", true, false]]
+    error_message = "One request validator, for parameters only: ${jsonencode(jsondecode(file(var.out)).request_validators)}"
+  }
+
+  assert {
+    condition = {
+      for m, a in jsondecode(file(var.out)).methods["/mcp"] : m => [a.authorizationType, a.requestValidatorId, jsonencode(a.requestParameters)]
+      } == {
+      POST    = ["NONE", one(jsondecode(file(var.out)).request_validators.items).id, jsonencode({ "method.request.header.Authorization" = true })]
+      GET     = ["NONE", one(jsondecode(file(var.out)).request_validators.items).id, jsonencode({ "method.request.header.Authorization" = true })]
+      DELETE  = ["NONE", one(jsondecode(file(var.out)).request_validators.items).id, jsonencode({ "method.request.header.Authorization" = true })]
+      OPTIONS = ["NONE", null, "null"]
+    }
+    error_message = "POST, GET and DELETE /mcp must require the Authorization header (no authorizer); OPTIONS must not: ${jsonencode(jsondecode(file(var.out)).methods)}"
+  }
+
+  assert {
+    condition = {
+      for r in jsondecode(file(var.out)).gateway_responses.items : r.responseType => [r.statusCode, r.responseParameters["gatewayresponse.header.WWW-Authenticate"]]
+      } == {
+      BAD_REQUEST_PARAMETERS = ["401", "'Bearer resource_metadata=\"${run.oauth_existing_issuer.oauth.protected_resource_metadata}\", scope=\"mcp:tools\"'"]
+    }
+    error_message = "A request without the header must get 401 with the challenge, and the authorizer's responses must be gone: ${jsonencode(jsondecode(file(var.out)).gateway_responses)}"
   }
 }
 

@@ -40,6 +40,11 @@ variable "ecr_repository" {
   default = ""
 }
 
+variable "user_pool_id" {
+  type    = string
+  default = ""
+}
+
 variable "session_table_name" {
   type    = string
   default = ""
@@ -49,7 +54,7 @@ resource "terraform_data" "probe" {
   triggers_replace = timestamp()
 
   provisioner "local-exec" {
-    command = "\"${var.python}\" \"${path.module}/probe.py\" \"${var.out}\" \"${var.function_name}\" \"${var.rest_api_id}\" \"${var.stage_name}\" \"${var.ecr_repository}\""
+    command = "\"${var.python}\" \"${path.module}/probe.py\" \"${var.out}\" \"${var.function_name}\" \"${var.rest_api_id}\" \"${var.stage_name}\" \"${var.ecr_repository}\" \"${var.user_pool_id}\""
   }
 }
 
