@@ -11,11 +11,17 @@
 //! - [`report`]: the report contract, its JSON Schema and its text rendering.
 //! - [`source`]: the [`UsageSource`] trait, progress and errors; the file and bundled-sample
 //!   sources, and the seeded synthetic records the sample (and tests) are made of.
+//! - [`change`]: what changed: `compare_to` (the previous period, merged by `compare`) and
+//!   `anomalies` (the rule in `anomaly`, over the per-day [`key_series`]), in one or two more
+//!   reads of the same source.
 //! - [`chart`]: a PNG chart of tokens over time, stacked by model (no fonts or image crates).
 //! - [`pricing`]: cost estimates from an operator-supplied pricing table (no built-in prices).
 
 pub(crate) mod aggregate;
+pub(crate) mod anomaly;
+pub mod change;
 pub mod chart;
+pub(crate) mod compare;
 pub mod key_series;
 pub mod pricing;
 pub mod query;

@@ -1,0 +1,158 @@
+//! `compare_to: "previous_period"`: the period compared with, and the merge of its report into
+//! the requested one.
+//!
+//! Both periods are read by the same source with the same filters and breakdowns, unfolded
+//! (every key kept, within the aggregator's key budget); the merge then folds on the
+//! **current period's ranking**: each breakdown shows the current period's `top_n` entries as
+//! a report without comparison would, each with the previous period's counters under the same
+//! key. Then come the entries present only in the previous period (no current usage at all),
+//! biggest first, at most `top_n` of them, with current zeros. `(other)` holds the rest of
+//! both periods: current counters of the current period's tail, previous counters of every
+//! key not shown by name. Both columns still sum to their period's totals.
+
+use std::collections::{HashMap, HashSet};
+
+use super::aggregate::fold_series;
+use super::query::UsageQuery;
+use super::report::{
+    Change, CompareTo, Comparison, Counters, MetadataBreakdown, OTHER_KEY, QueryCost, Row,
+    UsageReport, Warning,
+};
+use super::time::Timestamp;
+
+/// The period of the same length that ends where `query`'s starts (to the millisecond), with
+/// the same filters and breakdowns; why not, when it would start before year 0000.
+pub(crate) fn previous_period(query: &UsageQuery) -> Result<UsageQuery, String> {
+    let start = query.start();
+    let length = query.end().unix_millis() - start.unix_millis();
+    let previous_start = Timestamp::from_unix_millis(start.unix_millis() - length)
+        .ok_or_else(|| format!("the period before {start} starts before year 0000"))?;
+    query
+        .with_period(previous_start, start, query.granularity())
+        .map_err(|e| e.to_string())
+}
+
+/// `current` (read unfolded) with each breakdown folded to `top_n` on its own ranking and
+/// compared with `previous` (read unfolded, same query shape), and the `compare_to` section.
+pub(crate) fn merge(mut current: UsageReport, previous: UsageReport, top_n: usize) -> UsageReport {
+    current.by_region = compare_rows(current.by_region, &previous.by_region, top_n);
+    current.by_model = compare_rows(current.by_model, &previous.by_model, top_n);
+    current.by_user = compare_rows(current.by_user, &previous.by_user, top_n);
+    current.by_operation = compare_rows(current.by_operation, &previous.by_operation, top_n);
+    current.by_inference_region = compare_rows(
+        current.by_inference_region,
+        &previous.by_inference_region,
+        top_n,
+    );
+    current.by_metadata = current
+        .by_metadata
+        .into_iter()
+        .map(|breakdown| {
+            let before = previous
+                .by_metadata
+                .iter()
+                .find(|b| b.key == breakdown.key)
+                .map_or(&[][..], |b| &b.rows[..]);
+            MetadataBreakdown {
+                rows: compare_rows(breakdown.rows, before, top_n),
+                key: breakdown.key,
+            }
+        })
+        .collect();
+    let mut series = std::mem::take(&mut current.model_series);
+    let early = series
+        .last()
+        .filter(|s| s.model == OTHER_KEY)
+        .is_some()
+        .then(|| series.pop().map(|s| s.tokens))
+        .flatten();
+    current.model_series = fold_series(series, early, top_n);
+    current.compare_to = Some(Comparison {
+        kind: CompareTo::PreviousPeriod,
+        period: previous.period,
+        totals: previous.totals,
+        change: Change::between(&current.totals, &previous.totals),
+        skipped_records: previous.skipped_records,
+    });
+    add_read(&mut current, previous, "previous period");
+    current
+}
+
+/// Adds what another read of the same source (the previous period, the days before the
+/// period) has to say to `report`: its warnings, said to be about `what` (unless the report
+/// already says the same), and its query cost (the report's cost is that of every read).
+pub(crate) fn add_read(report: &mut UsageReport, other: UsageReport, what: &str) {
+    report.query_cost = match (report.query_cost, other.query_cost) {
+        (Some(a), Some(b)) => Some(QueryCost::new(
+            a.bytes_scanned.saturating_add(b.bytes_scanned),
+            a.queries.saturating_add(b.queries),
+            a.price_per_gb,
+            a.max_scan_gb,
+        )),
+        (a, b) => a.or(b),
+    };
+    for warning in other.warnings {
+        if !report.warnings.contains(&warning) {
+            report.warnings.push(Warning {
+                message: format!("In the {what}: {}", warning.message),
+                code: warning.code,
+            });
+        }
+    }
+}
+
+/// One breakdown compared; see the module docs for what is shown by name.
+fn compare_rows(current: Vec<Row>, previous: &[Row], top_n: usize) -> Vec<Row> {
+    let before: HashMap<&str, &Counters> = previous
+        .iter()
+        .map(|row| (row.key.as_str(), &row.counters))
+        .collect();
+    let now: HashSet<&str> = current.iter().map(|row| row.key.as_str()).collect();
+    let previous_only: Vec<&Row> = previous
+        .iter()
+        .filter(|row| row.key != OTHER_KEY && !now.contains(row.key.as_str()))
+        .take(top_n)
+        .collect();
+    let mut shown: HashSet<String> = previous_only.iter().map(|r| r.key.clone()).collect();
+    let mut rows = Vec::new();
+    let mut other_now: Option<Counters> = None;
+    let mut named = 0;
+    for row in current {
+        if row.key != OTHER_KEY && named < top_n {
+            named += 1;
+            let was = before.get(row.key.as_str()).copied().copied();
+            shown.insert(row.key.clone());
+            rows.push(compared(row.key, row.counters, was.unwrap_or_default()));
+        } else {
+            other_now
+                .get_or_insert_with(Counters::default)
+                .add(&row.counters);
+        }
+    }
+    for row in &previous_only {
+        rows.push(compared(row.key.clone(), Counters::default(), row.counters));
+    }
+    let mut other_before: Option<Counters> = None;
+    for row in previous.iter().filter(|row| !shown.contains(&row.key)) {
+        other_before
+            .get_or_insert_with(Counters::default)
+            .add(&row.counters);
+    }
+    if other_now.is_some() || other_before.is_some() {
+        rows.push(compared(
+            OTHER_KEY.to_owned(),
+            other_now.unwrap_or_default(),
+            other_before.unwrap_or_default(),
+        ));
+    }
+    rows
+}
+
+fn compared(key: String, counters: Counters, previous: Counters) -> Row {
+    Row {
+        key,
+        change: Some(Change::between(&counters, &previous)),
+        counters,
+        previous: Some(previous),
+    }
+}
