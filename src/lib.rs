@@ -24,7 +24,8 @@
 //!      and its DynamoDB implementation (Lambda), with the flags that choose one.
 //!    - [`usage`]: Bedrock invocation-log records, aggregation, the report contract, sources.
 //!    - [`client`]: an MCP client for both eras (the engine of `mcp-client`: its smoke check,
-//!      SigV4 signing for IAM-protected endpoints, and the stdio proxy).
+//!      SigV4 signing for IAM-protected endpoints, bearer tokens and OAuth client credentials
+//!      for OAuth-protected ones, and the stdio proxy).
 //!    - [`auth`]: OAuth 2.1 resource server (MCP authorization): the issuer's metadata and
 //!      keys, bearer JWT validation, Protected Resource Metadata and the 401/403 challenges.
 //!    - [`server`]: what a server offers (tool, resource, prompt and completion handlers), the

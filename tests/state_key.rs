@@ -145,6 +145,7 @@ fn modern(url: &str) -> McpClient {
         protocol: "2026-07-28".to_owned(),
         timeout: std::time::Duration::from_secs(30),
         signer: None,
+        bearer: None,
     })
     .unwrap()
 }

@@ -1,6 +1,7 @@
 //! `mcp-client`: talk to an MCP endpoint from a terminal or a pipeline.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,7 +10,8 @@ use std::sync::Arc;
 
 use bedrock_usage_mcp::client::proxy::run_proxy;
 use bedrock_usage_mcp::client::{
-    ClientOptions, EXECUTE_API, Incoming, McpClient, SigV4Signer, run_smoke,
+    BearerAuth, ClientCredentials, ClientOptions, EXECUTE_API, Incoming, McpClient, SigV4Signer,
+    run_smoke,
 };
 use bedrock_usage_mcp::config::init_tracing;
 use clap::{Parser, Subcommand};
@@ -42,6 +44,44 @@ struct Cli {
     /// The service name to sign for.
     #[arg(long, default_value = EXECUTE_API)]
     aws_service: String,
+    /// A bearer token for an OAuth-protected endpoint. Prefer the environment variable or
+    /// --bearer-token-file: other users of the machine can read a command line.
+    #[arg(long, env = "MCP_BEARER_TOKEN", hide_env_values = true, global = true)]
+    bearer_token: Option<String>,
+    /// A file whose content is the bearer token (surrounding whitespace is ignored).
+    #[arg(
+        long,
+        env = "MCP_BEARER_TOKEN_FILE",
+        value_name = "FILE",
+        global = true
+    )]
+    bearer_token_file: Option<PathBuf>,
+    /// OAuth client credentials (for pipelines): the client id. A token is obtained with the
+    /// client-credentials grant from the token endpoint the server's metadata names, cached
+    /// until shortly before it expires, and obtained again when the server answers 401.
+    #[arg(long, env = "MCP_OAUTH_CLIENT_ID", value_name = "ID", global = true)]
+    oauth_client_id: Option<String>,
+    /// The client secret for --oauth-client-id. Prefer the environment variable.
+    #[arg(
+        long,
+        env = "MCP_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    oauth_client_secret: Option<String>,
+    /// The scope to ask for with --oauth-client-id (default: the scope the server's 401
+    /// challenge names).
+    #[arg(long, env = "MCP_OAUTH_SCOPE", value_name = "SCOPE", global = true)]
+    oauth_scope: Option<String>,
+    /// The token endpoint for --oauth-client-id (default: discovered from the server's
+    /// Protected Resource Metadata and its authorization server's metadata).
+    #[arg(
+        long,
+        env = "MCP_OAUTH_TOKEN_ENDPOINT",
+        value_name = "URL",
+        global = true
+    )]
+    oauth_token_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -154,12 +194,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let bearer = bearer_auth(&cli)?.map(Arc::new);
+    if bearer.is_some() && cli.sigv4 {
+        bail!("--sigv4 and a bearer token both need the Authorization header: choose one");
+    }
     let options = ClientOptions {
         url,
         headers,
         protocol: cli.protocol.clone(),
         timeout: Duration::from_secs(cli.timeout),
         signer,
+        bearer,
     };
     match cli.command {
         Command::Proxy => {
@@ -313,6 +358,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The bearer token source the flags ask for: a token (given or in a file), client
+/// credentials, or none.
+fn bearer_auth(cli: &Cli) -> anyhow::Result<Option<BearerAuth>> {
+    let from_file = match &cli.bearer_token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading --bearer-token-file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let token = match (cli.bearer_token.clone(), from_file) {
+        (Some(_), Some(_)) => bail!("give --bearer-token or --bearer-token-file, not both"),
+        (Some(token), None) | (None, Some(token)) => Some(token),
+        (None, None) => None,
+    };
+    match (token, &cli.oauth_client_id) {
+        (Some(_), Some(_)) => {
+            bail!("give a bearer token or --oauth-client-id, not both")
+        }
+        (Some(token), None) => Ok(Some(BearerAuth::fixed(&token)?)),
+        (None, Some(client_id)) => {
+            let Some(client_secret) = cli.oauth_client_secret.clone() else {
+                bail!("--oauth-client-id needs its secret: MCP_OAUTH_CLIENT_SECRET");
+            };
+            let credentials = ClientCredentials {
+                client_id: client_id.clone(),
+                client_secret,
+                scope: cli.oauth_scope.clone(),
+                token_endpoint: cli.oauth_token_endpoint.clone(),
+            };
+            Ok(Some(BearerAuth::client_credentials(credentials)?))
+        }
+        (None, None) => Ok(None),
     }
 }
 

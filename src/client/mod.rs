@@ -2,11 +2,14 @@
 //! `smoke` check. It speaks a legacy version (session, SSE with resumption) or 2026-07-28
 //! (stateless requests with `_meta` and metadata headers).
 
+pub mod oauth;
 pub mod proxy;
+mod send;
 mod sigv4;
 mod smoke;
 pub mod sse;
 
+pub use oauth::{BearerAuth, ClientCredentials, SharedBearer};
 pub(crate) use sigv4::SharedSigner;
 pub use sigv4::{EXECUTE_API, SigV4Signer};
 pub use smoke::{SmokeCheck, run_smoke};
@@ -39,6 +42,22 @@ pub enum ClientError {
     Option(String),
     #[error("SigV4: {0}")]
     Signing(String),
+    /// A 401 no token could answer; the message says where the server's metadata is.
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("OAuth: {0}")]
+    OAuth(String),
+    #[error(
+        "OAuth: the token endpoint {endpoint} refused client {client_id:?} (HTTP {status}): \
+         {error} {description}"
+    )]
+    TokenRefused {
+        endpoint: String,
+        client_id: String,
+        status: u16,
+        error: String,
+        description: String,
+    },
 }
 
 /// Connection settings.
@@ -54,6 +73,8 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// Signs every request with SigV4 (IAM-protected endpoints), when set.
     pub signer: Option<SharedSigner>,
+    /// Sends a bearer token (OAuth-protected endpoints), when set.
+    pub bearer: Option<SharedBearer>,
 }
 
 /// Something the server sent before the response of a request.
@@ -281,16 +302,12 @@ impl McpClient {
         self.send(request).await
     }
 
-    /// Sends `request`, signed when the options carry a signer.
+    /// Sends `request` with the options' token or signature ([`send::send`]).
     async fn send(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ClientError> {
-        let mut request = request.build()?;
-        if let Some(signer) = &self.options.signer {
-            signer.sign(&mut request).await?;
-        }
-        Ok(self.http.execute(request).await?)
+        send::send(&self.http, &self.options, request).await
     }
 
     async fn get_stream(&self, last_event_id: &str) -> Result<reqwest::Response, ClientError> {

@@ -1,6 +1,6 @@
 //! `mcp-client proxy`: a stdio MCP server for hosts that only launch local commands, which
-//! forwards every message to a Streamable HTTP endpoint (with an API-key header or SigV4), as
-//! `mcp-proxy-for-aws` does.
+//! forwards every message to a Streamable HTTP endpoint (with an API-key header, a bearer token
+//! or SigV4), as `mcp-proxy-for-aws` does.
 //!
 //! - Each line of stdin is one JSON-RPC message (or batch). It is POSTed to the URL; the
 //!   answer (JSON, or every message of an SSE stream: notifications, server-to-client
@@ -311,11 +311,7 @@ impl Upstream {
     ) -> Result<reqwest::Response, ClientError> {
         // No total deadline: the client's read timeout bounds each wait, so a long answer
         // (a report, a person filling in an elicitation form) is not cut while bytes flow.
-        let mut request = request.build()?;
-        if let Some(signer) = &self.options.signer {
-            signer.sign(&mut request).await?;
-        }
-        Ok(self.http.execute(request).await?)
+        super::send::send(&self.http, &self.options, request).await
     }
 }
 

@@ -11,6 +11,8 @@
 //!   [`logs_stub`]: a scripted CloudWatch Logs API.
 //! - [`lambda`]: the Lambda Runtime API and API Gateway REST emulator.
 //! - [`jsonrpc`]: the JSON-RPC messages the tests send.
+//! - [`oauth`]: a local OAuth authorization server and the fixtures served with authorization
+//!   on against it.
 //! - [`suite`]: the MCP conformance suite runner.
 
 pub mod app;
@@ -21,6 +23,7 @@ pub mod jsonrpc;
 pub mod lambda;
 pub mod logs_stub;
 pub mod moto;
+pub mod oauth;
 pub mod paths;
 pub mod process;
 pub mod proxy;
