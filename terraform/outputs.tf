@@ -4,6 +4,16 @@ locals {
 
   host_server_name = "bedrock-usage"
   api_key_value    = var.auth_mode == "api_key" ? aws_api_gateway_api_key.this[0].value : null
+
+  # auth_mode = "oauth" with the created pool: the public client hosts name (Cognito has no
+  # dynamic client registration), the pipeline's client, and the port of a
+  # http://localhost:PORT/callback redirect URI for Claude Code's --callback-port.
+  oauth_host_client_id     = local.oauth ? one(aws_cognito_user_pool_client.host[*].id) : null
+  oauth_pipeline_client_id = local.oauth ? one(aws_cognito_user_pool_client.pipeline[*].id) : null
+  oauth_callback_port = !local.create_cognito ? null : try(
+    [for u in var.oauth.callback_urls : regex("^http://localhost:([0-9]+)/callback$", u)[0] if can(regex("^http://localhost:([0-9]+)/callback$", u))][0],
+    null
+  )
 }
 
 output "mcp_url" {
@@ -102,10 +112,12 @@ output "custom_domain_target" {
 }
 
 output "claude_code_command" {
-  description = "Adds the server to Claude Code. Contains the API key: print it with `terraform output -raw claude_code_command`."
+  description = "Adds the server to Claude Code. Contains the API key: print it with `terraform output -raw claude_code_command`. With auth_mode = \"oauth\" and the created pool it names the host client id (and --callback-port when oauth.callback_urls has http://localhost:PORT/callback); Claude Code then runs the authorization code flow in the browser."
   sensitive   = true
   value = join(" ", compact([
     "claude mcp add --transport http",
+    local.oauth_host_client_id == null ? "" : "--client-id ${local.oauth_host_client_id}",
+    local.oauth_callback_port == null ? "" : "--callback-port ${local.oauth_callback_port}",
     local.host_server_name,
     "'${local.mcp_url}'",
     local.api_key_value == null ? "" : "--header 'x-api-key: ${local.api_key_value}'",
@@ -113,7 +125,7 @@ output "claude_code_command" {
 }
 
 output "vscode_mcp_json" {
-  description = "A .vscode/mcp.json for VS Code. The API key is prompted for once and kept in VS Code's secret storage, not in the file."
+  description = "A .vscode/mcp.json for VS Code. The API key is prompted for once and kept in VS Code's secret storage, not in the file. With auth_mode = \"oauth\" the URL is all it needs: VS Code discovers the issuer and, as Cognito has no dynamic client registration, asks once for the client id (oauth.host_client_id; register https://vscode.dev/redirect among oauth.callback_urls)."
   value = var.auth_mode != "api_key" ? jsonencode({
     servers = { (local.host_server_name) = { type = "http", url = local.mcp_url } }
     }) : jsonencode({
@@ -134,22 +146,25 @@ output "vscode_mcp_json" {
 }
 
 output "cursor_mcp_json" {
-  description = "A ~/.cursor/mcp.json (or .cursor/mcp.json) for Cursor. The API key is read from the environment variable BEDROCK_USAGE_MCP_API_KEY."
+  description = "A ~/.cursor/mcp.json (or .cursor/mcp.json) for Cursor. The API key is read from the environment variable BEDROCK_USAGE_MCP_API_KEY. With auth_mode = \"oauth\" and the created pool, auth names the host client id and the scopes (Cursor's redirect URI is cursor://anysphere.cursor-mcp/oauth/callback)."
   value = jsonencode({
     mcpServers = {
       (local.host_server_name) = merge(
         { url = local.mcp_url },
         var.auth_mode == "api_key" ? { headers = { "x-api-key" = "$${env:BEDROCK_USAGE_MCP_API_KEY}" } } : {},
+        local.oauth_host_client_id == null ? {} : { auth = { CLIENT_ID = local.oauth_host_client_id, scopes = local.oauth_scopes } },
       )
     }
   })
 }
 
 output "smoke_command" {
-  description = "Checks the deployment end to end with the project's mcp-client (run from terraform/)."
+  description = "Checks the deployment end to end with the project's mcp-client (run from terraform/). With auth_mode = \"oauth\" and the created pool it uses the pipeline client's credentials (the secret through MCP_OAUTH_CLIENT_SECRET, never on the command line); mcp-client discovers the token endpoint from the server's metadata."
   value = join(" ", compact([
+    local.oauth_pipeline_client_id == null ? "" : "MCP_OAUTH_CLIENT_SECRET=\"$(terraform output -raw oauth_pipeline_client_secret)\"",
     "mcp-client --url \"$(terraform output -raw mcp_url)\"",
     var.auth_mode == "api_key" ? "--header \"x-api-key: $(terraform output -raw api_key)\"" : "",
+    local.oauth_pipeline_client_id == null ? "" : "--oauth-client-id ${local.oauth_pipeline_client_id}",
     "smoke",
   ]))
 }
