@@ -5,6 +5,10 @@
 //! - REST API paths carry the stage (`/prod/mcp`); the app routes on the path without it.
 //! - The `Host` is the gateway's own domain, which the app should accept without being told:
 //!   the event's request context names it, and [`GatewayHost`] carries it to the host guard.
+//! - With OAuth on and no `--public-url`, the resource's URL is the one the gateway received
+//!   the request on: its domain name and the path before the app's (the stage), from the
+//!   request context, carried as [`GatewayBase`] (see `auth::resource` for why nothing the
+//!   client sends is read for it).
 
 use axum::Router;
 use axum::body::Body;
@@ -13,6 +17,7 @@ use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use tower::ServiceExt;
 
+use crate::auth::GatewayBase;
 use crate::transport::GatewayHost;
 
 /// Whether this process runs inside Lambda (the Runtime API is announced to it).
@@ -32,6 +37,7 @@ pub async fn run(app: Router) -> Result<(), lambda_http::Error> {
 /// Turns a gateway event's request into the request the app expects.
 pub fn adapt(request: lambda_http::Request) -> Request<Body> {
     let gateway_host = gateway_domain(&request);
+    let client_path = gateway_path(&request);
     let raw_path = request.raw_http_path().to_owned();
     let (mut parts, body) = request.into_parts();
     if !raw_path.is_empty() {
@@ -45,6 +51,11 @@ pub fn adapt(request: lambda_http::Request) -> Request<Body> {
         }
     }
     if let Some(domain) = gateway_host {
+        let base = client_path
+            .and_then(|path| GatewayBase::from_gateway(&domain, &path, parts.uri.path()));
+        if let Some(base) = base {
+            parts.extensions.insert(base);
+        }
         parts.extensions.insert(GatewayHost(domain));
     }
     let body = match body {
@@ -61,6 +72,17 @@ fn gateway_domain(request: &lambda_http::Request) -> Option<String> {
     match request.request_context_ref()? {
         RequestContext::ApiGatewayV1(context) => context.domain_name.clone(),
         RequestContext::ApiGatewayV2(context) => context.domain_name.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// The whole path the client asked the gateway for (stage or base path included), from the
+/// event's request context.
+fn gateway_path(request: &lambda_http::Request) -> Option<String> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(context) => context.path.clone(),
+        RequestContext::ApiGatewayV2(context) => context.http.path.clone(),
         #[allow(unreachable_patterns)]
         _ => None,
     }
@@ -123,6 +145,11 @@ mod tests {
             assert_eq!(
                 adapted.extensions().get::<GatewayHost>(),
                 Some(&GatewayHost(domain.to_owned()))
+            );
+            let stage = if event == REST_EVENT { "/prod" } else { "" };
+            assert_eq!(
+                adapted.extensions().get::<GatewayBase>(),
+                Some(&GatewayBase(format!("https://{domain}{stage}")))
             );
         }
     }

@@ -3,23 +3,33 @@
 //! JWKS of ECDSA P-256 keys generated here). Every refusal is checked for its status and its
 //! `WWW-Authenticate` challenge; the issuer counts its JWKS fetches, so the rate limit on
 //! refetches for unknown `kid`s is observed, not assumed.
+//!
+//! Legacy sessions are bound to the principal of the token that created them: tried with the
+//! memory store and with two instances on one DynamoDB table (moto).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bedrock_usage_mcp::auth::Authorizer;
 use bedrock_usage_mcp::config::HttpArgs;
 use bedrock_usage_mcp::serve;
 use bedrock_usage_mcp::server::McpServer;
-use bedrock_usage_mcp::store::StoreArgs;
+use bedrock_usage_mcp::store::dynamodb::create_table;
+use bedrock_usage_mcp::store::{DynamoStore, MemoryStore, SessionId, SessionStore, StoreArgs};
+use bedrock_usage_mcp::transport::{McpService, TransportConfig};
 use clap::Parser;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use mcp_testkit::lambda::{GATEWAY_DOMAIN, InstanceSpec, LambdaHarness, Options, STAGE};
+use mcp_testkit::moto::{Moto, unique_table};
+use mcp_testkit::sse::SseReader;
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
@@ -168,35 +178,59 @@ impl Server {
         Self::start_with(issuer, &[]).await
     }
 
+    /// An instance on `store` (instances sharing a store serve each other's sessions), with
+    /// authorization from `issuer` as [`Server::start`] sets it, for the resource at `public`
+    /// (instances behind one URL share it), by default its own URL.
+    async fn start_on(issuer: &Issuer, store: Arc<dyn SessionStore>, public: Option<&str>) -> Self {
+        let (listener, base) = Self::listen().await;
+        let public = public.map_or_else(|| format!("{base}/mcp"), str::to_owned);
+        let cli = Self::flags(Some(issuer), &public, &[]);
+        let settings = cli.http.oauth_settings().expect("settings").expect("on");
+        let auth = Authorizer::discover(settings).await.expect("discovery");
+        let server = McpServer::builder("oauth-test", "1").build();
+        let app = McpService::new(server, store, TransportConfig::default())
+            .with_authorizer(Arc::new(auth))
+            .router();
+        Self::serving(listener, base, app)
+    }
+
     /// [`Server::start`] with more flags.
     async fn start_with(issuer: Option<&Issuer>, extra: &[&str]) -> Result<Self, serve::RunError> {
+        let (listener, base) = Self::listen().await;
+        let cli = Self::flags(issuer, &format!("{base}/mcp"), extra);
+        let server = McpServer::builder("oauth-test", "1").build();
+        let app = serve::app(server, &cli.http, &cli.store).await?;
+        Ok(Self::serving(listener, base, app))
+    }
+
+    /// A listener on 127.0.0.1 and its base URL.
+    async fn listen() -> (tokio::net::TcpListener, String) {
         let listener = serve::bind("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind the server");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let public = format!("{base}/mcp");
-        let mut args = vec!["test".to_owned()];
+        (listener, base)
+    }
+
+    /// The flags of an instance: `--oauth-issuer ISSUER --public-url PUBLIC --oauth-scope
+    /// mcp:tools` (none of them without an issuer), then `extra`.
+    fn flags(issuer: Option<&Issuer>, public: &str, extra: &[&str]) -> Cli {
+        let mut args = vec!["test"];
         if let Some(issuer) = issuer {
-            for flag in [
-                "--oauth-issuer",
-                issuer.url(),
-                "--public-url",
-                &public,
-                "--oauth-scope",
-                SCOPE,
-            ] {
-                args.push(flag.to_owned());
-            }
+            args.extend(["--oauth-issuer", issuer.url(), "--public-url", public]);
+            args.extend(["--oauth-scope", SCOPE]);
         }
-        args.extend(extra.iter().map(|flag| (*flag).to_owned()));
-        let cli = Cli::try_parse_from(args).expect("flags");
-        let server = McpServer::builder("oauth-test", "1").build();
-        let app = serve::app(server, &cli.http, &cli.store).await?;
+        args.extend(extra);
+        Cli::try_parse_from(args).expect("flags")
+    }
+
+    /// Serves `app` on `listener` until the returned server is dropped.
+    fn serving(listener: tokio::net::TcpListener, base: String, app: Router) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(serve::serve(listener, app, async {
             let _ = stopped.await;
         }));
-        Ok(Self { base, _stop: stop })
+        Self { base, _stop: stop }
     }
 
     fn resource(&self) -> String {
@@ -261,11 +295,16 @@ fn with(mut claims: Value, key: &str, value: Value) -> Value {
 
 /// POSTs a legacy `initialize` (2025-11-25) with the given `Authorization` values and query.
 async fn initialize(server: &Server, authorization: &[&str], query: &str) -> Answer {
+    initialize_at(&format!("{}/mcp{query}", server.base), authorization).await
+}
+
+/// [`initialize`] at `url`.
+async fn initialize_at(url: &str, authorization: &[&str]) -> Answer {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
         "clientInfo": { "name": "oauth-test", "version": "1" } } });
     let mut request = reqwest::Client::new()
-        .post(format!("{}/mcp{query}", server.base))
+        .post(url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream");
     for value in authorization {
@@ -719,6 +758,280 @@ async fn with_authorization_off_nothing_changes() {
     assert_eq!(open.status, 200, "{open:?}");
     assert!(open.headers.get("www-authenticate").is_none());
     assert_eq!(get(&server.metadata_url()).await.status, 404);
+}
+
+/// Which session store the instances of a binding test share.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Memory,
+    DynamoDb,
+}
+
+/// Two instances on one store of `backend`, the store, and (DynamoDB) the table and moto.
+async fn two_instances(
+    issuer: &Issuer,
+    backend: Backend,
+) -> (
+    Server,
+    Server,
+    Arc<dyn SessionStore>,
+    Option<(Arc<Moto>, String)>,
+) {
+    let (store, moto): (Arc<dyn SessionStore>, _) = match backend {
+        Backend::Memory => (Arc::new(MemoryStore::new()), None),
+        Backend::DynamoDb => {
+            let moto = Moto::shared();
+            let table = unique_table("oauth-sessions");
+            assert!(create_table(&moto.dynamodb(), &table).await.expect("table"));
+            let store = Arc::new(DynamoStore::new(moto.dynamodb(), &table));
+            (store, Some((moto, table)))
+        }
+    };
+    let one = Server::start_on(issuer, Arc::clone(&store), None).await;
+    let two = Server::start_on(issuer, Arc::clone(&store), Some(&one.resource())).await;
+    (one, two, store, moto)
+}
+
+/// A request in session `session` of `server` with `token`: `method` POST (with `body`), GET
+/// (with `last_event_id`, if any) or DELETE.
+async fn in_session(
+    server: &Server,
+    method: reqwest::Method,
+    session: &str,
+    token: &str,
+    body: Option<Value>,
+    last_event_id: Option<&str>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .request(method, server.resource())
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    request.send().await.expect("request")
+}
+
+/// A legacy session is bound to the principal of the token that created it (issuer and `sub`,
+/// or `client_id` for a token with no user): a valid token of anyone else gets 404 on every
+/// request in it (POST, GET, resumption, DELETE), on either instance, and the owner's session
+/// is left exactly as it was. The store keeps a digest, never the token nor the subject.
+async fn sessions_are_bound_to_their_principal(backend: Backend) {
+    let key = SigningKey::generate("k1");
+    let issuer = Issuer::start(&[&key], false).await;
+    let (one, two, store, moto) = two_instances(&issuer, backend).await;
+    let token_of = |sub: Option<&str>, client: &str| {
+        let mut claims = with(claims(&issuer, &one), "client_id", json!(client));
+        match sub {
+            Some(sub) => claims["sub"] = json!(sub),
+            None => {
+                claims.as_object_mut().expect("object").remove("sub");
+            }
+        }
+        key.sign(&claims)
+    };
+    let alice = token_of(Some("alice"), "host");
+    let strangers = [
+        ("another user", token_of(Some("bob"), "host")),
+        ("a client named like the user", token_of(None, "alice")),
+    ];
+    let pipeline = token_of(None, "pipeline");
+    let other_client = token_of(None, "reporter");
+
+    let created = with_token(&one, &alice).await;
+    assert_eq!(created.status, 200, "{created:?}");
+    let session = created.headers["mcp-session-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let note = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let post = |server, token, body| {
+        in_session(
+            server,
+            reqwest::Method::POST,
+            &session,
+            token,
+            Some(body),
+            None,
+        )
+    };
+    assert_eq!(post(&two, &alice, note.clone()).await.status(), 202);
+    // Alice's standalone stream, for an event id to resume from.
+    let opened = in_session(&two, reqwest::Method::GET, &session, &alice, None, None).await;
+    assert_eq!(opened.status(), 200);
+    let mut events = SseReader::from_response(opened);
+    let priming = events
+        .next(Duration::from_secs(30))
+        .await
+        .expect("the priming event");
+    let event_id = priming.id.expect("an event id");
+    drop(events);
+
+    let id = SessionId::parse(&session).expect("a session id");
+    let before = store.load_session(&id).await.expect("load").expect("live");
+    let principal = before.principal.clone().expect("bound");
+    assert_eq!(principal.len(), 64, "a SHA-256 digest");
+    for secret in [alice.as_str(), "alice"] {
+        assert!(!principal.contains(secret), "the store keeps a digest");
+    }
+    if let Some((moto, table)) = &moto {
+        let item = moto
+            .dynamodb()
+            .get_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(format!("S#{session}")))
+            .key("sk", AttributeValue::S("SESSION".into()))
+            .send()
+            .await
+            .expect("GetItem")
+            .item
+            .expect("the session item");
+        assert_eq!(item["principal"], AttributeValue::S(principal.clone()));
+        let signature = alice.rsplit('.').next().expect("signature");
+        assert!(!format!("{item:?}").contains(signature), "no token stored");
+    }
+
+    let ping = json!({ "jsonrpc": "2.0", "id": 7, "method": "ping" });
+    for (who, token) in &strangers {
+        for server in [&one, &two] {
+            let posted = post(server, token, ping.clone()).await;
+            assert_eq!(posted.status(), 404, "{who}: POST");
+            let listen = in_session(server, reqwest::Method::GET, &session, token, None, None);
+            assert_eq!(listen.await.status(), 404, "{who}: GET");
+            let resume = in_session(
+                server,
+                reqwest::Method::GET,
+                &session,
+                token,
+                None,
+                Some(&event_id),
+            );
+            assert_eq!(resume.await.status(), 404, "{who}: GET with Last-Event-ID");
+            let end = in_session(server, reqwest::Method::DELETE, &session, token, None, None);
+            assert_eq!(end.await.status(), 404, "{who}: DELETE");
+        }
+    }
+    let after = store.load_session(&id).await.expect("load").expect("live");
+    assert_eq!(
+        after, before,
+        "the strangers changed nothing of the session"
+    );
+
+    // Alice still has all of it: her stream resumes, her requests pass, and she ends it.
+    let resumed = in_session(
+        &one,
+        reqwest::Method::GET,
+        &session,
+        &alice,
+        None,
+        Some(&event_id),
+    )
+    .await;
+    assert_eq!(resumed.status(), 200, "the owner resumes");
+    drop(resumed);
+    assert_eq!(post(&one, &alice, note.clone()).await.status(), 202);
+    let end = in_session(&two, reqwest::Method::DELETE, &session, &alice, None, None);
+    assert_eq!(end.await.status(), 200, "the owner ends it");
+    assert_eq!(post(&one, &alice, note.clone()).await.status(), 404);
+
+    // Tokens with no user are bound by their client.
+    let machine = with_token(&two, &pipeline).await;
+    assert_eq!(machine.status, 200, "{machine:?}");
+    let machine_session = machine.headers["mcp-session-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let machine_post = |token| {
+        in_session(
+            &one,
+            reqwest::Method::POST,
+            &machine_session,
+            token,
+            Some(note.clone()),
+            None,
+        )
+    };
+    assert_eq!(machine_post(&other_client).await.status(), 404);
+    assert_eq!(machine_post(&alice).await.status(), 404);
+    assert_eq!(machine_post(&pipeline).await.status(), 202);
+}
+
+#[tokio::test]
+async fn memory_sessions_are_bound_to_their_principal() {
+    sessions_are_bound_to_their_principal(Backend::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_sessions_are_bound_to_their_principal() {
+    sessions_are_bound_to_their_principal(Backend::DynamoDb).await;
+}
+
+/// On Lambda behind API Gateway, without `--public-url`: the resource is the URL the gateway
+/// received the request on (its domain and stage, from the event), in the metadata, in the
+/// challenge and as the audience. Through the emulated REST API, the function's challenge
+/// arrives renamed `x-amzn-remapped-www-authenticate`, as on AWS, and the path-suffixed
+/// metadata URL (where 2025-11-25 hosts look when the challenge names none) needs no token.
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_api_gateway_the_resource_is_the_url_the_gateway_received() {
+    let key = SigningKey::generate("k1");
+    let issuer = Issuer::start(&[&key], false).await;
+    let spec = InstanceSpec::conformance().args(["--oauth-issuer", issuer.url()]);
+    let spec = spec.args(["--oauth-scope", SCOPE]);
+    let harness = tokio::task::spawn_blocking(move || {
+        LambdaHarness::with_instances(Options::oauth(), &[spec])
+    })
+    .await
+    .expect("the harness starts");
+    let base = format!("https://{GATEWAY_DOMAIN}/{STAGE}");
+    let resource = format!("{base}/mcp");
+    let metadata_url = format!("{base}/.well-known/oauth-protected-resource/mcp");
+
+    let refused = initialize_at(&harness.url(), &[]).await;
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert!(
+        refused.headers.get("www-authenticate").is_none(),
+        "REST proxy integrations rename the header: {refused:?}"
+    );
+    let remapped = refused.headers.get("x-amzn-remapped-www-authenticate");
+    assert_eq!(
+        remapped.and_then(|v| v.to_str().ok()),
+        Some(format!("Bearer resource_metadata=\"{metadata_url}\", scope=\"{SCOPE}\"").as_str()),
+        "the challenge names the gateway's URL"
+    );
+
+    let origin = harness.origin();
+    for path in [
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource",
+    ] {
+        let document = get(&format!("{origin}/{STAGE}{path}")).await;
+        assert_eq!(document.status, 200, "{path}: {document:?}");
+        assert_eq!(document.body["resource"], json!(resource), "{path}");
+        assert_eq!(
+            document.body["authorization_servers"],
+            json!([issuer.url()])
+        );
+    }
+
+    let token = |aud: &str| {
+        key.sign(&json!({
+            "iss": issuer.url(), "aud": aud, "sub": "user-1", "scope": SCOPE,
+            "iat": now(), "exp": now() + 300,
+        }))
+    };
+    let accepted = initialize_at(&harness.url(), &[&format!("Bearer {}", token(&resource))]).await;
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    let elsewhere = token("http://127.0.0.1:9/mcp");
+    let foreign = initialize_at(&harness.url(), &[&format!("Bearer {elsewhere}")]).await;
+    assert_eq!(foreign.status, 401, "another resource's token: {foreign:?}");
+    harness.assert_clean();
 }
 
 /// A writer that keeps every log line in memory.

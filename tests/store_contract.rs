@@ -76,7 +76,8 @@ impl Backend {
     }
 }
 
-/// A session record expiring `ttl` seconds from now (in the past if negative).
+/// A session record expiring `ttl` seconds from now (in the past if negative), bound to a
+/// principal, so that every comparison of a record read back also checks that it is kept.
 fn record(ttl: i64) -> SessionRecord {
     SessionRecord {
         id: SessionId::generate(),
@@ -88,6 +89,7 @@ fn record(ttl: i64) -> SessionRecord {
         initialized: false,
         terminated: false,
         expires_at: unix_now().saturating_add_signed(ttl),
+        principal: Some("c0ffee".repeat(8)),
     }
 }
 

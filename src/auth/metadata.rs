@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::fetch::{self, FetchError};
-use super::{AuthError, OAuthSettings};
+use super::{AuthError, OAuthSettings, ResourceUrls};
 
 /// The well-known path of Protected Resource Metadata (RFC 9728 section 3).
 pub const PRM_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
@@ -75,10 +75,10 @@ pub async fn discover(client: &reqwest::Client, issuer: &str) -> Result<IssuerMe
     Err(AuthError::NoMetadata(tried.join("; ")))
 }
 
-/// The Protected Resource Metadata document (RFC 9728 section 2).
-pub fn protected_resource(settings: &OAuthSettings) -> Value {
+/// The Protected Resource Metadata document (RFC 9728 section 2) of the resource at `urls`.
+pub fn protected_resource(settings: &OAuthSettings, urls: &ResourceUrls) -> Value {
     let mut document = json!({
-        "resource": settings.resource,
+        "resource": urls.resource,
         "authorization_servers": [settings.issuer],
         "bearer_methods_supported": ["header"],
         "resource_name": "Bedrock usage MCP server",

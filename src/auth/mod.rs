@@ -7,6 +7,8 @@
 //! - `metadata`: the issuer's metadata (discovery) and our Protected Resource Metadata.
 //! - `jwks`: the issuer's keys, cached, refetched on an unknown `kid` at a bounded rate.
 //! - `validate`: the JWT checks.
+//! - `principal`: whom a valid token speaks for, which legacy sessions are bound to.
+//! - `resource`: the resource URL and the metadata URL, fixed or derived from the gateway.
 //! - `challenge`: the 401 / 403 / 400 answers and their `WWW-Authenticate` header.
 //! - `fetch`: bounded HTTP GETs of the issuer's documents.
 
@@ -14,12 +16,16 @@ mod challenge;
 mod fetch;
 mod jwks;
 mod metadata;
+mod principal;
+mod resource;
 mod validate;
 
 pub use challenge::Denial;
 pub use fetch::{CONNECT_TIMEOUT, FETCH_TIMEOUT, FetchError, MAX_DOCUMENT_BYTES};
 pub use jwks::{MAX_AGE as JWKS_MAX_AGE, MAX_KEYS as JWKS_MAX_KEYS, REFRESH_INTERVAL};
 pub use metadata::{IssuerMetadata, PRM_WELL_KNOWN, discovery_urls};
+pub use principal::Principal;
+pub use resource::{GatewayBase, ResourceUrls};
 pub use validate::{ALLOWED_ALGORITHMS, Claims, LEEWAY_SECS};
 
 use std::sync::Arc;
@@ -36,8 +42,8 @@ use jwks::Jwks;
 pub struct OAuthSettings {
     /// The issuer, exactly as its tokens' `iss` says.
     pub issuer: String,
-    /// The audience a token must carry (`aud`): by default the resource URL.
-    pub audience: String,
+    /// The audience a token must carry (`aud`); `None`: the resource URL.
+    pub audience: Option<String>,
     /// When not empty, the app clients whose tokens are accepted (`client_id`), for issuers
     /// whose access tokens carry no `aud`, such as Amazon Cognito: `client_id` must be one of
     /// these, `aud` must name the audience only when present, and `token_use`, when present,
@@ -45,10 +51,9 @@ pub struct OAuthSettings {
     pub client_ids: Vec<String>,
     /// Scopes every request needs (all of them); empty: a valid token is enough.
     pub scopes: Vec<String>,
-    /// The canonical URL of the MCP endpoint (RFC 8707 resource identifier).
-    pub resource: String,
-    /// Where hosts find our Protected Resource Metadata (the `resource_metadata` URL).
-    pub metadata_url: String,
+    /// The resource URL and the metadata URL (`--public-url`); `None`: derived per request
+    /// from the gateway that received it (on Lambda; see `resource`).
+    pub public: Option<ResourceUrls>,
     /// The endpoint's path in the app (after a gateway stripped its stage), for the
     /// path-suffixed metadata route.
     pub endpoint: String,
@@ -72,7 +77,8 @@ pub struct Authorizer {
     settings: OAuthSettings,
     issuer: IssuerMetadata,
     jwks: Jwks,
-    document: String,
+    /// The Protected Resource Metadata, when its URLs are fixed.
+    document: Option<String>,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -96,11 +102,15 @@ impl Authorizer {
             settings.jwks_refresh_interval,
         )
         .await?;
-        let document = metadata::protected_resource(&settings).to_string();
+        let document = settings
+            .public
+            .as_ref()
+            .map(|urls| metadata::protected_resource(&settings, urls).to_string());
+        let from_gateway = "derived from the gateway of each request";
         tracing::info!(
             issuer = %settings.issuer,
-            audience = %settings.audience,
-            resource = %settings.resource,
+            audience = settings.audience.as_deref().unwrap_or("the resource URL"),
+            resource = settings.public.as_ref().map_or(from_gateway, |u| u.resource.as_str()),
             "OAuth authorization on"
         );
         Ok(Self {
@@ -120,9 +130,37 @@ impl Authorizer {
         &self.issuer
     }
 
-    /// Lets a request through with its token's claims, or says how to refuse it.
-    pub async fn authorize(&self, headers: &HeaderMap, uri: &Uri) -> Result<Claims, Denial> {
-        let prm = self.settings.metadata_url.as_str();
+    /// The URLs of the resource for a request received by `gateway` (if a gateway did):
+    /// the configured ones, else the gateway's. `None` when neither says (a Lambda invoked
+    /// by something other than a gateway, without `--public-url`).
+    pub fn resource_urls(&self, gateway: Option<&GatewayBase>) -> Option<ResourceUrls> {
+        match (&self.settings.public, gateway) {
+            (Some(urls), _) => Some(urls.clone()),
+            (None, Some(base)) => Some(ResourceUrls::at(&base.0, &self.settings.endpoint)),
+            (None, None) => None,
+        }
+    }
+
+    /// Lets a request for the resource at `urls` through, naming whom its token speaks for,
+    /// or says how to refuse it.
+    pub async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        uri: &Uri,
+        urls: &ResourceUrls,
+    ) -> Result<Principal, Denial> {
+        let claims = self.validate(headers, uri, urls).await?;
+        Ok(Principal::of(&self.settings.issuer, &claims))
+    }
+
+    /// The checks of [`Authorizer::authorize`]: the token's claims once it passed them all.
+    async fn validate(
+        &self,
+        headers: &HeaderMap,
+        uri: &Uri,
+        urls: &ResourceUrls,
+    ) -> Result<Claims, Denial> {
+        let prm = urls.metadata_url.as_str();
         if uri.query().is_some_and(has_query_token) {
             return Err(Denial::invalid_request(
                 prm,
@@ -150,7 +188,8 @@ impl Authorizer {
                 ));
             }
         };
-        let claims = validate::validate(token, &self.jwks, &self.settings)
+        let audience = self.settings.audience.as_deref().unwrap_or(&urls.resource);
+        let claims = validate::validate(token, &self.jwks, &self.settings, audience)
             .await
             .map_err(|invalid| {
                 tracing::debug!(reason = invalid.description(), "bearer token refused");
@@ -175,23 +214,43 @@ impl Authorizer {
     pub fn metadata_routes(self: &Arc<Self>) -> Router {
         let suffixed = format!("{PRM_WELL_KNOWN}{}", self.settings.endpoint);
         let this = Arc::clone(self);
-        let handler = move || {
+        let handler = move |request: axum::extract::Request| {
             let this = Arc::clone(&this);
-            async move { this.metadata_response() }
+            async move { this.metadata_response(request.extensions().get::<GatewayBase>()) }
         };
         Router::new()
             .route(PRM_WELL_KNOWN, axum::routing::get(handler.clone()))
             .route(&suffixed, axum::routing::get(handler))
     }
 
-    fn metadata_response(&self) -> Response {
+    fn metadata_response(&self, gateway: Option<&GatewayBase>) -> Response {
+        let document = match (&self.document, self.resource_urls(gateway)) {
+            (Some(document), _) => document.clone(),
+            (None, Some(urls)) => metadata::protected_resource(&self.settings, &urls).to_string(),
+            (None, None) => return unknown_public_url(),
+        };
         let headers = [
             (header::CONTENT_TYPE, "application/json"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ];
-        (headers, self.document.clone()).into_response()
+        (headers, document).into_response()
     }
+}
+
+/// The answer when the resource has no URL to name: 500, since only configuration
+/// (`--public-url`) or a gateway in front can fix it.
+pub fn unknown_public_url() -> Response {
+    let body = serde_json::json!({
+        "error": "server_error",
+        "error_description": "the server's public URL is unknown: set --public-url (MCP_PUBLIC_URL)",
+    });
+    (
+        http::StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 enum Bearer<'a> {

@@ -98,11 +98,12 @@ impl Invalid {
     }
 }
 
-/// Validates `token` against the issuer's keys and the settings.
+/// Validates `token` against the issuer's keys and the settings, for `audience`.
 pub async fn validate(
     token: &str,
     jwks: &Jwks,
     settings: &OAuthSettings,
+    audience: &str,
 ) -> Result<Claims, Invalid> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| Invalid::Malformed)?;
     if !ALLOWED_ALGORITHMS.contains(&header.alg) {
@@ -112,7 +113,7 @@ pub async fn validate(
         .key(header.kid.as_deref())
         .await
         .ok_or(Invalid::UnknownKey)?;
-    check(token, &header, &key, settings)
+    check(token, &header, &key, settings, audience)
 }
 
 /// The checks once the key is known.
@@ -121,6 +122,7 @@ fn check(
     header: &Header,
     key: &VerifyingKey,
     settings: &OAuthSettings,
+    audience: &str,
 ) -> Result<Claims, Invalid> {
     if key.alg.is_some_and(|alg| alg != header.alg) {
         return Err(Invalid::Algorithm);
@@ -130,7 +132,7 @@ fn check(
     validation.validate_nbf = true;
     validation.set_issuer(&[&settings.issuer]);
     if settings.client_ids.is_empty() {
-        validation.set_audience(&[&settings.audience]);
+        validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
     } else {
         validation.validate_aud = false;
@@ -149,14 +151,14 @@ fn check(
             _ => Invalid::Malformed,
         })?;
     if !settings.client_ids.is_empty() {
-        check_client(&claims, settings)?;
+        check_client(&claims, settings, audience)?;
     }
     Ok(claims)
 }
 
 /// The binding of a token without `aud` (Amazon Cognito access tokens): no ID token, an
 /// accepted `client_id`, and an `aud` naming the audience if there is one.
-fn check_client(claims: &Claims, settings: &OAuthSettings) -> Result<(), Invalid> {
+fn check_client(claims: &Claims, settings: &OAuthSettings, audience: &str) -> Result<(), Invalid> {
     if claims.token_use.as_deref().is_some_and(|u| u != "access") {
         return Err(Invalid::TokenUse);
     }
@@ -167,7 +169,6 @@ fn check_client(claims: &Claims, settings: &OAuthSettings) -> Result<(), Invalid
     {
         return Err(Invalid::Client);
     }
-    let audience = settings.audience.as_str();
     let aud_ok = match &claims.aud {
         None => true,
         Some(Value::String(aud)) => aud == audience,

@@ -6,7 +6,7 @@ use clap::Args;
 use http::Uri;
 
 use super::ConfigError;
-use crate::auth::{OAuthSettings, PRM_WELL_KNOWN, REFRESH_INTERVAL};
+use crate::auth::{OAuthSettings, REFRESH_INTERVAL, ResourceUrls};
 
 /// The `--help` heading of the OAuth flags.
 const HEADING: &str = "OAuth 2.1 authorization";
@@ -46,8 +46,10 @@ pub struct OAuthArgs {
     pub oauth_scope: Option<String>,
 
     /// The canonical URL of the MCP endpoint as clients reach it (`https://host/stage/mcp`),
-    /// the resource identifier of OAuth. Default with --oauth-issuer: http://BIND/ENDPOINT
-    /// when --bind names an address and a port; required otherwise (and on Lambda).
+    /// the resource identifier of OAuth. Default with --oauth-issuer: on Lambda, the URL the
+    /// gateway received each request on (its domain name and stage or base path, from the
+    /// event, never from client headers); elsewhere http://BIND/ENDPOINT when --bind names an
+    /// address and a port, and required otherwise (say behind a proxy).
     #[arg(long, env = "MCP_PUBLIC_URL", value_name = "URL", help_heading = HEADING)]
     pub public_url: Option<String>,
 }
@@ -75,7 +77,8 @@ impl OAuthArgs {
         check_url("--oauth-issuer", issuer)?;
         let resource = match &self.public_url {
             Some(url) => url.clone(),
-            None if on_lambda || bind.ip().is_unspecified() || bind.port() == 0 => {
+            None if on_lambda => return Ok(Some(self.checked(issuer, None, endpoint)?)),
+            None if bind.ip().is_unspecified() || bind.port() == 0 => {
                 return Err(ConfigError::OAuth(
                     "--public-url is required with --oauth-issuer here (the URL clients reach \
                      the endpoint at)"
@@ -84,18 +87,19 @@ impl OAuthArgs {
             }
             None => format!("http://{bind}{endpoint}"),
         };
-        let uri = check_url("--public-url", &resource)?;
-        let path = uri.path();
-        let Some(prefix) = path.strip_suffix(endpoint) else {
-            return Err(ConfigError::OAuth(format!(
-                "--public-url {resource} must end with the endpoint path {endpoint}"
-            )));
-        };
-        let origin = format!(
-            "{}://{}",
-            uri.scheme_str().unwrap_or("https"),
-            uri.authority().map_or("", |a| a.as_str())
-        );
+        Ok(Some(self.checked(issuer, Some(&resource), endpoint)?))
+    }
+
+    /// The settings for the resource at `resource` (`None`: derived from the gateway).
+    fn checked(
+        &self,
+        issuer: &str,
+        resource: Option<&str>,
+        endpoint: &str,
+    ) -> Result<OAuthSettings, ConfigError> {
+        let public = resource
+            .map(|resource| public_urls(resource, endpoint))
+            .transpose()?;
         let scopes: Vec<String> = self
             .oauth_scope
             .as_deref()
@@ -109,12 +113,9 @@ impl OAuthArgs {
                 "--oauth-scope must not contain quotes or backslashes".into(),
             ));
         }
-        Ok(Some(OAuthSettings {
-            issuer: issuer.clone(),
-            audience: self
-                .oauth_audience
-                .clone()
-                .unwrap_or_else(|| resource.clone()),
+        Ok(OAuthSettings {
+            issuer: issuer.to_owned(),
+            audience: self.oauth_audience.clone(),
             client_ids: self
                 .oauth_client_ids
                 .iter()
@@ -122,12 +123,30 @@ impl OAuthArgs {
                 .filter(|id| !id.is_empty())
                 .collect(),
             scopes,
-            metadata_url: format!("{origin}{prefix}{PRM_WELL_KNOWN}{endpoint}"),
-            resource,
+            public,
             endpoint: endpoint.to_owned(),
             jwks_refresh_interval: REFRESH_INTERVAL,
-        }))
+        })
     }
+}
+
+/// The URLs of the endpoint at `resource` (`--public-url`), which must end with its path.
+fn public_urls(resource: &str, endpoint: &str) -> Result<ResourceUrls, ConfigError> {
+    let uri = check_url("--public-url", resource)?;
+    let Some(prefix) = uri.path().strip_suffix(endpoint) else {
+        return Err(ConfigError::OAuth(format!(
+            "--public-url {resource} must end with the endpoint path {endpoint}"
+        )));
+    };
+    let base = format!(
+        "{}://{}{prefix}",
+        uri.scheme_str().unwrap_or("https"),
+        uri.authority().map_or("", |a| a.as_str())
+    );
+    Ok(ResourceUrls {
+        resource: resource.to_owned(),
+        metadata_url: ResourceUrls::at(&base, endpoint).metadata_url,
+    })
 }
 
 /// `url` parsed, if it is an absolute https URL (or http on loopback) without query or
@@ -188,14 +207,17 @@ mod tests {
         .settings(bind, "/mcp", true)
         .unwrap()
         .unwrap();
+        let public = settings.public.unwrap();
         assert_eq!(
-            settings.metadata_url,
+            public.metadata_url,
             "https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource/mcp"
         );
-        assert_eq!(settings.audience, settings.resource);
+        assert_eq!(settings.audience, None, "the resource URL");
         let local = args(Some("http://127.0.0.1:9000"), None)
             .settings(bind, "/mcp", false)
             .unwrap()
+            .unwrap()
+            .public
             .unwrap();
         assert_eq!(local.resource, "http://127.0.0.1:8080/mcp");
         assert_eq!(
@@ -218,6 +240,19 @@ mod tests {
             assert!(result.is_err(), "{issuer} {public:?} accepted");
         }
         let lambda = args(Some("https://auth.example"), None).settings(bind, "/mcp", true);
-        assert!(lambda.is_err(), "Lambda needs --public-url");
+        let lambda = lambda.unwrap().unwrap();
+        assert_eq!(
+            lambda.public, None,
+            "on Lambda, derived from each request's gateway"
+        );
+        let any = args(Some("https://auth.example"), None).settings(
+            "0.0.0.0:8080".parse().unwrap(),
+            "/mcp",
+            false,
+        );
+        assert!(
+            any.is_err(),
+            "a wildcard bind names no URL: --public-url is needed"
+        );
     }
 }

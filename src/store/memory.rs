@@ -497,6 +497,7 @@ mod tests {
             initialized: true,
             terminated: false,
             expires_at: unix_now() + 60,
+            principal: None,
         }
     }
 

@@ -146,6 +146,11 @@ pub struct SessionRecord {
     pub terminated: bool,
     /// Seconds since the Unix epoch after which the session and all its items are gone.
     pub expires_at: u64,
+    /// Whom the session belongs to when authorization is on: an opaque digest of the token's
+    /// issuer and subject, made by the transport (never the token itself). Only requests of
+    /// the same principal reach the session. `None` for a session made without authorization.
+    #[serde(default)]
+    pub principal: Option<String>,
 }
 
 impl SessionRecord {
@@ -161,6 +166,7 @@ impl SessionRecord {
             initialized: false,
             terminated: true,
             expires_at,
+            principal: None,
         }
     }
 

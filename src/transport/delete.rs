@@ -23,6 +23,14 @@ pub async fn handle(service: &McpService, headers: &HeaderMap) -> Response {
     if let Err(e) = legacy::check_version_header(headers) {
         return e.into_response();
     }
+    // With authorization on, only the session's own principal ends it (one more read).
+    if service.caller.is_some() {
+        match service.store.load_session(&id).await {
+            Ok(Some(record)) if legacy::belongs_to_caller(service, &record) => {}
+            Ok(_) => return HttpError::session_not_found().into_response(),
+            Err(e) => return HttpError::store(e).into_response(),
+        }
+    }
     match service.store.terminate_session(&id).await {
         Ok(true) => {
             tracing::info!(session = %log_tag(&id), "session terminated by the client");

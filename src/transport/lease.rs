@@ -235,6 +235,7 @@ mod tests {
             initialized: true,
             terminated: false,
             expires_at: unix_now() + 600,
+            principal: None,
         };
         store.create_session(&record).await.unwrap();
         let key = StreamKey::new(record.id, StreamId::generate());

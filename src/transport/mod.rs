@@ -29,7 +29,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::Method;
 
-use crate::auth::Authorizer;
+use crate::auth::{self, Authorizer, GatewayBase, Principal};
 use crate::server::McpServer;
 use crate::store::SessionStore;
 
@@ -46,6 +46,9 @@ pub struct McpService {
     pub(crate) config: Arc<TransportConfig>,
     /// OAuth in front of the endpoint, when on.
     pub(crate) auth: Option<Arc<Authorizer>>,
+    /// Per request: whom the request's token speaks for, once `auth` let it through (`None`
+    /// with authorization off). Legacy sessions are bound to it.
+    pub(crate) caller: Option<Principal>,
 }
 
 impl McpService {
@@ -62,6 +65,7 @@ impl McpService {
             store,
             config: Arc::new(config),
             auth: None,
+            caller: None,
         }
     }
 
@@ -87,7 +91,7 @@ impl McpService {
     }
 }
 
-async fn endpoint(State(service): State<McpService>, request: Request<Body>) -> Response {
+async fn endpoint(State(mut service): State<McpService>, request: Request<Body>) -> Response {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     let gateway = parts.extensions.get::<GatewayHost>().map(|g| g.0.as_str());
@@ -100,11 +104,18 @@ async fn endpoint(State(service): State<McpService>, request: Request<Body>) -> 
         .auth
         .as_ref()
         .filter(|_| parts.method != Method::OPTIONS)
-        && let Err(denial) = auth.authorize(headers, &parts.uri).await
     {
-        let mut response = denial.into_response();
-        cors::decorate(headers, &mut response);
-        return response;
+        let Some(urls) = auth.resource_urls(parts.extensions.get::<GatewayBase>()) else {
+            return auth::unknown_public_url();
+        };
+        match auth.authorize(headers, &parts.uri, &urls).await {
+            Ok(principal) => service.caller = Some(principal),
+            Err(denial) => {
+                let mut response = denial.into_response();
+                cors::decorate(headers, &mut response);
+                return response;
+            }
+        }
     }
     let mut response = match parts.method {
         Method::POST => post::handle(&service, headers, body).await,

@@ -25,6 +25,8 @@ pub(crate) const LOG_LEVEL: &str = "log_level";
 pub(crate) const SUBSCRIPTIONS: &str = "subscriptions";
 pub(crate) const INITIALIZED: &str = "initialized";
 pub(crate) const TERMINATED: &str = "terminated";
+/// Whom the session belongs to (a digest, see [`SessionRecord::principal`]); absent when none.
+pub(crate) const PRINCIPAL: &str = "principal";
 /// The writer token of the call that terminated the session.
 pub(crate) const TERMINATED_BY: &str = "terminated_by";
 pub(crate) const DATA: &str = "data";
@@ -128,6 +130,9 @@ pub fn session(record: &SessionRecord) -> Item {
         AttributeValue::Bool(record.terminated),
     );
     item.insert(EXPIRES_AT.to_owned(), n(record.expires_at));
+    if let Some(principal) = &record.principal {
+        item.insert(PRINCIPAL.to_owned(), s(principal));
+    }
     item
 }
 
@@ -151,6 +156,11 @@ pub(crate) fn parse_session(id: &SessionId, item: &Item) -> Result<SessionRecord
         initialized: get_bool(item, INITIALIZED)?,
         terminated: get_bool(item, TERMINATED)?,
         expires_at: get_n(item, EXPIRES_AT)?,
+        principal: match item.get(PRINCIPAL) {
+            None => None,
+            Some(AttributeValue::S(principal)) => Some(principal.clone()),
+            Some(_) => return Err(malformed(PRINCIPAL, "not a string")),
+        },
     })
 }
 
@@ -297,9 +307,17 @@ mod tests {
             initialized: true,
             terminated: false,
             expires_at: 1_900_000_000,
+            principal: Some("9f86d081884c7d65".into()),
         };
         let item = session(&record);
         assert_eq!(parse_session(&record.id, &item).unwrap(), record);
+        let anyone = SessionRecord {
+            principal: None,
+            ..record
+        };
+        let item = session(&anyone);
+        assert!(!item.contains_key(PRINCIPAL));
+        assert_eq!(parse_session(&anyone.id, &item).unwrap(), anyone);
     }
 
     #[test]

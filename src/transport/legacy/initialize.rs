@@ -68,6 +68,7 @@ pub async fn initialize(service: &McpService, id: Value, params: Option<Value>) 
         initialized: false,
         terminated: false,
         expires_at: unix_now() + service.config.session_ttl.as_secs(),
+        principal: service.caller.as_ref().map(|p| p.as_str().to_owned()),
     };
     if let Err(e) = service.store.create_session(&record).await {
         return HttpError::store(e).with_id(Some(id)).into_response();

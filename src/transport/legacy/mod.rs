@@ -9,4 +9,4 @@ mod stored_session;
 
 pub use handle::handle;
 pub use session::load as load_session;
-pub(crate) use session::{check_version_header, log_tag};
+pub(crate) use session::{belongs_to_caller, check_version_header, log_tag};

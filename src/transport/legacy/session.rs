@@ -38,9 +38,25 @@ pub(crate) fn check_version_header(headers: &HeaderMap) -> Result<(), HttpError>
     }
 }
 
+/// Whether `record` may serve this request: with authorization on, only to the principal
+/// it was created for (a session made before authorization was turned on belongs to no one).
+///
+/// A request of another principal gets 404 "session not found", as if the id named nothing,
+/// not 403: a 403 would confirm to someone who holds a leaked or guessed id that it names a
+/// live session of another user, and 404 is also what tells a legitimate client to start a
+/// session of its own (MCP Streamable HTTP). The owner's session is left as it was: nothing
+/// is read from it, extended or ended on such a request.
+pub(crate) fn belongs_to_caller(service: &McpService, record: &SessionRecord) -> bool {
+    match &service.caller {
+        None => true,
+        Some(caller) => record.principal.as_deref() == Some(caller.as_str()),
+    }
+}
+
 /// Loads the live session named by `Mcp-Session-Id`: 400 if the header is missing, 404 if the
-/// session is unknown, expired or terminated, 400 if `MCP-Protocol-Version` names a version
-/// this endpoint cannot serve in a session. Extends the session's life when half of it is used.
+/// session is unknown, expired, terminated or another principal's (see
+/// [`belongs_to_caller`]), 400 if `MCP-Protocol-Version` names a version this endpoint cannot
+/// serve in a session. Extends the session's life when half of it is used.
 pub async fn load(service: &McpService, headers: &HeaderMap) -> Result<SessionRecord, HttpError> {
     let raw = headers::single(headers, headers::SESSION_ID)
         .map_err(|e| HttpError::bad_request(format!("Bad Request: {e}")))?
@@ -51,7 +67,7 @@ pub async fn load(service: &McpService, headers: &HeaderMap) -> Result<SessionRe
         .load_session(&id)
         .await
         .map_err(HttpError::store)?
-        .filter(|r| !r.terminated)
+        .filter(|r| !r.terminated && belongs_to_caller(service, r))
         .ok_or_else(HttpError::session_not_found)?;
 
     check_version_header(headers)?;

@@ -33,7 +33,8 @@
 //! gets the gateway's 403 and is recorded as a [`Rejection`]. `Origin` is passed through
 //! untouched, so the server's own Origin guard still decides.
 //!
-//! **Other gateway behaviour kept:** paths other than `/prod/mcp` get API Gateway's
+//! **Other gateway behaviour kept:** paths other than `/prod/mcp` (and the
+//! [`Options::more_resources`]) get API Gateway's
 //! `403 {"message":"Missing Authentication Token"}`; request bodies over 10 MB get 413; a body
 //! that is not UTF-8 travels base64-encoded; `WWW-Authenticate` in an answer is renamed
 //! `x-amzn-remapped-www-authenticate`; a client that goes away does not stop the invocation
@@ -119,6 +120,9 @@ pub struct Options {
     pub integration_timeout: Duration,
     /// The API resource path (`/mcp`), served at `/{STAGE}{resource}`.
     pub resource: String,
+    /// More resources with the same proxy integration, as the OAuth deployment adds for the
+    /// Protected Resource Metadata ([`Options::oauth`]).
+    pub more_resources: Vec<String>,
     /// Freeze idle instances (SIGSTOP while they wait in `/next`), as Lambda does.
     pub freeze_idle: bool,
 }
@@ -131,7 +135,27 @@ impl Default for Options {
             function_timeout: Duration::from_secs(900),
             integration_timeout: Duration::from_secs(120),
             resource: "/mcp".to_owned(),
+            more_resources: Vec::new(),
             freeze_idle: true,
+        }
+    }
+}
+
+impl Options {
+    /// The API of `auth_mode = "oauth"` with an existing issuer (terraform/oauth_gateway.tf):
+    /// the metadata routes (the plain and the path-suffixed well-known paths) beside `/mcp`,
+    /// with no authorizer; a token is checked by the function. (Its request validator, which
+    /// answers a request without `Authorization` itself, is not emulated: such a request
+    /// reaches the function, which answers 401 as the gateway response would.)
+    pub fn oauth() -> Self {
+        let defaults = Self::default();
+        let metadata = "/.well-known/oauth-protected-resource";
+        Self {
+            more_resources: vec![
+                metadata.to_owned(),
+                format!("{metadata}{}", defaults.resource),
+            ],
+            ..defaults
         }
     }
 }
@@ -817,14 +841,16 @@ async fn gateway_request(State(shared): State<Arc<Shared>>, request: Request) ->
     // `/{stage}{resource}`; anything else is an unknown resource (REST APIs answer 403).
     let stage_prefix = format!("/{STAGE}");
     let resource_path = full_path.strip_prefix(&stage_prefix).unwrap_or("");
-    if resource_path != shared.options.resource {
+    let options = &shared.options;
+    let known = std::iter::once(&options.resource).chain(&options.more_resources);
+    let Some(resource) = known.into_iter().find(|r| *r == resource_path).cloned() else {
         return reject(
             StatusCode::FORBIDDEN,
             "MissingAuthenticationTokenException",
             "Missing Authentication Token",
             format!("no resource at {full_path}"),
         );
-    }
+    };
     let body = match http_body_util::Limited::new(body, MAX_REQUEST_BYTES)
         .collect()
         .await
@@ -845,7 +871,7 @@ async fn gateway_request(State(shared): State<Arc<Shared>>, request: Request) ->
     let trace_id = trace_id();
     let event = rest_event(&EventInput {
         method: parts.method.as_str(),
-        resource: &shared.options.resource,
+        resource: &resource,
         query: parts.uri.query(),
         headers: &parts.headers,
         body: &body,

@@ -219,7 +219,7 @@ pub(super) async fn buffered_response(shared: &Shared, in_flight: InFlight, body
                         HeaderName::from_bytes(name.as_bytes()),
                         value.as_str().map(HeaderValue::from_str),
                     ) {
-                        headers.insert(name, value);
+                        headers.insert(as_the_gateway_sends(name), value);
                     }
                 }
             }
@@ -534,15 +534,9 @@ pub(super) fn check_prelude(
                 // The gateway streams with its own framing.
                 continue;
             }
-            // API Gateway REST renames WWW-Authenticate in proxy answers.
-            let header_name = if lower == "www-authenticate" {
-                HeaderName::from_static("x-amzn-remapped-www-authenticate")
-            } else {
-                header_name.clone()
-            };
             match HeaderValue::from_str(&value) {
                 Ok(value) => {
-                    headers.append(header_name, value);
+                    headers.append(as_the_gateway_sends(header_name.clone()), value);
                 }
                 Err(_) => problems.push(format!("invalid value for header {name} in the prelude")),
             }
@@ -675,4 +669,15 @@ pub(super) async fn runtime_unknown(
         request.uri()
     ));
     runtime_error(StatusCode::NOT_FOUND, "NotFound", "unknown route")
+}
+
+/// The name under which API Gateway REST passes a header of a proxy integration's answer on:
+/// its own, except `WWW-Authenticate`, which it renames `x-amzn-remapped-www-authenticate`
+/// (the OAuth deployment's gateway responses carry the challenge instead).
+fn as_the_gateway_sends(name: HeaderName) -> HeaderName {
+    if name == http::header::WWW_AUTHENTICATE {
+        HeaderName::from_static("x-amzn-remapped-www-authenticate")
+    } else {
+        name
+    }
 }
