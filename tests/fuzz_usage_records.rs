@@ -463,6 +463,7 @@ fn json_is_bounded(report: &UsageReport, input_bytes: usize) -> Vec<String> {
     let contract = UsageReport {
         model_series: Vec::new(),
         all_models: Vec::new(),
+        cost_cells: Default::default(),
         ..report.clone()
     };
     match serde_json::from_str::<UsageReport>(&json) {

@@ -15,7 +15,7 @@ pub use sources::{FixedSource, SourceSelector};
 use std::sync::Arc;
 
 use crate::server::{CacheHints, McpServer};
-use crate::usage::pricing::PricingTable;
+use crate::usage::cost::CostEstimator;
 
 const INSTRUCTIONS: &str = "This server reports Amazon Bedrock usage from model-invocation \
 logs. Call get_bedrock_usage_report for requests, tokens and errors by day, region, model, \
@@ -26,10 +26,10 @@ the review_bedrock_usage prompt to look for cost and usage anomalies.";
 /// instance behind one URL).
 pub fn usage_server(
     sources: Arc<dyn SourceSelector>,
-    pricing: Option<Arc<PricingTable>>,
+    costs: Option<Arc<CostEstimator>>,
     state_key: Option<Vec<u8>>,
 ) -> McpServer {
-    usage_server_with(sources, pricing, state_key, Vec::new())
+    usage_server_with(sources, costs, state_key, Vec::new())
 }
 
 /// [`usage_server`] whose report tool breaks usage down by the `requestMetadata` keys
@@ -37,7 +37,7 @@ pub fn usage_server(
 /// [`crate::usage::query::check_metadata_keys`]).
 pub fn usage_server_with(
     sources: Arc<dyn SourceSelector>,
-    pricing: Option<Arc<PricingTable>>,
+    costs: Option<Arc<CostEstimator>>,
     state_key: Option<Vec<u8>>,
     group_by_metadata: Vec<String>,
 ) -> McpServer {
@@ -46,7 +46,7 @@ pub fn usage_server_with(
         .instructions(INSTRUCTIONS)
         .tool(
             ReportTool::new(sources.clone())
-                .with_pricing(pricing)
+                .with_costs(costs)
                 .with_default_group_by_metadata(group_by_metadata),
         )
         .resources(report_resource::ReportResources::new(sources.clone()))

@@ -10,7 +10,7 @@ use super::arguments::{ReportArguments, input_schema};
 use super::progress::{ChannelSink, Forwarder};
 use super::sources::SourceSelector;
 use crate::server::{HandlerError, RequestContext, ToolHandler};
-use crate::usage::pricing::PricingTable;
+use crate::usage::cost::{CostEstimator, EstimatedCost};
 use crate::usage::{Date, SourceError, UsageReport, render_text, report_json_schema};
 
 pub const NAME: &str = "get_bedrock_usage_report";
@@ -27,7 +27,7 @@ PNG chart. Read-only.";
 /// The report tool: arguments in, a [`UsageReport`] out.
 pub(crate) struct ReportTool {
     sources: Arc<dyn SourceSelector>,
-    pricing: Option<Arc<PricingTable>>,
+    costs: Option<Arc<CostEstimator>>,
     today: Arc<dyn Fn() -> Date + Send + Sync>,
     /// `group_by_metadata` when a call does not give it (`--group-by-metadata`).
     default_group_by_metadata: Vec<String>,
@@ -38,9 +38,9 @@ impl ReportTool {
         Self::with_clock(sources, Date::today)
     }
 
-    /// Adds an `estimated_cost` section priced by the operator's table.
-    pub(crate) fn with_pricing(mut self, pricing: Option<Arc<PricingTable>>) -> Self {
-        self.pricing = pricing;
+    /// Adds an `estimated_cost` section priced by the operator's table and the AWS Price List.
+    pub(crate) fn with_costs(mut self, costs: Option<Arc<CostEstimator>>) -> Self {
+        self.costs = costs;
         self
     }
 
@@ -51,7 +51,7 @@ impl ReportTool {
     ) -> Self {
         Self {
             sources,
-            pricing: None,
+            costs: None,
             today: Arc::new(today),
             default_group_by_metadata: Vec::new(),
         }
@@ -120,25 +120,30 @@ impl ToolHandler for ReportTool {
             forwarder.forward(ctx, event).await?;
         }
         match outcome {
-            Ok(report) => report_result(&report, self.pricing.as_deref(), request.include_chart),
+            Ok(report) => {
+                let estimate = match &self.costs {
+                    Some(costs) => Some(costs.estimate(&report).await),
+                    None => None,
+                };
+                report_result(&report, estimate.as_ref(), request.include_chart)
+            }
             Err(SourceError::Cancelled) => Err(HandlerError::Cancelled),
             Err(e) => Ok(tool_error(&format!("the usage source failed: {e}"))),
         }
     }
 }
 
-/// The report as `structuredContent` and as text (plus a cost estimate when the operator
-/// supplied prices, and a chart when asked). A report that does not serialise is a server
-/// fault (-32603), never an empty success.
+/// The report as `structuredContent` and as text (plus its estimated cost when costs are
+/// configured, and a chart when asked). A report that does not serialise is a server fault
+/// (-32603), never an empty success.
 fn report_result(
     report: &UsageReport,
-    pricing: Option<&PricingTable>,
+    estimate: Option<&EstimatedCost>,
     include_chart: bool,
 ) -> Result<CallToolResult, HandlerError> {
     let mut structured = to_json(report)?;
     let mut text = render_text(report);
-    if let Some(table) = pricing {
-        let estimate = table.estimate(report);
+    if let Some(estimate) = estimate {
         text.push('\n');
         text.push_str(&estimate.render_text());
         structured["estimated_cost"] = to_json(&estimate)?;

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::cost::CostCells;
 use super::key_series::KeySeries;
 use super::query::UsageQuery;
 use super::record::InvocationRecord;
@@ -186,6 +187,8 @@ pub struct Aggregator {
     key_series: Option<KeySeries>,
     /// Total tokens per bucket for each model, for the chart.
     model_series: HashMap<Box<str>, Vec<u64>>,
+    /// Tokens per (model, region) by caller and day, for the cost estimate.
+    cost_cells: CostCells,
     skipped: u64,
 }
 
@@ -212,6 +215,7 @@ impl Aggregator {
                 .map(|key| (key.clone(), Breakdown::default()))
                 .collect(),
             model_series: HashMap::new(),
+            cost_cells: CostCells::default(),
             skipped: 0,
             key_series: query.key_series().then(|| KeySeries::new(query)),
         }
@@ -274,6 +278,8 @@ impl Aggregator {
             self.by_model.add(dims.model_id, counters);
         }
         self.totals.add(counters);
+        self.cost_cells
+            .add(at.date(), dims.model_id, dims.region, dims.user, counters);
         self.by_region.add(dims.region, counters);
         self.by_user.add(dims.user, counters);
         self.by_operation.add(dims.operation, counters);
@@ -375,6 +381,7 @@ impl Aggregator {
             limitations: Vec::new(),
             model_series,
             all_models,
+            cost_cells: self.cost_cells,
             compare_to: None,
             anomalies: None,
             key_series: self.key_series,

@@ -15,15 +15,16 @@
 //!   `anomalies` (the rule in `anomaly`, over the per-day [`key_series`]), in one or two more
 //!   reads of the same source.
 //! - [`chart`]: a PNG chart of tokens over time, stacked by model (no fonts or image crates).
-//! - [`pricing`]: cost estimates from an operator-supplied pricing table (no built-in prices).
+//! - [`cost`]: estimated cost from the operator's table and the AWS Price List (no built-in
+//!   prices), in integer micro-units shown as decimal strings.
 
 pub(crate) mod aggregate;
 pub(crate) mod anomaly;
 pub mod change;
 pub mod chart;
 pub(crate) mod compare;
+pub mod cost;
 pub mod key_series;
-pub mod pricing;
 pub mod query;
 pub mod record;
 pub mod report;

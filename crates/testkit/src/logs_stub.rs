@@ -1,5 +1,5 @@
 //! A stand-in for the CloudWatch Logs API (AWS JSON 1.1) on 127.0.0.1, for tests that script
-//! its answers: each request's operation and body go to the test's handler. Stopped when
+//! its answers (and for any other JSON 1.1 API: the Price List, Cost Explorer): each request's operation and body go to the test's handler. Stopped when
 //! dropped. And the SDK configuration that points the product's client at it (or at moto).
 
 use std::sync::Arc;
@@ -55,8 +55,8 @@ impl LogsStub {
     }
 }
 
-/// The operation a Logs request calls, from `X-Amz-Target` (`Logs_20140328.StartQuery`); fails
-/// the test when the request is not JSON 1.1.
+/// The operation a request calls, from `X-Amz-Target` (`Logs_20140328.StartQuery`,
+/// `AWSPriceListService.GetProducts`); fails the test when the request is not JSON 1.1.
 fn operation(headers: &HeaderMap) -> &str {
     assert_eq!(
         headers.get("content-type").and_then(|v| v.to_str().ok()),
@@ -67,7 +67,9 @@ fn operation(headers: &HeaderMap) -> &str {
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    target.strip_prefix("Logs_20140328.").unwrap_or(target)
+    target
+        .rsplit_once('.')
+        .map_or(target, |(_, operation)| operation)
 }
 
 /// An answer of the protocol: `status` and a JSON `body`.

@@ -1,0 +1,30 @@
+//! What the usage cost: estimates from the logs' token counts priced by the operator's table
+//! or the AWS Price List.
+//!
+//! Money is never a binary float: prices and costs are integer micro-units, shown as decimal
+//! strings with six decimals ([`money`]).
+//!
+//! - [`money`]: [`Rate`](money::Rate) (per million tokens), exact sums, [`Micros`](money::Micros).
+//! - [`model_ref`]: a logged `modelId` taken apart (model, geo/global profile, application
+//!   profile ARN).
+//! - [`catalog`]: the explicit model id → Price List product mapping (names, no prices).
+//! - [`pricelist`]: `pricing:GetProducts`, its items read into token prices, cached per day.
+//! - [`table`]: the operator's pricing table, which wins where it has an entry.
+//! - [`cells`]: the per (model, region) token counts, by caller and day, a report keeps.
+//! - [`estimate`]: the `estimated_cost` section.
+//! - [`text`]: its readable form; [`schema`]: its JSON Schema.
+
+pub mod catalog;
+pub mod cells;
+pub mod estimate;
+pub mod model_ref;
+pub mod money;
+pub mod pricelist;
+pub mod schema;
+pub mod table;
+mod text;
+
+pub use cells::CostCells;
+pub use estimate::{CostEstimator, EstimatedCost};
+pub use pricelist::PriceList;
+pub use table::{PricingError, PricingTable};

@@ -1,0 +1,104 @@
+//! The JSON Schema of the report's cost sections, added to the report's `outputSchema`.
+
+use serde_json::{Map, Value, json};
+
+/// What every amount of money is.
+pub const MONEY_DESCRIPTION: &str = "An amount of money as a decimal string with six \
+decimals (\"12.345678\"; negative for a drift below zero): computed in integer micro-units, \
+never binary floats, so sums are exact.";
+
+fn money(description: &str) -> Value {
+    json!({
+        "type": "string",
+        "pattern": r"^-?\d+\.\d{6}$",
+        "description": format!("{description} {MONEY_DESCRIPTION}"),
+    })
+}
+
+fn cost_rows(description: &str, key: &str) -> Value {
+    json!({
+        "type": "array",
+        "description": description,
+        "items": {
+            "type": "object",
+            "properties": {
+                "key": {"type": "string", "description": key},
+                "cost": money("The cost."),
+            },
+            "required": ["key", "cost"],
+        },
+    })
+}
+
+/// The `estimated_cost` section.
+pub fn estimated_cost_schema() -> Value {
+    let rate = |what: &str| money(&format!("Price of {what} per million tokens."));
+    json!({
+        "type": "object",
+        "description": "Present when costs are configured (a pricing table, the AWS Price List, or both): the cost of the period's tokens, by the operator's table where it has an entry, otherwise by the AWS Price List through an explicit model-to-product mapping. Models neither prices are listed in unpriced_models, never guessed.",
+        "properties": {
+            "currency": {"type": "string", "description": "ISO 4217: the table's currency, or USD (the Price List's)."},
+            "note": {"type": ["string", "null"], "description": "The pricing table's note."},
+            "price_sources": {
+                "type": "array",
+                "description": "Per (model, region) priced: where its prices came from.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "model": {"type": "string", "description": "modelId as logged."},
+                        "region": {"type": "string", "description": "The region the calls were billed in (the record's region)."},
+                        "source": {"type": "string", "enum": ["aws-price-list", "file"]},
+                        "scope": {"type": "string", "enum": ["in-region", "geo", "global"], "description": "Price List: how the call was routed (plain model id, geographic cross-region profile such as us./eu./apac., or global. profile)."},
+                        "product": {
+                            "type": "object",
+                            "description": "Price List: the product the model maps to.",
+                            "properties": {
+                                "service_code": {"type": "string", "enum": ["AmazonBedrock", "AmazonBedrockFoundationModels"]},
+                                "name": {"type": "string", "description": "The model (AmazonBedrock) or servicename (AmazonBedrockFoundationModels) attribute."},
+                            },
+                            "required": ["service_code", "name"],
+                        },
+                        "publication_date": {"type": "string", "description": "Price List: the publicationDate of the prices used."},
+                        "discount_percent": {"type": "integer", "minimum": 1, "maximum": 100, "description": "Price List: the table's discount, taken off."},
+                        "match": {"type": "string", "description": "File: the table entry's match."},
+                        "rates_per_million": {
+                            "type": "object",
+                            "properties": {
+                                "input": rate("input tokens"),
+                                "output": rate("output tokens"),
+                                "cache_read": rate("cache-read input tokens"),
+                                "cache_write": rate("cache-write input tokens"),
+                            },
+                            "required": ["input", "output", "cache_read", "cache_write"],
+                        },
+                    },
+                    "required": ["model", "region", "source", "rates_per_million"],
+                },
+            },
+            "total": money("The cost of every priced model."),
+            "by_model": cost_rows("Cost per modelId, costliest first (each rounded to the micro-unit; total is their sum).", "modelId as logged."),
+            "by_user": cost_rows("Cost per caller (identity.arn), costliest first; callers the usage report folds into (other) are (other) here too.", "identity.arn as logged, (unknown) or (other)."),
+            "daily": cost_rows("Cost per UTC day, ascending over the period (zero-filled).", "YYYY-MM-DD, or (other) for days past the memory budget."),
+            "unpriced_models": {
+                "type": "array",
+                "description": "(model, region) pairs with tokens that no source prices; their tokens are not in total.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "model": {"type": "string"},
+                        "region": {"type": "string"},
+                        "tokens": {"type": "integer", "minimum": 0},
+                        "reason": {"type": "string", "description": "Why: not in the mapping, no price for a token kind, an application inference profile not mapped, the Price List unreadable..."},
+                    },
+                    "required": ["model", "region", "tokens", "reason"],
+                },
+            },
+        },
+        "required": ["currency", "price_sources", "total", "by_model", "by_user", "daily", "unpriced_models"],
+    })
+}
+
+/// Adds the cost sections to the report schema's `properties`.
+pub fn add_schemas(properties: &mut Map<String, Value>) {
+    properties.insert("estimated_cost".into(), estimated_cost_schema());
+}

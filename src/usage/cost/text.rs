@@ -1,0 +1,98 @@
+//! The estimated cost as a section of the text report.
+
+use super::estimate::{CostRow, EstimatedCost};
+use crate::usage::report::shown_key;
+
+/// Callers and days shown in the text section (the JSON has them all).
+const SHOWN_ROWS: usize = 10;
+
+impl EstimatedCost {
+    /// A readable section for the text report.
+    pub fn render_text(&self) -> String {
+        let mut out = format!(
+            "Estimated cost ({}, from the logs' token counts)\n",
+            self.currency
+        );
+        if let Some(note) = &self.note {
+            out.push_str(&format!("  Prices: {note}\n"));
+        }
+        table(&mut out, "By model", &self.by_model, usize::MAX);
+        out.push_str(&format!(
+            "  {:<60} {:>14}\n",
+            "Total",
+            self.total.to_string()
+        ));
+        table(&mut out, "By caller", &self.by_user, SHOWN_ROWS);
+        let busiest: Vec<CostRow> = {
+            let mut days: Vec<CostRow> = self.daily.clone();
+            days.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.key.cmp(&b.key)));
+            days.truncate(3);
+            days
+        };
+        table(&mut out, "Costliest days", &busiest, 3);
+        if !self.price_sources.is_empty() {
+            out.push_str(
+                "  Prices used (per million tokens: input / output / cache read / cache write)\n",
+            );
+            for s in &self.price_sources {
+                let origin = match (&s.product, &s.file_match) {
+                    (Some(product), _) => format!(
+                        "AWS Price List {} {:?} {}{}",
+                        product.service_code,
+                        product.name,
+                        s.scope.unwrap_or_default(),
+                        s.publication_date
+                            .as_deref()
+                            .map(|d| format!(", published {d}"))
+                            .unwrap_or_default()
+                    ),
+                    (None, Some(pattern)) => format!("pricing table, match {pattern:?}"),
+                    (None, None) => s.source.to_owned(),
+                };
+                let r = &s.rates_per_million;
+                out.push_str(&format!(
+                    "    {} in {}: {} / {} / {} / {} ({origin})\n",
+                    shown_key(&s.model),
+                    s.region,
+                    r.input,
+                    r.output,
+                    r.cache_read,
+                    r.cache_write
+                ));
+            }
+        }
+        if !self.unpriced_models.is_empty() {
+            out.push_str("  Not priced (their tokens are not in the total):\n");
+            for u in &self.unpriced_models {
+                out.push_str(&format!(
+                    "    {} in {} ({} tokens): {}\n",
+                    shown_key(&u.model),
+                    shown_key(&u.region),
+                    u.tokens,
+                    u.reason
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn table(out: &mut String, title: &str, rows: &[CostRow], limit: usize) {
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(&format!("  {title}\n"));
+    for row in rows.iter().take(limit) {
+        out.push_str(&format!(
+            "    {:<58} {:>14}\n",
+            shown_key(&row.key),
+            row.cost.to_string()
+        ));
+    }
+    if rows.len() > limit {
+        out.push_str(&format!(
+            "    ... {} more in the JSON report\n",
+            rows.len() - limit
+        ));
+    }
+}
