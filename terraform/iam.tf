@@ -65,6 +65,24 @@ locals {
         Resource = ["*"]
       },
     ] : [],
+    var.cost_data.price_list ? [
+      {
+        # The Price List API supports no resource-level permissions.
+        Sid      = "ReadPriceList"
+        Effect   = "Allow"
+        Action   = ["pricing:GetProducts"]
+        Resource = ["*"]
+      },
+    ] : [],
+    var.cost_data.billed_cost ? [
+      {
+        # Cost Explorer supports no resource-level permissions for GetCostAndUsage.
+        Sid      = "ReadBilledCost"
+        Effect   = "Allow"
+        Action   = ["ce:GetCostAndUsage"]
+        Resource = ["*"]
+      },
+    ] : [],
     var.kms_key_arn != null ? [
       {
         # Decrypting the environment variables with a customer-managed key.

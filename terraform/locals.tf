@@ -50,6 +50,8 @@ locals {
     MCP_MAX_STREAM_SECS           = tostring(var.mcp.max_stream_seconds)
     MCP_KEEP_ALIVE_SECS           = tostring(var.mcp.keep_alive_seconds)
     BEDROCK_PRICING_JSON          = var.bedrock_pricing_json == null ? "" : var.bedrock_pricing_json
+    BEDROCK_PRICE_LIST            = var.cost_data.price_list ? "on" : "off"
+    BEDROCK_BILLED_COST           = var.cost_data.billed_cost ? "true" : "false"
     MCP_LOG_FORMAT                = "json"
     RUST_LOG                      = var.lambda.rust_log
     # REST APIs put the stage in the path (/prod/mcp); lambda_http drops it with this set, so

@@ -392,6 +392,15 @@ variable "bedrock_pricing_json" {
   }
 }
 
+variable "cost_data" {
+  description = "Where reports' cost figures come from, each with its IAM action. price_list (default true): prices from the AWS Price List API (pricing:GetProducts; free) for models bedrock_pricing_json does not price. billed_cost (default false): the bill from Cost Explorer (ce:GetCostAndUsage; AWS charges $0.01 per request, so it is opt-in, and the server caches each day)."
+  type = object({
+    price_list  = optional(bool, true)
+    billed_cost = optional(bool, false)
+  })
+  default = {}
+}
+
 variable "manage_bedrock_invocation_logging" {
   description = "ACCOUNT-WIDE: create the log group, the role Bedrock assumes and the region's model-invocation logging configuration (one per account and region). Leave false if another stack owns it. Destroying it is guarded (allow_account_wide_destroy)."
   type        = bool

@@ -24,6 +24,7 @@ run "lambda_role_is_least_privilege" {
       WriteOwnLogs              = ["logs:CreateLogStream", "logs:PutLogEvents"]
       ReadBedrockInvocationLogs = ["logs:StartQuery", "logs:FilterLogEvents"]
       FollowInsightsQueries     = ["logs:GetQueryResults", "logs:StopQuery"]
+      ReadPriceList             = ["pricing:GetProducts"]
       SessionTable = [
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -33,7 +34,7 @@ run "lambda_role_is_least_privilege" {
         "dynamodb:ConditionCheckItem",
       ]
     }
-    error_message = "The role must allow exactly the log, query and table actions the server uses."
+    error_message = "The role must allow exactly the log, query, price list and table actions the server uses (Cost Explorer is off by default)."
   }
 
   assert {
@@ -46,6 +47,7 @@ run "lambda_role_is_least_privilege" {
         "arn:aws:logs:eu-west-1:123456789012:log-group:/org/bedrock/invocations:*",
       ]
       FollowInsightsQueries = ["*"]
+      ReadPriceList         = ["*"]
       SessionTable          = ["arn:aws:dynamodb:eu-west-1:123456789012:table/bedrock-usage-mcp-sessions"]
     }
     error_message = "Every statement must be scoped to its resource; only GetQueryResults/StopQuery (no resource-level permissions) may use *."
@@ -77,5 +79,23 @@ run "customer_managed_key" {
   assert {
     condition     = aws_dynamodb_table.this.server_side_encryption[0].kms_key_arn == var.kms_key_arn && aws_lambda_function.this.kms_key_arn == var.kms_key_arn && aws_cloudwatch_log_group.lambda.kms_key_id == var.kms_key_arn
     error_message = "The key must encrypt the table, the function's environment and the log groups."
+  }
+}
+
+run "cost_explorer_is_opt_in" {
+  command = apply
+
+  variables {
+    cost_data = { price_list = false, billed_cost = true }
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action if contains(["ReadPriceList", "ReadBilledCost"], s.Sid)] == [["ce:GetCostAndUsage"]]
+    error_message = "billed_cost adds ce:GetCostAndUsage; price_list = false drops pricing:GetProducts."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.BEDROCK_BILLED_COST == "true" && aws_lambda_function.this.environment[0].variables.BEDROCK_PRICE_LIST == "off"
+    error_message = "The function must be told what its role allows."
   }
 }
