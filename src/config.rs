@@ -8,10 +8,12 @@ use clap::{Args, ValueEnum};
 
 mod limits;
 mod oauth;
+mod scan_cost;
 
 pub use limits::ConnectionLimits;
 pub(crate) use limits::MAX_CONNECTIONS;
 pub use oauth::OAuthArgs;
+pub use scan_cost::ScanCostArgs;
 
 use crate::auth::OAuthSettings;
 use crate::transport::TransportConfig;

@@ -212,10 +212,12 @@ fn unreadable_in_period(query: &UsageQuery) -> u64 {
 }
 
 /// The file source's `expected` report as a CloudWatch source gives it: `report`'s source
-/// (kind, log group, region), and the unreadable events of the period as skipped.
+/// (kind, log group, region) and query cost, and the unreadable events of the period as
+/// skipped.
 fn as_cloudwatch(report: &UsageReport, expected: &UsageReport, query: &UsageQuery) -> UsageReport {
     let mut other = expected.clone();
     other.source = report.source.clone();
+    other.query_cost = report.query_cost;
     other.skipped_records = unreadable_in_period(query);
     other
 }
@@ -795,6 +797,12 @@ async fn one_dataset_gives_identical_reports_through_every_source() {
             .await
             .unwrap();
         assert_eq!(report.source.kind, SourceKind::CloudwatchInsights);
+        // Every query's bytes, at their largest figure (the recorded running answer's 4 MiB).
+        let cost = report
+            .query_cost
+            .expect("an Insights report has a query cost");
+        let sent = fake.queries().len() as u64;
+        assert_eq!((cost.queries, cost.bytes_scanned), (sent, 4_194_304 * sent));
         assert_eq!(
             report,
             as_cloudwatch(&report, &expected, &query),

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use bedrock_usage_mcp::config::{HttpArgs, init_tracing};
+use bedrock_usage_mcp::config::{HttpArgs, ScanCostArgs, Switch, init_tracing};
 use bedrock_usage_mcp::store::StoreArgs;
 use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server_with};
 use bedrock_usage_mcp::usage::UsageSource;
-use bedrock_usage_mcp::usage::cost::{CostEstimator, PriceList, PricingTable};
+use bedrock_usage_mcp::usage::pricing::PricingTable;
+use bedrock_usage_mcp::usage::source::cloudwatch::{ClientCache, ScanOptions};
 use bedrock_usage_mcp::usage::source::{
     CloudWatchMode, CloudWatchSelector, FileSource, SampleSource,
 };
@@ -32,9 +33,21 @@ struct Cli {
     /// AWS region of the log group (default: the SDK's region chain).
     #[arg(long, env = "AWS_REGION")]
     region: Option<String>,
-    /// How to read CloudWatch: Logs Insights aggregation, or a FilterLogEvents scan.
-    #[arg(long, env = "BEDROCK_USAGE_CLOUDWATCH_MODE", default_value = "insights", value_parser = ["insights", "scan"])]
+    /// How to read CloudWatch: Logs Insights aggregation, a FilterLogEvents scan, or (no
+    /// invocation logging needed, fewer breakdowns) the AWS/Bedrock metrics.
+    #[arg(long, env = "BEDROCK_USAGE_CLOUDWATCH_MODE", default_value = "insights", value_parser = ["insights", "scan", "metrics"])]
     cloudwatch_mode: String,
+    /// Whether a report whose log group does not exist (Bedrock logging not on yet) comes from
+    /// the AWS/Bedrock CloudWatch metrics instead of reporting zero usage.
+    #[arg(
+        long,
+        env = "BEDROCK_METRICS_FALLBACK",
+        value_enum,
+        default_value = "on"
+    )]
+    metrics_fallback: Switch,
+    #[command(flatten)]
+    scan_cost: ScanCostArgs,
     /// A pricing table (JSON) for cost estimates; without one, reports carry no costs.
     #[arg(long, env = "BEDROCK_PRICING_FILE")]
     pricing_file: Option<std::path::PathBuf>,
@@ -46,15 +59,6 @@ struct Cli {
         hide_env_values = true
     )]
     pricing_json: Option<String>,
-    /// Prices from the AWS Price List API (pricing:GetProducts) for models the pricing table
-    /// does not price: `auto` uses it when reading CloudWatch Logs (real usage, AWS
-    /// credentials at hand), not for a file or the bundled sample.
-    #[arg(long, env = "BEDROCK_PRICE_LIST", default_value = "auto", value_parser = ["auto", "on", "off"])]
-    price_list: String,
-    /// The region whose Price List endpoint is called (the API answers in us-east-1,
-    /// eu-central-1 and ap-south-1 only; every region's prices come from each).
-    #[arg(long, env = "BEDROCK_PRICE_LIST_REGION", default_value = "us-east-1")]
-    price_list_region: String,
     /// A JSON-lines file (or .jsonl.gz) of invocation log records, one per line.
     #[arg(long, env = "BEDROCK_USAGE_FILE", conflicts_with = "log_group")]
     usage_file: Option<std::path::PathBuf>,
@@ -70,7 +74,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let on_lambda = lambda::detected();
     let sources = choose_source(&cli, on_lambda)?;
-    let costs = cost_estimator(&cli, on_lambda)?;
+    let pricing = match (&cli.pricing_file, &cli.pricing_json) {
+        (Some(path), _) => Some(PricingTable::from_file(path)?),
+        (None, Some(json)) => Some(PricingTable::from_json(json)?),
+        (None, None) => None,
+    }
+    .map(Arc::new);
     let group_by: Vec<String> = cli
         .group_by_metadata
         .iter()
@@ -78,37 +87,9 @@ async fn main() -> anyhow::Result<()> {
         .filter(|k| !k.is_empty())
         .collect();
     bedrock_usage_mcp::usage::query::check_metadata_keys("--group-by-metadata", group_by.iter())?;
-    let server = usage_server_with(sources, costs, cli.http.state_key()?, group_by);
+    let server = usage_server_with(sources, pricing, cli.http.state_key()?, group_by);
     serve::run(server, &cli.http, &cli.store).await?;
     Ok(())
-}
-
-/// How reports are priced: the operator's table, the AWS Price List, both, or not at all.
-fn cost_estimator(cli: &Cli, on_lambda: bool) -> anyhow::Result<Option<Arc<CostEstimator>>> {
-    let table = match (&cli.pricing_file, &cli.pricing_json) {
-        (Some(path), _) => Some(PricingTable::from_file(path)?),
-        (None, Some(json)) => Some(PricingTable::from_json(json)?),
-        (None, None) => None,
-    };
-    let reads_cloudwatch = cli.usage_file.is_none() && (cli.log_group.is_some() || on_lambda);
-    let price_list = match cli.price_list.as_str() {
-        "on" => true,
-        "off" => false,
-        _ => reads_cloudwatch,
-    };
-    let price_list = if price_list {
-        Some(Arc::new(
-            PriceList::from_env(&cli.price_list_region)
-                .map_err(anyhow::Error::msg)
-                .context("--price-list-region")?,
-        ))
-    } else {
-        None
-    };
-    if table.is_none() && price_list.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(Arc::new(CostEstimator { table, price_list })))
 }
 
 /// The configured source: a file, CloudWatch Logs, or (locally, with neither) the bundled
@@ -122,23 +103,44 @@ fn choose_source(cli: &Cli, on_lambda: bool) -> anyhow::Result<Arc<dyn SourceSel
         }
         tracing::info!(file = %path.display(), "reading usage from a local file");
         Arc::new(FileSource::new(path))
-    } else if let Some(group) = cli.log_group.as_deref().or_else(|| {
-        // A function deployed without a log group still starts: it reads the name Bedrock's
-        // console suggests, and a report says so (with a warning) when the group is missing.
-        on_lambda.then(|| {
-            tracing::warn!(
-                log_group = DEFAULT_LAMBDA_LOG_GROUP,
-                "BEDROCK_LOG_GROUP is not set: reading the default log group"
-            );
-            DEFAULT_LAMBDA_LOG_GROUP
+    } else if let Some(group) = cli
+        .log_group
+        .as_deref()
+        .or_else(|| {
+            // The metrics need no log group: the name is kept for reports that name none.
+            (cli.cloudwatch_mode == CloudWatchMode::Metrics.as_str())
+                .then_some(DEFAULT_LAMBDA_LOG_GROUP)
         })
-    }) {
+        .or_else(|| {
+            // A function deployed without a log group still starts: it reads the name Bedrock's
+            // console suggests, and a report says so (with a warning) when the group is missing.
+            on_lambda.then(|| {
+                tracing::warn!(
+                    log_group = DEFAULT_LAMBDA_LOG_GROUP,
+                    "BEDROCK_LOG_GROUP is not set: reading the default log group"
+                );
+                DEFAULT_LAMBDA_LOG_GROUP
+            })
+        })
+    {
         let mode: CloudWatchMode = cli.cloudwatch_mode.parse().map_err(anyhow::Error::msg)?;
         // Makes no client and loads no configuration: nothing touches the network until the
         // first report (a Lambda cold start stays offline).
-        let selector = CloudWatchSelector::new(mode, group, cli.region.clone())
-            .map_err(anyhow::Error::msg)
-            .context("--log-group / --region")?;
+        let insights = cli
+            .scan_cost
+            .insights_options()
+            .map_err(anyhow::Error::msg)?;
+        let selector = CloudWatchSelector::with_options(
+            mode,
+            group,
+            cli.region.clone(),
+            Arc::new(ClientCache::from_env()),
+            insights,
+            ScanOptions::default(),
+        )
+        .map_err(anyhow::Error::msg)
+        .context("--log-group / --region")?
+        .with_metrics_fallback(cli.metrics_fallback == Switch::On);
         tracing::info!(
             log_group = %group,
             region = cli.region.as_deref().unwrap_or("(AWS configuration)"),

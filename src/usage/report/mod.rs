@@ -146,6 +146,8 @@ pub enum SourceKind {
     CloudwatchInsights,
     /// A scan of the log group's events (FilterLogEvents).
     CloudwatchScan,
+    /// CloudWatch's `AWS/Bedrock` metrics (GetMetricData): no logging needed, fewer breakdowns.
+    CloudwatchMetrics,
     /// A local JSON-lines file.
     File,
     /// The generated sample dataset bundled with the server.
@@ -158,6 +160,7 @@ impl SourceKind {
         match self {
             SourceKind::CloudwatchInsights => "cloudwatch-insights",
             SourceKind::CloudwatchScan => "cloudwatch-scan",
+            SourceKind::CloudwatchMetrics => "cloudwatch-metrics",
             SourceKind::File => "file",
             SourceKind::BundledSample => "bundled-sample",
         }
@@ -256,10 +259,6 @@ pub struct UsageReport {
     /// part of the JSON contract.
     #[serde(skip)]
     pub all_models: Vec<Row>,
-    /// Tokens per (model, region), by caller and day: what the cost estimate prices. Not part
-    /// of the JSON contract.
-    #[serde(skip)]
-    pub cost_cells: crate::usage::cost::CostCells,
     /// Per-day tokens and errors by model, user and metadata value, kept only when the query
     /// asks (for anomalies). Not part of the JSON contract.
     #[serde(skip)]
@@ -278,7 +277,7 @@ pub struct Warning {
 
 impl Warning {
     /// The CloudWatch log group read does not exist (yet): the report counts nothing.
-    pub(crate) const LOG_GROUP_NOT_FOUND: &'static str = "log_group_not_found";
+    pub const LOG_GROUP_NOT_FOUND: &'static str = "log_group_not_found";
 
     /// A breakdown met more distinct keys than it keeps: later ones are under `(other)`.
     pub(crate) const KEYS_FOLDED: &'static str = "keys_folded";

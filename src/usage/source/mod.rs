@@ -9,11 +9,13 @@
 
 pub mod cloudwatch;
 pub mod file;
+pub mod metrics;
 pub mod sample;
 pub mod synthetic;
 
 pub use cloudwatch::{CloudWatchMode, CloudWatchSelector, InsightsSource, ScanSource};
 pub use file::FileSource;
+pub use metrics::{MetricsSource, WithMetricsFallback};
 pub use sample::SampleSource;
 
 use std::path::PathBuf;
@@ -49,6 +51,10 @@ pub enum SourceError {
     /// where that cannot be done.
     #[error("log source not found: {0}")]
     NotFound(String),
+    /// The report would scan (or has scanned) more than the operator's `--max-scan-gb` allows;
+    /// the message says how much and what to do.
+    #[error("{0}")]
+    ScanCap(String),
     /// The task reading the source failed unexpectedly.
     #[error("the usage source task failed: {0}")]
     Internal(String),

@@ -43,6 +43,41 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
+    send_to(Api::LOGS, what, cancel, interrupt, call).await
+}
+
+/// The AWS API a call goes to, as named to clients: its name and its IAM action prefix.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Api {
+    pub(crate) name: &'static str,
+    pub(crate) iam: &'static str,
+}
+
+impl Api {
+    /// CloudWatch Logs (`logs:` actions).
+    pub(crate) const LOGS: Api = Api {
+        name: "CloudWatch Logs",
+        iam: "logs",
+    };
+    /// CloudWatch metrics (`cloudwatch:` actions).
+    pub(crate) const METRICS: Api = Api {
+        name: "CloudWatch",
+        iam: "cloudwatch",
+    };
+}
+
+/// [`send`] to another API than CloudWatch Logs.
+pub(crate) async fn send_to<T, E, R>(
+    api: Api,
+    what: &'static str,
+    cancel: &CancellationToken,
+    interrupt: bool,
+    call: impl Future<Output = Result<T, SdkError<E, R>>>,
+) -> Result<T, SourceError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
     let outcome = if interrupt {
         tokio::select! {
             biased;
@@ -52,16 +87,16 @@ where
     } else {
         call.await
     };
-    outcome.map_err(|err| failure(what, &err))
+    outcome.map_err(|err| failure(api, what, &err))
 }
 
 /// The error a failed call ends a report with; the whole error goes to the log.
-fn failure<E, R>(what: &'static str, err: &SdkError<E, R>) -> SourceError
+fn failure<E, R>(api: Api, what: &'static str, err: &SdkError<E, R>) -> SourceError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let message = client_message(what, err);
+    let message = client_message(api, what, err);
     if err.code() == Some(NOT_FOUND) {
         // The sources turn a missing log group into a warning of their own.
         tracing::info!(what, error = %DisplayErrorContext(err), "CloudWatch Logs: not found");
@@ -72,36 +107,44 @@ where
 }
 
 /// What the client learns of a failed call: the call, the error code, and what to do.
-fn client_message<E: ProvideErrorMetadata, R>(what: &str, err: &SdkError<E, R>) -> String {
+fn client_message<E: ProvideErrorMetadata, R>(
+    api: Api,
+    what: &str,
+    err: &SdkError<E, R>,
+) -> String {
+    let Api { name, iam } = api;
+    let on = if iam == "logs" {
+        " on the log group"
+    } else {
+        ""
+    };
     match err {
         SdkError::ServiceError(_) => match error_code(err) {
             Some("LimitExceededException") => format!(
-                "CloudWatch Logs refused the {what} call (LimitExceededException: too many \
+                "{name} refused the {what} call (LimitExceededException: too many \
                  Logs Insights queries are running in the account), also on retry; try again \
                  in a few minutes"
             ),
             Some(code) if THROTTLED.contains(&code) => format!(
-                "CloudWatch Logs throttled the {what} call ({code}), also on retry; try again \
+                "{name} throttled the {what} call ({code}), also on retry; try again \
                  in a minute"
             ),
             Some(code @ "AccessDeniedException") => format!(
-                "CloudWatch Logs refused the {what} call ({code}); the server's AWS role needs \
-                 logs:{what} on the log group"
+                "{name} refused the {what} call ({code}); the server's AWS role needs \
+                 {iam}:{what}{on}"
             ),
-            Some(code) => format!("CloudWatch Logs refused the {what} call ({code})"),
-            None => format!("CloudWatch Logs refused the {what} call (no error code)"),
+            Some(code) => format!("{name} refused the {what} call ({code})"),
+            None => format!("{name} refused the {what} call (no error code)"),
         },
         SdkError::TimeoutError(_) => {
-            format!("CloudWatch Logs did not answer the {what} call in time")
+            format!("{name} did not answer the {what} call in time")
         }
         SdkError::DispatchFailure(_) => format!(
-            "CloudWatch Logs could not be reached for the {what} call (network, endpoint or \
+            "{name} could not be reached for the {what} call (network, endpoint or \
              credentials)"
         ),
         SdkError::ConstructionFailure(_) => format!("the {what} call could not be built"),
-        _ => format!(
-            "CloudWatch Logs answered the {what} call with a response that could not be read"
-        ),
+        _ => format!("{name} answered the {what} call with a response that could not be read"),
     }
 }
 
@@ -130,7 +173,11 @@ mod tests {
     fn clients_get_the_code_and_never_the_message() {
         let message = "User: arn:aws:sts::123456789012:assumed-role/Ops/alice is not \
                        authorized to perform: logs:StartQuery";
-        let err = failure("StartQuery", &refused("AccessDeniedException", message));
+        let err = failure(
+            Api::LOGS,
+            "StartQuery",
+            &refused("AccessDeniedException", message),
+        );
         let text = err.to_string();
         assert!(matches!(err, SourceError::Backend(_)), "{err:?}");
         assert!(text.contains("(AccessDeniedException)"), "{text}");
@@ -139,17 +186,23 @@ mod tests {
             assert!(!text.contains(secret), "{text}");
         }
         let throttled = failure(
+            Api::LOGS,
             "StartQuery",
             &refused("ThrottlingException", "Rate exceeded"),
         );
         assert!(throttled.to_string().contains("try again"), "{throttled}");
         let gone = failure(
+            Api::LOGS,
             "StartQuery",
             &refused(NOT_FOUND, "arn:aws:logs:1:2:log-group"),
         );
         assert!(matches!(gone, SourceError::NotFound(ref m) if !m.contains("arn")));
         // A code that is not one is not repeated either.
-        let odd = failure("StartQuery", &refused("arn:aws:iam::123456789012:x", "m"));
+        let odd = failure(
+            Api::LOGS,
+            "StartQuery",
+            &refused("arn:aws:iam::123456789012:x", "m"),
+        );
         assert!(!odd.to_string().contains("123456789012"), "{odd}");
     }
 }

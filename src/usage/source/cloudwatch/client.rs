@@ -43,7 +43,7 @@ impl CallTimeouts {
     };
 
     /// The SDK's timeout configuration: these two, and the rest (connect, read) from `base`.
-    fn config(&self, base: Option<&TimeoutConfig>) -> TimeoutConfig {
+    pub(crate) fn config(&self, base: Option<&TimeoutConfig>) -> TimeoutConfig {
         let ours = TimeoutConfig::builder()
             .operation_attempt_timeout(self.attempt)
             .operation_timeout(self.call);
@@ -132,6 +132,16 @@ impl ClientCache {
         }
         let client = Client::from_conf(config);
         Ok(self.lock().entry(key).or_insert(client).clone())
+    }
+
+    /// The AWS configuration clients are made from (loaded now if needed), and the call
+    /// timeouts they get: for clients of other CloudWatch APIs (metrics).
+    pub(crate) async fn base(&self) -> (SdkConfig, CallTimeouts) {
+        let base = match &self.base {
+            Base::Given(config) => config.clone(),
+            Base::Standard(cell) => cell.get_or_init(load_config).await.clone(),
+        };
+        (base, self.timeouts)
     }
 
     /// How many clients have been made so far.

@@ -158,7 +158,7 @@
 //!   reports. Use the scan for such logs, or log large bodies to S3.
 
 mod backoff;
-mod call;
+pub(crate) mod call;
 mod client;
 mod insights;
 mod log_group;
@@ -167,7 +167,9 @@ mod selector;
 
 pub use backoff::Backoff;
 pub use client::{CallTimeouts, ClientCache, LogsClient};
-pub use insights::{InsightsOptions, InsightsSource, MAX_RESULT_ROWS, query_text};
+pub use insights::{
+    DEFAULT_PRICE_PER_GB, InsightsOptions, InsightsSource, MAX_RESULT_ROWS, query_text,
+};
 pub use log_group::{LogGroupSource, ReadOptions};
 pub use scan::{ScanOptions, ScanSource, filter_pattern};
 pub use selector::CloudWatchSelector;
@@ -211,14 +213,17 @@ pub enum CloudWatchMode {
     Insights,
     /// FilterLogEvents: every event streamed and aggregated here.
     Scan,
+    /// No log group: CloudWatch's `AWS/Bedrock` metrics ([`crate::usage::source::metrics`]).
+    Metrics,
 }
 
 impl CloudWatchMode {
-    /// The flag value: `insights` or `scan`.
+    /// The flag value: `insights`, `scan` or `metrics`.
     pub fn as_str(self) -> &'static str {
         match self {
             CloudWatchMode::Insights => "insights",
             CloudWatchMode::Scan => "scan",
+            CloudWatchMode::Metrics => "metrics",
         }
     }
 }
@@ -235,8 +240,9 @@ impl FromStr for CloudWatchMode {
         match s {
             "insights" => Ok(CloudWatchMode::Insights),
             "scan" => Ok(CloudWatchMode::Scan),
+            "metrics" => Ok(CloudWatchMode::Metrics),
             other => Err(format!(
-                "unknown CloudWatch mode {other:?}: expected insights or scan"
+                "unknown CloudWatch mode {other:?}: expected insights, scan or metrics"
             )),
         }
     }

@@ -8,6 +8,7 @@ use super::insights::{InsightsOptions, InsightsSource};
 use super::scan::{ScanOptions, ScanSource};
 use crate::aws::valid_region;
 use crate::usage::source::UsageSource;
+use crate::usage::source::metrics::{MetricsSource, WithMetricsFallback};
 
 /// Whether `name` is a valid CloudWatch log group name: 1 to 512 of `A-Z a-z 0-9 . _ - / #`.
 pub(crate) fn valid_log_group_name(name: &str) -> bool {
@@ -29,6 +30,8 @@ pub struct CloudWatchSelector {
     clients: Arc<ClientCache>,
     insights: InsightsOptions,
     scan: ScanOptions,
+    /// Whether a missing log group falls back to the metrics source.
+    metrics_fallback: bool,
     default: Arc<dyn UsageSource>,
 }
 
@@ -81,16 +84,46 @@ impl CloudWatchSelector {
     ) -> Result<Self, String> {
         let log_group = log_group.into();
         check(&log_group, region.as_deref())?;
-        let default = build(mode, &clients, &log_group, region.clone(), &insights, &scan);
-        Ok(CloudWatchSelector {
+        let mut selector = CloudWatchSelector {
             mode,
             log_group,
             region,
             clients,
             insights,
             scan,
-            default,
-        })
+            metrics_fallback: false,
+            // A stand-in (cheap, no I/O), replaced on the next line.
+            default: Arc::new(crate::usage::source::SampleSource::new()),
+        };
+        selector.default = selector.build(&selector.log_group, selector.region.clone());
+        Ok(selector)
+    }
+
+    /// The same selector, where a report whose log group does not exist comes from the
+    /// `AWS/Bedrock` metrics of its region instead (see [`WithMetricsFallback`]) when `on`.
+    pub fn with_metrics_fallback(mut self, on: bool) -> Self {
+        self.metrics_fallback = on;
+        self.default = self.build(&self.log_group, self.region.clone());
+        self
+    }
+
+    fn build(&self, log_group: &str, region: Option<String>) -> Arc<dyn UsageSource> {
+        let metrics = || MetricsSource::new(self.clients.clone(), region.clone());
+        let client = LogsClient::lazy(self.clients.clone(), region.clone());
+        let logs: Arc<dyn UsageSource> = match self.mode {
+            CloudWatchMode::Metrics => return Arc::new(metrics()),
+            CloudWatchMode::Insights => {
+                Arc::new(InsightsSource::new(client, log_group).with_options(self.insights.clone()))
+            }
+            CloudWatchMode::Scan => {
+                Arc::new(ScanSource::new(client, log_group).with_options(self.scan.clone()))
+            }
+        };
+        if self.metrics_fallback {
+            Arc::new(WithMetricsFallback::new(logs, metrics()))
+        } else {
+            logs
+        }
     }
 
     /// How log groups are read.
@@ -116,14 +149,7 @@ impl CloudWatchSelector {
             return Ok(self.default.clone());
         }
         check(group, region)?;
-        Ok(build(
-            self.mode,
-            &self.clients,
-            group,
-            region.map(str::to_owned),
-            &self.insights,
-            &self.scan,
-        ))
+        Ok(self.build(group, region.map(str::to_owned)))
     }
 
     /// The source of the default log group and region.
@@ -146,25 +172,6 @@ fn check(log_group: &str, region: Option<&str>) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn build(
-    mode: CloudWatchMode,
-    clients: &Arc<ClientCache>,
-    log_group: &str,
-    region: Option<String>,
-    insights: &InsightsOptions,
-    scan: &ScanOptions,
-) -> Arc<dyn UsageSource> {
-    let client = LogsClient::lazy(clients.clone(), region);
-    match mode {
-        CloudWatchMode::Insights => {
-            Arc::new(InsightsSource::new(client, log_group).with_options(insights.clone()))
-        }
-        CloudWatchMode::Scan => {
-            Arc::new(ScanSource::new(client, log_group).with_options(scan.clone()))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::run::Run;
 use super::slice::{Slice, initial_slices, split};
 use crate::usage::aggregate::Aggregator;
 use crate::usage::query::UsageQuery;
-use crate::usage::report::UsageReport;
+use crate::usage::report::{QueryCost, UsageReport};
 use crate::usage::source::cloudwatch::missing_log_group;
 use crate::usage::source::{ProgressSink, SourceError, SourceInfo};
 
@@ -35,7 +35,6 @@ pub(super) struct Collection<'a> {
     total: u64,
     done: u64,
     started: u64,
-    bytes_scanned: f64,
     /// The first failure; the report ends with it.
     failure: Option<SourceError>,
 }
@@ -62,7 +61,6 @@ impl<'a> Collection<'a> {
             pending,
             done: 0,
             started: 0,
-            bytes_scanned: 0.0,
             failure: None,
         }
     }
@@ -84,16 +82,14 @@ impl<'a> Collection<'a> {
                 break;
             };
             match outcome {
-                Ok(SliceOutcome::Complete { rows, bytes }) => {
-                    self.bytes_scanned += bytes;
+                Ok(SliceOutcome::Complete { rows }) => {
                     for row in &rows {
                         row.add_to(&mut self.aggregator, self.query);
                     }
                     self.done += 1;
                     self.progress.progress(self.done, Some(self.total));
                 }
-                Ok(SliceOutcome::Truncated { bytes }) => {
-                    self.bytes_scanned += bytes;
+                Ok(SliceOutcome::Truncated) => {
                     self.split_truncated(slice);
                 }
                 // The first error wins; the others are the cancellations it caused.
@@ -162,25 +158,32 @@ impl<'a> Collection<'a> {
 
     /// The report once no slice runs: the first failure, cancelled, or the merged rows.
     fn finish(self) -> Result<UsageReport, SourceError> {
+        let options = self.run.options;
+        let cost = QueryCost::new(
+            self.run.meter.total(),
+            self.started,
+            options.price_per_gb,
+            options.max_scan_gb,
+        );
         tracing::info!(
             log_group = %self.run.log_group,
             queries = self.started,
-            bytes_scanned = self.bytes_scanned,
+            bytes_scanned = cost.bytes_scanned,
+            estimated_cost_usd = cost.estimated_cost,
             "Logs Insights report done"
         );
-        match self.failure {
+        let mut report = match self.failure {
             // No log group yet (every query is refused alike): nothing to count, and a
             // warning that says why.
             Some(SourceError::NotFound(_)) if self.done == 0 => {
-                return Ok(missing_log_group(self.query, self.info, self.progress));
+                missing_log_group(self.query, self.info, self.progress)
             }
             Some(SourceError::NotFound(e)) => return Err(SourceError::Backend(e)),
             Some(e) => return Err(e),
-            None => {}
-        }
-        if self.cancel.is_cancelled() {
-            return Err(SourceError::Cancelled);
-        }
-        Ok(self.aggregator.finish())
+            None if self.cancel.is_cancelled() => return Err(SourceError::Cancelled),
+            None => self.aggregator.finish(),
+        };
+        report.query_cost = Some(cost);
+        Ok(report)
     }
 }

@@ -7,6 +7,7 @@
 //! few at a time and merges their rows into one report.
 
 mod collect;
+mod cost;
 mod query_text;
 mod rows;
 mod run;
@@ -28,8 +29,14 @@ use crate::usage::source::{ProgressSink, SourceError, SourceInfo, SourceKind, Us
 /// The most rows a Logs Insights query returns; a result this long is taken as truncated.
 pub const MAX_RESULT_ROWS: usize = 10_000;
 
+/// What Logs Insights charges per GB scanned in US East (N. Virginia), in USD: the default of
+/// [`InsightsOptions::price_per_gb`]. From AWS's CloudWatch pricing page (Logs tab, "Analyze
+/// (Logs Insights queries)": $0.005 per GB of data scanned), checked December 2026; other
+/// regions charge more (e.g. Tokyo $0.0076), so set `--insights-price-per-gb` there.
+pub const DEFAULT_PRICE_PER_GB: f64 = 0.005;
+
 /// How an [`InsightsSource`] runs its queries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InsightsOptions {
     /// Queries running at once (an account may run 30 in all). At least 1.
     pub max_concurrent_queries: usize,
@@ -45,6 +52,13 @@ pub struct InsightsOptions {
     /// Polling `GetQueryResults`. (Refused calls are retried by the SDK, under
     /// [`crate::aws::RetryPolicy`].)
     pub poll: Backoff,
+    /// USD per GB (10^9 bytes) scanned, for the report's `query_cost`
+    /// ([`DEFAULT_PRICE_PER_GB`] unless set).
+    pub price_per_gb: f64,
+    /// The most GB one report may scan (`--max-scan-gb`): refused before the first query
+    /// when a low estimate already passes it, stopped (every running query with `StopQuery`)
+    /// when the queries' statistics pass it. `None`: no cap.
+    pub max_scan_gb: Option<f64>,
 }
 
 impl Default for InsightsOptions {
@@ -55,6 +69,8 @@ impl Default for InsightsOptions {
             split_into: 4,
             max_queries: 1_000,
             poll: Backoff::POLL,
+            price_per_gb: DEFAULT_PRICE_PER_GB,
+            max_scan_gb: None,
         }
     }
 }
@@ -78,6 +94,11 @@ impl UsageSource for InsightsSource {
         let filters = query_text::filter_clause(query.filters())?;
         let group_by = query_text::group_clause(query.group_by_metadata())?;
         let (client, region) = self.client.get().await?;
+        let cap = self.options.max_scan_gb.map(cost::cap_bytes);
+        if let Some(cap) = cap {
+            cost::preflight(&client, &self.log_group, query, cap, cancel).await?;
+        }
+        let meter = cost::ScanMeter::new(cap);
         let run = run::Run {
             client: &client,
             log_group: &self.log_group,
@@ -85,6 +106,7 @@ impl UsageSource for InsightsSource {
             filters: filters.as_deref(),
             group_by: &group_by,
             options: &self.options,
+            meter: &meter,
         };
         collect::Collection::new(&run, query, self.info(region), progress, cancel)
             .run()

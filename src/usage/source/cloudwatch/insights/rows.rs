@@ -18,24 +18,23 @@ use crate::usage::time::Timestamp;
 
 /// What became of one slice's query.
 pub(super) enum SliceOutcome {
-    /// The rows, and the bytes the query scanned.
-    Complete { rows: Vec<ResultRow>, bytes: f64 },
+    /// The rows (the bytes the query scanned went to the report's `ScanMeter`).
+    Complete { rows: Vec<ResultRow> },
     /// As many rows as a query may return, so maybe not all: the slice must be split.
-    Truncated { bytes: f64 },
+    Truncated,
 }
 
 /// The outcome of a query that CloudWatch reports `Complete`.
 pub(super) fn complete(out: &GetQueryResultsOutput) -> Result<SliceOutcome, SourceError> {
-    let bytes = out.statistics().map_or(0.0, |s| s.bytes_scanned());
     let results = out.results();
     if results.len() >= MAX_RESULT_ROWS {
-        return Ok(SliceOutcome::Truncated { bytes });
+        return Ok(SliceOutcome::Truncated);
     }
     let rows = results
         .iter()
         .map(|fields| ResultRow::parse(fields))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(SliceOutcome::Complete { rows, bytes })
+    Ok(SliceOutcome::Complete { rows })
 }
 
 /// One row of a query's result.

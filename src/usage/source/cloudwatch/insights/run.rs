@@ -8,6 +8,7 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::QueryStatus;
 use tokio_util::sync::CancellationToken;
 
+use super::cost::ScanMeter;
 use super::query_text::build_query;
 use super::rows::{SliceOutcome, complete};
 use super::slice::Slice;
@@ -36,6 +37,8 @@ pub(super) struct Run<'a> {
     /// What the `stats` groups by after the time bucket ([`super::query_text::group_clause`]).
     pub(super) group_by: &'a str,
     pub(super) options: &'a InsightsOptions,
+    /// The bytes the report's queries have scanned, and the cap.
+    pub(super) meter: &'a ScanMeter,
 }
 
 impl Run<'_> {
@@ -114,9 +117,20 @@ impl Run<'_> {
                     slice.end()
                 ))
             };
+            // Every answer says what the query has scanned so far (what it is billed for).
+            let metered = out
+                .statistics()
+                .map_or(Ok(()), |s| self.meter.record(id, s.bytes_scanned()));
             match out.status() {
-                Some(QueryStatus::Scheduled | QueryStatus::Running) => unknown = 0,
-                Some(QueryStatus::Complete) => return complete(&out).map_err(Polled::Ended),
+                Some(QueryStatus::Scheduled | QueryStatus::Running) => {
+                    // Over the cap: stop it (and, through the report, every other one).
+                    metered.map_err(Polled::Live)?;
+                    unknown = 0;
+                }
+                Some(QueryStatus::Complete) => {
+                    metered.map_err(Polled::Ended)?;
+                    return complete(&out).map_err(Polled::Ended);
+                }
                 Some(QueryStatus::Failed) => {
                     return Err(Polled::Ended(failed(
                         "failed in CloudWatch (status Failed); try again, or use \

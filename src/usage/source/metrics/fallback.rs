@@ -1,0 +1,89 @@
+//! A log-group source that falls back to the metrics when its log group does not exist: a
+//! fresh deployment, before Bedrock's model invocation logging is on, still reports usage.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use super::MetricsSource;
+use crate::usage::query::UsageQuery;
+use crate::usage::report::{UsageReport, Warning};
+use crate::usage::source::{ProgressSink, SourceError, SourceInfo, UsageSource};
+
+/// The warning a fallback report carries, beside `log_group_not_found`.
+pub const METRICS_FALLBACK: &str = "metrics_fallback";
+/// The warning when the fallback itself failed (the log source's empty report is returned).
+pub const METRICS_FALLBACK_FAILED: &str = "metrics_fallback_failed";
+
+/// `primary` (Logs Insights or the scan), or, when its log group does not exist, the
+/// [`MetricsSource`] of the same region. The report then has `source.kind`
+/// `cloudwatch-metrics`, the `log_group_not_found` warning of the primary, and a
+/// `metrics_fallback` warning that says where the numbers come from. When the metrics cannot
+/// be read either (no `cloudwatch:GetMetricData` permission, a filter they cannot apply), the
+/// primary's empty report is returned with a `metrics_fallback_failed` warning saying why.
+pub struct WithMetricsFallback {
+    primary: Arc<dyn UsageSource>,
+    metrics: MetricsSource,
+}
+
+impl WithMetricsFallback {
+    /// `primary`, falling back to `metrics`.
+    pub fn new(primary: Arc<dyn UsageSource>, metrics: MetricsSource) -> Self {
+        WithMetricsFallback { primary, metrics }
+    }
+}
+
+#[async_trait]
+impl UsageSource for WithMetricsFallback {
+    async fn collect(
+        &self,
+        query: &UsageQuery,
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<UsageReport, SourceError> {
+        let mut report = self.primary.collect(query, progress, cancel).await?;
+        let Some(missing) = report
+            .warnings
+            .iter()
+            .find(|w| w.code == Warning::LOG_GROUP_NOT_FOUND)
+            .cloned()
+        else {
+            return Ok(report);
+        };
+        let group = report.source.log_group.clone().unwrap_or_default();
+        match self.metrics.collect(query, progress, cancel).await {
+            Ok(mut metrics) => {
+                metrics.warnings.insert(0, missing);
+                metrics.warnings.insert(
+                    1,
+                    Warning {
+                        code: METRICS_FALLBACK.to_owned(),
+                        message: format!(
+                            "The log group {group} does not exist, so this report comes from \
+                             CloudWatch's AWS/Bedrock metrics instead (source cloudwatch-metrics): \
+                             requests, tokens and errors by model and time, without the \
+                             breakdowns listed in limitations."
+                        ),
+                    },
+                );
+                Ok(metrics)
+            }
+            Err(SourceError::Cancelled) => Err(SourceError::Cancelled),
+            Err(e) => {
+                tracing::warn!(error = %e, "the metrics fallback failed");
+                report.warnings.push(Warning {
+                    code: METRICS_FALLBACK_FAILED.to_owned(),
+                    message: format!(
+                        "CloudWatch's AWS/Bedrock metrics could not be read instead either: {e}"
+                    ),
+                });
+                Ok(report)
+            }
+        }
+    }
+
+    fn describe(&self) -> SourceInfo {
+        self.primary.describe()
+    }
+}

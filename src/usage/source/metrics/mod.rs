@@ -1,0 +1,271 @@
+//! The `cloudwatch-metrics` source: usage from the `AWS/Bedrock` CloudWatch metrics, which
+//! Bedrock publishes whether or not model invocation logging is on.
+//!
+//! # What it reads
+//!
+//! `ListMetrics` names the model ids with an `Invocations` metric (dimension `ModelId`), then
+//! `GetMetricData` reads the hourly `Sum` of six metrics per model over the period (at most
+//! 83 models per call, 500 queries, paged with `NextToken`):
+//!
+//! | metric | report field |
+//! | --- | --- |
+//! | `Invocations` | `requests` (Bedrock counts accepted requests, failed ones included) |
+//! | `InputTokenCount` | `input_tokens` |
+//! | `OutputTokenCount` | `output_tokens` |
+//! | `InvocationClientErrors` + `InvocationServerErrors` | `errors` |
+//! | `InvocationThrottles` | not a counter: throttled requests are in neither `requests` nor `errors`; their total is a `throttled_invocations` warning |
+//!
+//! Each hour's sums are placed in the report's time series and `by_model` as the log sources
+//! place records; `by_region` has the one region read.
+//!
+//! # What it cannot give
+//!
+//! The metrics carry no caller, no operation, no request metadata, no inference region and no
+//! prompt-cache counts. The report keeps those fields (the schema requires them) but leaves
+//! them empty or zero, and lists each in `limitations` with the reason: `by_user`,
+//! `by_operation`, `by_inference_region`, `by_metadata`,
+//! `totals.cache_read_input_tokens`, `totals.cache_write_input_tokens`. A filter on one of
+//! them (user, account, inference region, metadata) is refused with a clear error rather than
+//! ignored. Other limits:
+//!
+//! - time resolution is the hour: a period that starts or ends inside an hour counts that
+//!   whole hour (CloudWatch rounds the start down);
+//! - CloudWatch lists only metrics with data in the last two weeks, so a model last used
+//!   before that is missing from older periods;
+//! - at most [`fetch::MAX_MODELS`] model ids and [`fetch::MAX_PAGES`] pages per report.
+//!
+//! `GetMetricData` is billed per metric requested (USD 0.01 per 1,000 metrics in US East at
+//! the time of writing): a report asks for 6 per model.
+//!
+//! The server role needs `cloudwatch:ListMetrics` and `cloudwatch:GetMetricData`.
+
+pub mod fallback;
+pub mod fetch;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+pub use fallback::WithMetricsFallback;
+
+use crate::usage::aggregate::{Aggregator, Dimensions};
+use crate::usage::query::UsageQuery;
+use crate::usage::report::{Counters, Limitation, UsageReport, Warning};
+use crate::usage::source::cloudwatch::ClientCache;
+use crate::usage::source::{ProgressSink, SourceError, SourceInfo, SourceKind, UsageSource};
+
+/// Usage from the `AWS/Bedrock` metrics of one region.
+pub struct MetricsSource {
+    clients: Arc<ClientCache>,
+    region: Option<String>,
+    client: Mutex<Option<aws_sdk_cloudwatch::Client>>,
+}
+
+impl std::fmt::Debug for MetricsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSource")
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MetricsSource {
+    /// Reads `region` (`None`: the AWS configuration's region) with a CloudWatch client made
+    /// on first use from `clients`' configuration and call timeouts. Makes no request.
+    pub fn new(clients: Arc<ClientCache>, region: Option<String>) -> Self {
+        MetricsSource {
+            clients,
+            region,
+            client: Mutex::new(None),
+        }
+    }
+
+    /// The client, made now if needed, and its region.
+    async fn client(&self) -> Result<(aws_sdk_cloudwatch::Client, String), SourceError> {
+        let ready = self
+            .client
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let client = match ready {
+            Some(client) => client,
+            None => {
+                let (base, timeouts) = self.clients.base().await;
+                let mut builder = aws_sdk_cloudwatch::config::Builder::from(&base)
+                    .timeout_config(timeouts.config(base.timeout_config()));
+                if let Some(region) = &self.region {
+                    builder =
+                        builder.region(aws_sdk_cloudwatch::config::Region::new(region.clone()));
+                }
+                let client = aws_sdk_cloudwatch::Client::from_conf(builder.build());
+                *self.client.lock().unwrap_or_else(|e| e.into_inner()) = Some(client.clone());
+                client
+            }
+        };
+        let Some(region) = client.config().region().map(|r| r.to_string()) else {
+            return Err(SourceError::Backend(
+                "no AWS region for CloudWatch: pass --region, set AWS_REGION, or give the tool \
+                 a region"
+                    .to_owned(),
+            ));
+        };
+        Ok((client, region))
+    }
+
+    fn info(&self, region: Option<String>) -> SourceInfo {
+        SourceInfo {
+            kind: SourceKind::CloudwatchMetrics,
+            log_group: None,
+            region,
+        }
+    }
+}
+
+#[async_trait]
+impl UsageSource for MetricsSource {
+    async fn collect(
+        &self,
+        query: &UsageQuery,
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<UsageReport, SourceError> {
+        refuse_unsupported_filters(query)?;
+        let (client, region) = self.client().await?;
+        progress.phase(&format!("listing Bedrock's CloudWatch metrics in {region}"));
+        let mut models = fetch::list_models(&client, cancel).await?;
+        if let Some(model) = &query.filters().model_id {
+            models.retain(|m| m == model);
+        }
+        progress.phase(&format!(
+            "reading {} metrics of {} models in {region}",
+            fetch::METRICS.len(),
+            models.len()
+        ));
+        let points = if models.is_empty() {
+            Vec::new()
+        } else {
+            fetch::hourly_sums(&client, &models, query.start(), query.end(), cancel).await?
+        };
+        Ok(report(query, self.info(Some(region)), &points))
+    }
+
+    fn describe(&self) -> SourceInfo {
+        self.info(self.region.clone())
+    }
+}
+
+/// Refuses filters the metrics cannot apply (every one but region and model).
+fn refuse_unsupported_filters(query: &UsageQuery) -> Result<(), SourceError> {
+    let f = query.filters();
+    let unsupported = [
+        ("user", f.user.is_some()),
+        ("aws_account_id", f.aws_account_id.is_some()),
+        ("inference_region", f.inference_region.is_some()),
+        ("metadata", !f.metadata.is_empty()),
+    ];
+    let named: Vec<&str> = unsupported
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| *name)
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    Err(SourceError::Backend(format!(
+        "the cloudwatch-metrics source cannot filter by {}: CloudWatch's AWS/Bedrock metrics \
+         carry only the model id (turn on Bedrock model invocation logging for these filters)",
+        named.join(", ")
+    )))
+}
+
+/// The report of `points`, with the limitations of the metrics and the throttles.
+pub(crate) fn report(query: &UsageQuery, info: SourceInfo, points: &fetch::Points) -> UsageReport {
+    let region = info.region.clone();
+    let mut aggregator = Aggregator::new(query, info);
+    let mut throttles: HashMap<&str, u64> = HashMap::new();
+    for (model, at, sums) in points {
+        let count = |i: usize| sums[i] as u64;
+        let (input, output) = (count(1), count(2));
+        let counters = Counters {
+            requests: count(0),
+            input_tokens: input,
+            output_tokens: output,
+            cache_read_input_tokens: 0,
+            cache_write_input_tokens: 0,
+            total_tokens: input.saturating_add(output),
+            errors: count(3).saturating_add(count(4)),
+        };
+        // CloudWatch rounds the start down to the hour: count that hour from the start.
+        let at = (*at).max(query.start());
+        let dims = Dimensions {
+            region: region.as_deref(),
+            account_id: None,
+            model_id: Some(model),
+            user: None,
+            operation: None,
+            inference_region: None,
+            metadata: &[],
+        };
+        if aggregator.add_counts(at, &dims, &counters) {
+            *throttles.entry(model).or_default() += count(5);
+        }
+    }
+    let mut report = aggregator.finish();
+    // The metrics carry none of these: empty, and said so.
+    report.by_user.clear();
+    report.by_operation.clear();
+    report.by_inference_region.clear();
+    report.by_metadata.clear();
+    report.limitations = limitations(query);
+    let throttled: u64 = throttles.values().sum();
+    if throttled > 0 {
+        report.warnings.push(Warning {
+            code: "throttled_invocations".to_owned(),
+            message: format!(
+                "Bedrock throttled {throttled} invocations in the period \
+                 (InvocationThrottles); throttled requests are counted in neither requests nor \
+                 errors"
+            ),
+        });
+    }
+    report
+}
+
+/// What the metrics cannot give, and why.
+fn limitations(query: &UsageQuery) -> Vec<Limitation> {
+    let why = |field: &str, reason: &str| Limitation {
+        field: field.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let mut list = vec![
+        why(
+            "by_user",
+            "CloudWatch's AWS/Bedrock metrics have no caller dimension; only invocation logs name the IAM identity",
+        ),
+        why(
+            "by_operation",
+            "the metrics do not say which API (Converse, InvokeModel, ...) was called",
+        ),
+        why(
+            "by_inference_region",
+            "the metrics do not say where a cross-region profile ran a request",
+        ),
+        why(
+            "totals.cache_read_input_tokens",
+            "the source reads no prompt-cache metrics: cache reads are 0 here",
+        ),
+        why(
+            "totals.cache_write_input_tokens",
+            "the source reads no prompt-cache metrics: cache writes are 0 here",
+        ),
+    ];
+    if !query.group_by_metadata().is_empty() {
+        list.push(why(
+            "by_metadata",
+            "requestMetadata is recorded only in invocation logs",
+        ));
+    }
+    list
+}
