@@ -8,7 +8,7 @@ use bedrock_usage_mcp::config::{HttpArgs, ScanCostArgs, Switch, init_tracing};
 use bedrock_usage_mcp::store::StoreArgs;
 use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server_with};
 use bedrock_usage_mcp::usage::UsageSource;
-use bedrock_usage_mcp::usage::pricing::PricingTable;
+use bedrock_usage_mcp::usage::cost::{CostEstimator, PriceList, PricingTable};
 use bedrock_usage_mcp::usage::source::cloudwatch::{ClientCache, ScanOptions};
 use bedrock_usage_mcp::usage::source::{
     CloudWatchMode, CloudWatchSelector, FileSource, SampleSource,
@@ -59,6 +59,15 @@ struct Cli {
         hide_env_values = true
     )]
     pricing_json: Option<String>,
+    /// Prices from the AWS Price List API (pricing:GetProducts) for models the pricing table
+    /// does not price: `auto` uses it when reading CloudWatch Logs (real usage, AWS
+    /// credentials at hand), not for a file or the bundled sample.
+    #[arg(long, env = "BEDROCK_PRICE_LIST", default_value = "auto", value_parser = ["auto", "on", "off"])]
+    price_list: String,
+    /// The region whose Price List endpoint is called (the API answers in us-east-1,
+    /// eu-central-1 and ap-south-1 only; every region's prices come from each).
+    #[arg(long, env = "BEDROCK_PRICE_LIST_REGION", default_value = "us-east-1")]
+    price_list_region: String,
     /// A JSON-lines file (or .jsonl.gz) of invocation log records, one per line.
     #[arg(long, env = "BEDROCK_USAGE_FILE", conflicts_with = "log_group")]
     usage_file: Option<std::path::PathBuf>,
@@ -74,12 +83,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let on_lambda = lambda::detected();
     let sources = choose_source(&cli, on_lambda)?;
-    let pricing = match (&cli.pricing_file, &cli.pricing_json) {
-        (Some(path), _) => Some(PricingTable::from_file(path)?),
-        (None, Some(json)) => Some(PricingTable::from_json(json)?),
-        (None, None) => None,
-    }
-    .map(Arc::new);
+    let costs = cost_estimator(&cli, on_lambda)?;
     let group_by: Vec<String> = cli
         .group_by_metadata
         .iter()
@@ -87,9 +91,37 @@ async fn main() -> anyhow::Result<()> {
         .filter(|k| !k.is_empty())
         .collect();
     bedrock_usage_mcp::usage::query::check_metadata_keys("--group-by-metadata", group_by.iter())?;
-    let server = usage_server_with(sources, pricing, cli.http.state_key()?, group_by);
+    let server = usage_server_with(sources, costs, cli.http.state_key()?, group_by);
     serve::run(server, &cli.http, &cli.store).await?;
     Ok(())
+}
+
+/// How reports are priced: the operator's table, the AWS Price List, both, or not at all.
+fn cost_estimator(cli: &Cli, on_lambda: bool) -> anyhow::Result<Option<Arc<CostEstimator>>> {
+    let table = match (&cli.pricing_file, &cli.pricing_json) {
+        (Some(path), _) => Some(PricingTable::from_file(path)?),
+        (None, Some(json)) => Some(PricingTable::from_json(json)?),
+        (None, None) => None,
+    };
+    let reads_cloudwatch = cli.usage_file.is_none() && (cli.log_group.is_some() || on_lambda);
+    let price_list = match cli.price_list.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => reads_cloudwatch,
+    };
+    let price_list = if price_list {
+        Some(Arc::new(
+            PriceList::from_env(&cli.price_list_region)
+                .map_err(anyhow::Error::msg)
+                .context("--price-list-region")?,
+        ))
+    } else {
+        None
+    };
+    if table.is_none() && price_list.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(CostEstimator { table, price_list })))
 }
 
 /// The configured source: a file, CloudWatch Logs, or (locally, with neither) the bundled

@@ -259,6 +259,10 @@ pub struct UsageReport {
     /// part of the JSON contract.
     #[serde(skip)]
     pub all_models: Vec<Row>,
+    /// Tokens per (model, region), by caller and day: what the cost estimate prices. Not part
+    /// of the JSON contract.
+    #[serde(skip)]
+    pub cost_cells: crate::usage::cost::CostCells,
     /// Per-day tokens and errors by model, user and metadata value, kept only when the query
     /// asks (for anomalies). Not part of the JSON contract.
     #[serde(skip)]

@@ -70,6 +70,8 @@ pub fn report_json_schema() -> Value {
     let mut schema = base_schema();
     if let Some(properties) = schema["properties"].as_object_mut() {
         super::query_cost::add_schemas(properties);
+        super::change_schema::add_schemas(properties);
+        crate::usage::cost::schema::add_schemas(properties);
     }
     schema
 }
@@ -140,20 +142,6 @@ fn base_schema() -> Value {
                     },
                     "required": ["key", "rows"],
                 },
-            },
-            "estimated_cost": {
-                "type": "object",
-                "description": "Present only when the operator configured a pricing table: the cost of the period by that table.",
-                "properties": {
-                    "currency": {"type": "string"},
-                    "note": {"type": ["string", "null"]},
-                    "total": {"type": "number", "minimum": 0},
-                    "by_model": {"type": "array", "items": {"type": "object",
-                        "properties": {"key": {"type": "string"}, "cost": {"type": "number", "minimum": 0}},
-                        "required": ["key", "cost"]}},
-                    "unpriced_models": {"type": "array", "items": {"type": "string"}},
-                },
-                "required": ["currency", "total", "by_model", "unpriced_models"],
             },
             "skipped_records": {
                 "type": "integer",
