@@ -52,3 +52,10 @@ fn unscored_scenarios_we_implement_pass_cleanly() {
         );
     }
 }
+
+/// Every `tasks-*` scenario of the 2026-07-28 set (unscored there: the tasks extension).
+#[test]
+fn task_scenarios_pass() {
+    let server = ServerProcess::conformance(&[]);
+    mcp_testkit::task_suite::assert_task_scenarios_pass(&server.url);
+}

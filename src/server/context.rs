@@ -44,6 +44,7 @@ pub struct RequestContext {
     outbox: Arc<dyn Outbox>,
     session: Option<Arc<dyn Session>>,
     cancel: CancellationToken,
+    task_owner: String,
 }
 
 /// The parts of a [`RequestContext`] that the transport fills in.
@@ -62,6 +63,8 @@ pub(crate) struct ContextParts {
     /// The legacy session the request belongs to; `None` in the modern era.
     pub session: Option<Arc<dyn Session>>,
     pub cancel: CancellationToken,
+    /// Whose tasks this request may see and creates: its legacy session, or its principal.
+    pub task_owner: String,
 }
 
 impl RequestContext {
@@ -79,6 +82,7 @@ impl RequestContext {
             outbox: parts.outbox,
             session: parts.session,
             cancel: parts.cancel,
+            task_owner: parts.task_owner,
         }
     }
 
@@ -105,6 +109,11 @@ impl RequestContext {
     /// The legacy session the request belongs to; `None` in the modern era.
     pub fn session(&self) -> Option<&dyn Session> {
         self.session.as_deref()
+    }
+
+    /// Whose tasks this request may see (see [`ContextParts::task_owner`]).
+    pub fn task_owner(&self) -> &str {
+        &self.task_owner
     }
 
     pub fn cancellation(&self) -> &CancellationToken {

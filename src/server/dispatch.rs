@@ -110,10 +110,18 @@ impl McpServer {
         method: &str,
         params: Option<Value>,
     ) -> Result<Value, HandlerError> {
+        if super::tasks::TASK_METHODS.contains(&method)
+            && let Some(outcome) = self.route_task(ctx, method, params.clone()).await
+        {
+            return outcome;
+        }
         match method {
             "ping" => Ok(json!({})),
-            "tools/list" => self.list_tools(),
-            "tools/call" => self.call_tool(ctx, parse(params)?).await,
+            "tools/list" => self.list_tools(ctx),
+            "tools/call" => {
+                let task = params.as_ref().and_then(|p| p.get("task")).cloned();
+                self.call_tool(ctx, parse(params)?, task).await
+            }
             "resources/list" => self.list_resources(method),
             "resources/templates/list" => self.list_templates(method),
             "resources/read" => self.read_resource(ctx, parse(params)?).await,
@@ -128,20 +136,39 @@ impl McpServer {
         }
     }
 
-    fn list_tools(&self) -> Result<Value, HandlerError> {
-        let tools: Vec<_> = self.tools().iter().map(|t| t.definition()).collect();
+    /// The tools; to 2025-11-25 clients with `execution.taskSupport` where tasks are offered.
+    fn list_tools(&self, ctx: &RequestContext) -> Result<Value, HandlerError> {
+        let tasks = self
+            .capabilities_for(ctx.era(), ctx.protocol_version())
+            .get("tasks")
+            .is_some();
+        let tools: Vec<Value> = (self.tools().iter())
+            .map(|t| {
+                let mut tool = serde_json::to_value(t.definition()).unwrap_or_default();
+                if tasks {
+                    tool["execution"] = json!({ "taskSupport": t.task_support().as_str() });
+                }
+                tool
+            })
+            .collect();
         Ok(json!({ "tools": tools }))
     }
 
+    /// Calls a tool, or creates the task that runs it (see [`super::tasks`]).
     async fn call_tool(
         &self,
         ctx: &RequestContext,
         params: CallToolRequestParams,
+        task: Option<Value>,
     ) -> Result<Value, HandlerError> {
         let tool = self.tool(&params.name).ok_or_else(|| {
             HandlerError::invalid_params(format!("Unknown tool: {}", params.name))
         })?;
-        let result = tool.call(ctx, params.arguments.unwrap_or_default()).await?;
+        let arguments = params.arguments.unwrap_or_default();
+        if let Some(ttl_ms) = self.task_ttl(ctx, tool.as_ref(), task.as_ref())? {
+            return self.create_task(ctx, tool, arguments, ttl_ms).await;
+        }
+        let result = tool.call(ctx, arguments).await?;
         to_value(&result)
     }
 

@@ -10,6 +10,7 @@ mod prompt;
 mod request_state;
 mod resource;
 mod session;
+pub mod tasks;
 mod tool;
 
 pub use completion::Completer;
@@ -21,6 +22,7 @@ pub use prompt::PromptHandler;
 pub(crate) use request_state::RequestStateCodec;
 pub use resource::ResourceProvider;
 pub use session::{Session, SessionError};
+pub use tasks::{TaskBook, TaskStep, TaskSupport};
 pub use tool::ToolHandler;
 
 /// Part of a server's offer; defined in `protocol` because the result shape reads it.
@@ -88,6 +90,8 @@ struct Inner {
     change_notifications: bool,
     state_codec: RequestStateCodec,
     changes: ChangeNotifier,
+    /// Where tasks live; `None` offers none (the transport sets it from its store).
+    tasks: Option<Arc<dyn TaskBook>>,
 }
 
 /// Builds an [`McpServer`].
@@ -112,6 +116,7 @@ impl McpServer {
                 change_notifications: true,
                 state_codec: RequestStateCodec::random(),
                 changes: ChangeNotifier::default(),
+                tasks: None,
             },
         }
     }
@@ -137,6 +142,38 @@ impl McpServer {
     pub(crate) fn with_request_state_key(mut self, key: Vec<u8>) -> Self {
         Arc::make_mut(&mut self.inner).state_codec = RequestStateCodec::new(key);
         self
+    }
+
+    /// This server keeping its tasks in `book`.
+    pub(crate) fn with_task_book(mut self, book: Arc<dyn TaskBook>) -> Self {
+        Arc::make_mut(&mut self.inner).tasks = Some(book);
+        self
+    }
+
+    /// Whether any tool runs as a task and there is a book to keep tasks in.
+    fn offers_tasks(&self) -> bool {
+        self.inner.tasks.is_some()
+            && (self.inner.tools.iter()).any(|t| t.task_support() != TaskSupport::Forbidden)
+    }
+
+    /// The server's capabilities for a request of `era` at `version`: [`McpServer::capabilities`]
+    /// plus tasks as that revision declares them (2026-07-28: the extension; 2025-11-25:
+    /// `tasks`, without `list`, which would need an index of each owner's tasks).
+    pub fn capabilities_for(&self, era: crate::protocol::version::Era, version: &str) -> Value {
+        let mut caps = self.capabilities();
+        if self.offers_tasks() {
+            match era {
+                crate::protocol::version::Era::Modern => {
+                    caps["extensions"] = json!({ tasks::TASKS_EXTENSION: {} });
+                }
+                crate::protocol::version::Era::Legacy if version == "2025-11-25" => {
+                    caps["tasks"] =
+                        json!({ "cancel": {}, "requests": { "tools": { "call": {} } } });
+                }
+                crate::protocol::version::Era::Legacy => {}
+            }
+        }
+        caps
     }
 
     /// This server without change notifications (list changes, resource subscriptions), for a

@@ -18,6 +18,7 @@
 //! | `S#<sid>`   | `E#<stream>#<seq, 20 digits>`  | `data` (the JSON-RPC message, empty for a priming event or marker), `last`, `writer`, `expires_at`; on a POST stream's priming event (number 0) also its lease: `lease_until` (ms since the epoch) and `request_ids` (JSON) |
 //! | `S#<sid>`   | `R#<reply key>`                | `message`, `expires_at`                 |
 //! | `K#<name>`  | `SECRET`                       | `secret` (64 hex digits), `created_at`; no `expires_at`: never expires |
+//! | `T#<task>`  | `TASK`                         | `owner`, `version`, `data` (the task's JSON), `expires_at_ms`, `writer`, `expires_at` (see `task`) |
 //!
 //! A `K#` item holds a secret every instance on the table shares, such as the key that seals
 //! `requestState` (see [`SessionStore::shared_secret`]); the first instance that needs it
@@ -102,6 +103,7 @@ mod secret;
 mod session;
 mod stream;
 mod table;
+mod task;
 
 pub use calls::CallCounts;
 pub use item::MAX_ITEM_BYTES;
@@ -313,5 +315,9 @@ impl SessionStore for DynamoStore {
 
     fn poll_interval(&self) -> Option<Duration> {
         Some(self.poll_interval)
+    }
+
+    fn tasks(&self) -> Option<&dyn super::TaskStore> {
+        Some(self)
     }
 }

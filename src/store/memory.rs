@@ -34,6 +34,7 @@ pub struct MemoryStore {
     wakeups: Wakeups,
     max_sessions: usize,
     evictions: RateLimitedWarning,
+    tasks: super::tasks::MemoryTasks,
 }
 
 impl Default for MemoryStore {
@@ -43,6 +44,7 @@ impl Default for MemoryStore {
             wakeups: Wakeups::default(),
             max_sessions: DEFAULT_MAX_SESSIONS,
             evictions: RateLimitedWarning::new(Duration::from_secs(10)),
+            tasks: Default::default(),
         }
     }
 }
@@ -478,6 +480,10 @@ impl SessionStore for MemoryStore {
 
     fn subscribe(&self, topic: &Topic) -> ChangeSignal {
         self.wakeups.subscribe(topic)
+    }
+
+    fn tasks(&self) -> Option<&dyn super::TaskStore> {
+        Some(&self.tasks)
     }
 }
 

@@ -14,6 +14,7 @@ mod lease;
 mod memory;
 mod records;
 mod signal;
+pub mod tasks;
 
 pub use config::{StoreArgs, StoreConfigError, StoreKind};
 pub use dynamodb::DynamoStore;
@@ -24,6 +25,7 @@ pub use records::{
     unix_now_ms,
 };
 pub use signal::{ChangeSignal, Topic};
+pub use tasks::{TaskId, TaskRecord, TaskStore};
 
 use async_trait::async_trait;
 
@@ -168,6 +170,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// purely in-process. Callers that wait for something rare (a cancellation) use it to
     /// read less often than a streaming reader does.
     fn poll_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Where this store keeps MCP tasks, or `None` for a store that keeps none (the server
+    /// then offers no tasks).
+    fn tasks(&self) -> Option<&dyn TaskStore> {
         None
     }
 }

@@ -18,6 +18,7 @@ mod post;
 mod response;
 mod sse;
 mod tail;
+mod task_book;
 
 pub use config::TransportConfig;
 
@@ -59,6 +60,10 @@ impl McpService {
             server
         } else {
             server.without_change_notifications()
+        };
+        let server = match store.tasks() {
+            Some(_) => server.with_task_book(Arc::new(task_book::StoreTaskBook(store.clone()))),
+            None => server,
         };
         Self {
             server,

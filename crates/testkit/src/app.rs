@@ -160,6 +160,7 @@ impl App {
         let name = params
             .get("name")
             .or_else(|| params.get("uri"))
+            .or_else(|| params.get("taskId"))
             .and_then(Value::as_str)
             .map(str::to_owned);
         let body = jsonrpc::request(id, method, params);

@@ -13,7 +13,7 @@
 //! - [`jsonrpc`]: the JSON-RPC messages the tests send.
 //! - [`oauth`]: a local OAuth authorization server and the fixtures served with authorization
 //!   on against it.
-//! - [`suite`]: the MCP conformance suite runner.
+//! - [`suite`]: the MCP conformance suite runner; [`task_suite`]: its `tasks-*` scenarios.
 
 pub mod app;
 pub mod counting_aws;
@@ -29,6 +29,7 @@ pub mod process;
 pub mod proxy;
 pub mod sse;
 pub mod suite;
+pub mod task_suite;
 
 pub use paths::{cargo_bin, node22, repo_root, test_tool};
 pub use process::ServerProcess;

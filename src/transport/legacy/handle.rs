@@ -211,6 +211,7 @@ impl RequestTask {
                 store: self.service.store.clone(),
             })),
             cancel: self.cancel.clone(),
+            task_owner: format!("session:{}", self.record.id),
         });
         let server = &self.service.server;
         let outcome = tokio::select! {

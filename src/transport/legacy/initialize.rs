@@ -76,7 +76,7 @@ pub async fn initialize(service: &McpService, id: Value, params: Option<Value>) 
     let server = &service.server;
     let mut result = json!({
         "protocolVersion": negotiated,
-        "capabilities": server.capabilities(),
+        "capabilities": server.capabilities_for(version::Era::Legacy, negotiated),
         "serverInfo": server.info(),
     });
     if let Some(instructions) = server.instructions() {

@@ -104,6 +104,7 @@ async fn run(
         outbox: exchange.clone(),
         session: None,
         cancel: cancel.clone(),
+        task_owner: task_owner(service),
     });
     let server = service.server.clone();
     tokio::spawn(async move {
@@ -198,11 +199,18 @@ fn check_param_headers(
     )
 }
 
+/// Whose tasks a modern request may see: everyone's without authorization (task ids are
+/// 256 random bits, known only to their creator), else its principal's.
+fn task_owner(service: &McpService) -> String {
+    let _ = service;
+    "public".to_owned()
+}
+
 /// `server/discover`: versions, capabilities, instructions and cache hints.
 pub(crate) fn discover_result(server: &McpServer) -> Value {
     let mut result = json!({
         "supportedVersions": version::supported(),
-        "capabilities": server.capabilities(),
+        "capabilities": server.capabilities_for(Era::Modern, version::MODERN),
     });
     if let Some(instructions) = server.instructions() {
         result["instructions"] = json!(instructions);

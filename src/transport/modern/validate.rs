@@ -16,7 +16,7 @@ pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 
 /// The methods of the 2026-07-28 revision. Everything else, including the legacy-only
 /// `initialize`, `ping`, `logging/setLevel` and `resources/(un)subscribe`, is 404 + -32601.
-pub const MODERN_METHODS: [&str; 10] = [
+pub const MODERN_METHODS: [&str; 13] = [
     "server/discover",
     "tools/list",
     "tools/call",
@@ -27,6 +27,11 @@ pub const MODERN_METHODS: [&str; 10] = [
     "prompts/get",
     "completion/complete",
     "subscriptions/listen",
+    // The `io.modelcontextprotocol/tasks` extension (dispatch answers -32021 to a client
+    // that did not declare it).
+    "tasks/get",
+    "tasks/update",
+    "tasks/cancel",
 ];
 
 /// What a valid modern request says about its client.
@@ -130,6 +135,7 @@ fn check_method_headers(
     let name_field = match method {
         "tools/call" | "prompts/get" => "name",
         "resources/read" => "uri",
+        "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
         _ => return Ok(()),
     };
     let body_name = params

@@ -1,0 +1,91 @@
+//! A task's state as its record keeps it (JSON in [`super::StoredTask::data`]).
+
+use rmcp::model::TaskStatus;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::TaskStep;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TaskData {
+    /// The tool whose call the task runs.
+    pub tool: String,
+    pub status: TaskStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    pub ttl_ms: u64,
+    pub poll_interval_ms: u64,
+    /// The tool's state for its next step.
+    #[serde(default)]
+    pub state: Value,
+    /// Input requests the client has not answered yet.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub input_requests: Map<String, Value>,
+    /// Answers received, for the next step.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub responses: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+}
+
+impl TaskData {
+    pub fn is_terminal(&self) -> bool {
+        self.status.is_terminal()
+    }
+
+    /// Whether a poll should run the tool's next step: it is working, or every input it
+    /// asked for has been answered.
+    pub fn wants_step(&self) -> bool {
+        match self.status {
+            TaskStatus::Working => true,
+            TaskStatus::InputRequired => self.input_requests.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Records the outcome of a step taken at `now_ms`.
+    pub fn apply(&mut self, step: Result<TaskStep, rmcp::model::ErrorData>, now_ms: u64) {
+        self.updated_ms = now_ms;
+        self.responses.clear();
+        self.input_requests.clear();
+        match step {
+            Ok(TaskStep::Working { state, message }) => {
+                self.status = TaskStatus::Working;
+                self.state = state;
+                self.status_message = message;
+            }
+            Ok(TaskStep::InputRequired { state, requests }) => {
+                self.status = TaskStatus::InputRequired;
+                self.state = state;
+                self.input_requests = requests;
+                self.status_message = None;
+            }
+            Ok(TaskStep::Done(result)) => {
+                self.status = TaskStatus::Completed;
+                self.state = Value::Null;
+                self.status_message = None;
+                self.result = Some(serde_json::to_value(result).unwrap_or_default());
+            }
+            Err(error) => {
+                self.status = TaskStatus::Failed;
+                self.state = Value::Null;
+                self.status_message = Some(error.message.to_string());
+                self.error = Some(serde_json::to_value(error).unwrap_or_default());
+            }
+        }
+    }
+
+    pub fn cancel(&mut self, now_ms: u64) {
+        self.updated_ms = now_ms;
+        self.status = TaskStatus::Cancelled;
+        self.status_message = Some("cancelled by the client".to_owned());
+        self.state = Value::Null;
+        self.input_requests.clear();
+        self.responses.clear();
+    }
+}

@@ -1,0 +1,156 @@
+//! The task records of the session store ([`TaskStore`]), run against both implementations:
+//! the in-memory store, and two DynamoDB store objects on one table (moto), as two Lambda
+//! instances would hold. What the tasks of `server::tasks` rely on: a created task is read
+//! back at once by either handle, an expired one reads as gone, and of two replacements of
+//! one version only one is stored.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use bedrock_usage_mcp::store::dynamodb::{MAX_ITEM_BYTES, create_table};
+use bedrock_usage_mcp::store::{
+    DynamoStore, MemoryStore, SessionStore, StoreError, TaskId, TaskRecord, unix_now_ms,
+};
+use mcp_testkit::moto::{Moto, unique_table};
+
+/// Two handles on one store (the same object for the memory store).
+async fn stores(
+    dynamo: bool,
+) -> (
+    Arc<dyn SessionStore>,
+    Arc<dyn SessionStore>,
+    Option<Arc<Moto>>,
+) {
+    if !dynamo {
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+        return (store.clone(), store, None);
+    }
+    let moto = Moto::shared();
+    let client = moto.dynamodb();
+    let table = unique_table("tasks");
+    assert!(create_table(&client, &table).await.unwrap());
+    let a = Arc::new(DynamoStore::new(client.clone(), &table));
+    let b = Arc::new(DynamoStore::new(client, &table));
+    (a, b, Some(moto))
+}
+
+fn task(ttl_ms: i64, data: &str) -> TaskRecord {
+    TaskRecord {
+        id: TaskId::generate(),
+        owner: "session:abc".to_owned(),
+        version: 1,
+        expires_at_ms: unix_now_ms().saturating_add_signed(ttl_ms),
+        data: data.to_owned(),
+    }
+}
+
+async fn created_tasks_are_read_by_either_handle(dynamo: bool) {
+    let (a, b, _moto) = stores(dynamo).await;
+    let record = task(60_000, r#"{"status":"working"}"#);
+    a.tasks().unwrap().create_task(&record).await.unwrap();
+    assert_eq!(
+        b.tasks().unwrap().load_task(&record.id).await.unwrap(),
+        Some(record.clone())
+    );
+    let again = b.tasks().unwrap().create_task(&record).await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists(_))),
+        "{again:?}"
+    );
+    let unknown = TaskId::generate();
+    assert_eq!(a.tasks().unwrap().load_task(&unknown).await.unwrap(), None);
+}
+
+async fn one_of_two_racing_replacements_is_stored(dynamo: bool) {
+    let (a, b, _moto) = stores(dynamo).await;
+    let record = task(60_000, "v1");
+    a.tasks().unwrap().create_task(&record).await.unwrap();
+    let from_a = TaskRecord {
+        version: 2,
+        data: "a".into(),
+        ..record.clone()
+    };
+    let from_b = TaskRecord {
+        version: 2,
+        data: "b".into(),
+        ..record.clone()
+    };
+    let (won_a, won_b) = tokio::join!(
+        a.tasks().unwrap().replace_task(&from_a),
+        b.tasks().unwrap().replace_task(&from_b)
+    );
+    let (won_a, won_b) = (won_a.unwrap(), won_b.unwrap());
+    assert!(
+        won_a ^ won_b,
+        "exactly one replacement wins: a {won_a}, b {won_b}"
+    );
+    let stored = a
+        .tasks()
+        .unwrap()
+        .load_task(&record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, if won_a { from_a } else { from_b });
+    // A replacement skipping a version is refused too.
+    let skipping = TaskRecord {
+        version: 4,
+        ..stored.clone()
+    };
+    assert!(!b.tasks().unwrap().replace_task(&skipping).await.unwrap());
+    let next = TaskRecord {
+        version: 3,
+        data: "c".into(),
+        ..stored
+    };
+    assert!(b.tasks().unwrap().replace_task(&next).await.unwrap());
+}
+
+async fn expired_tasks_are_gone(dynamo: bool) {
+    let (a, _b, _moto) = stores(dynamo).await;
+    let record = task(-1, "old");
+    a.tasks().unwrap().create_task(&record).await.unwrap();
+    assert_eq!(
+        a.tasks().unwrap().load_task(&record.id).await.unwrap(),
+        None
+    );
+    let next = TaskRecord {
+        version: 2,
+        ..record.clone()
+    };
+    assert!(!a.tasks().unwrap().replace_task(&next).await.unwrap());
+    // Its id may be taken again.
+    let fresh = TaskRecord {
+        expires_at_ms: unix_now_ms() + 60_000,
+        ..record
+    };
+    a.tasks().unwrap().create_task(&fresh).await.unwrap();
+}
+
+async fn oversized_tasks_are_refused(dynamo: bool) {
+    let (a, _b, _moto) = stores(dynamo).await;
+    let record = task(60_000, &"x".repeat(MAX_ITEM_BYTES));
+    let refused = a.tasks().unwrap().create_task(&record).await;
+    assert!(
+        matches!(refused, Err(StoreError::TooLarge { .. })),
+        "{refused:?}"
+    );
+}
+
+macro_rules! both {
+    ($($name:ident),*) => {
+        mod memory {
+            $(#[tokio::test] async fn $name() { super::$name(false).await })*
+        }
+        mod dynamodb {
+            $(#[tokio::test] async fn $name() { super::$name(true).await })*
+        }
+    };
+}
+
+both!(
+    created_tasks_are_read_by_either_handle,
+    one_of_two_racing_replacements_is_stored,
+    expired_tasks_are_gone,
+    oversized_tasks_are_refused
+);
