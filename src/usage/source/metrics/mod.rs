@@ -269,3 +269,143 @@ fn limitations(query: &UsageQuery) -> Vec<Limitation> {
     }
     list
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::query::Granularity;
+    use crate::usage::time::ts;
+
+    fn sums(
+        invocations: f64,
+        input: f64,
+        output: f64,
+        client: f64,
+        server: f64,
+        throttles: f64,
+    ) -> fetch::Sums {
+        [invocations, input, output, client, server, throttles]
+    }
+
+    #[test]
+    fn hourly_sums_become_counters_by_model_and_day_and_the_rest_is_a_limitation() {
+        let query = UsageQuery::new(
+            ts("2026-11-01T06:00:00Z"),
+            ts("2026-11-03T00:00:00Z"),
+            Granularity::Day,
+        )
+        .unwrap()
+        .with_group_by_metadata(vec!["team".into()])
+        .unwrap();
+        let info = SourceInfo {
+            kind: SourceKind::CloudwatchMetrics,
+            log_group: None,
+            region: Some("eu-west-1".into()),
+        };
+        let points: fetch::Points = vec![
+            // Before the period's start hour is rounded down by CloudWatch: counted at the start.
+            (
+                "nova".into(),
+                ts("2026-11-01T05:00:00Z"),
+                sums(2.0, 100.0, 10.0, 0.0, 0.0, 0.0),
+            ),
+            (
+                "nova".into(),
+                ts("2026-11-02T13:00:00Z"),
+                sums(3.0, 300.0, 30.0, 1.0, 1.0, 4.0),
+            ),
+            (
+                "claude".into(),
+                ts("2026-11-02T01:00:00Z"),
+                sums(5.0, 1000.0, 500.0, 0.0, 0.0, 1.0),
+            ),
+            // After the period: not counted, throttles included.
+            (
+                "claude".into(),
+                ts("2026-11-03T00:00:00Z"),
+                sums(7.0, 7.0, 7.0, 7.0, 7.0, 7.0),
+            ),
+        ];
+        let report = report(&query, info, &points);
+        assert_eq!(report.source.kind, SourceKind::CloudwatchMetrics);
+        let t = report.totals;
+        assert_eq!(
+            (
+                t.requests,
+                t.input_tokens,
+                t.output_tokens,
+                t.total_tokens,
+                t.errors
+            ),
+            (10, 1400, 540, 1940, 2)
+        );
+        assert_eq!(
+            (t.cache_read_input_tokens, t.cache_write_input_tokens),
+            (0, 0)
+        );
+        let rows = |rows: &[crate::usage::report::Row]| {
+            rows.iter()
+                .map(|r| (r.key.clone(), r.counters.requests))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            rows(&report.daily),
+            [("2026-11-01".into(), 2), ("2026-11-02".into(), 8)]
+        );
+        assert_eq!(
+            rows(&report.by_model),
+            [("claude".into(), 5), ("nova".into(), 5)]
+        );
+        assert_eq!(rows(&report.by_region), [("eu-west-1".into(), 10)]);
+        assert!(report.by_user.is_empty() && report.by_operation.is_empty());
+        assert!(report.by_inference_region.is_empty() && report.by_metadata.is_empty());
+        let fields: Vec<&str> = report
+            .limitations
+            .iter()
+            .map(|l| l.field.as_str())
+            .collect();
+        for field in [
+            "by_user",
+            "by_operation",
+            "by_inference_region",
+            "by_metadata",
+        ] {
+            assert!(fields.contains(&field), "{field} not in {fields:?}");
+        }
+        let throttled = report
+            .warnings
+            .iter()
+            .find(|w| w.code == "throttled_invocations")
+            .unwrap();
+        assert!(
+            throttled.message.contains("throttled 5 invocations"),
+            "{}",
+            throttled.message
+        );
+        // The JSON says so too.
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["source"]["kind"], "cloudwatch-metrics");
+        assert_eq!(json["by_user"], serde_json::json!([]));
+        assert_eq!(json["limitations"][0]["field"], "by_user");
+    }
+
+    #[test]
+    fn filters_the_metrics_cannot_apply_are_refused() {
+        let mut filters = crate::usage::UsageFilters::default();
+        filters.model_id = Some("nova".into());
+        filters.region = Some("eu-west-1".into());
+        let query = |filters: crate::usage::UsageFilters| {
+            UsageQuery::new(
+                ts("2026-11-01T00:00:00Z"),
+                ts("2026-11-02T00:00:00Z"),
+                Granularity::Day,
+            )
+            .unwrap()
+            .with_filters(filters)
+        };
+        assert!(refuse_unsupported_filters(&query(filters.clone())).is_ok());
+        filters.user = Some("arn:aws:iam::1:user/a".into());
+        let err = refuse_unsupported_filters(&query(filters)).unwrap_err();
+        assert!(err.to_string().contains("cannot filter by user"), "{err}");
+    }
+}
