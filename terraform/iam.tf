@@ -43,6 +43,15 @@ locals {
         Resource = ["*"]
       },
       {
+        # The cloudwatch-metrics source and the fallback when the log group does not exist:
+        # AWS/Bedrock's metrics. ListMetrics and GetMetricData support no resource-level
+        # permissions: "*" is the only resource IAM accepts (and they read metrics only).
+        Sid      = "ReadBedrockMetrics"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"]
+        Resource = ["*"]
+      },
+      {
         Sid    = "SessionTable"
         Effect = "Allow"
         Action = [

@@ -25,6 +25,7 @@ run "lambda_role_is_least_privilege" {
       ReadBedrockInvocationLogs = ["logs:StartQuery", "logs:FilterLogEvents"]
       FollowInsightsQueries     = ["logs:GetQueryResults", "logs:StopQuery"]
       ReadPriceList             = ["pricing:GetProducts"]
+      ReadBedrockMetrics        = ["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"]
       SessionTable = [
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -34,7 +35,7 @@ run "lambda_role_is_least_privilege" {
         "dynamodb:ConditionCheckItem",
       ]
     }
-    error_message = "The role must allow exactly the log, query, price list and table actions the server uses (Cost Explorer is off by default)."
+    error_message = "The role must allow exactly the log, query, price list, metrics and table actions the server uses (Cost Explorer is off by default)."
   }
 
   assert {
@@ -48,9 +49,10 @@ run "lambda_role_is_least_privilege" {
       ]
       FollowInsightsQueries = ["*"]
       ReadPriceList         = ["*"]
+      ReadBedrockMetrics    = ["*"]
       SessionTable          = ["arn:aws:dynamodb:eu-west-1:123456789012:table/bedrock-usage-mcp-sessions"]
     }
-    error_message = "Every statement must be scoped to its resource; only GetQueryResults/StopQuery (no resource-level permissions) may use *."
+    error_message = "Every statement must be scoped to its resource; only the actions without resource-level permissions (GetQueryResults/StopQuery, GetProducts, ListMetrics/GetMetricData) may use *."
   }
 
   assert {
