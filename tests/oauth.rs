@@ -29,57 +29,12 @@ use clap::Parser;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_testkit::lambda::{GATEWAY_DOMAIN, InstanceSpec, LambdaHarness, Options, STAGE};
 use mcp_testkit::moto::{Moto, unique_table};
+use mcp_testkit::oauth::SigningKey;
 use mcp_testkit::sse::SseReader;
-use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 const SCOPE: &str = "mcp:tools";
-
-/// An ECDSA P-256 signing key and its public JWK.
-struct SigningKey {
-    kid: String,
-    pkcs8: Vec<u8>,
-    jwk: Value,
-    /// The public point (SEC1, uncompressed): what an attacker signs HS256 tokens with.
-    public: Vec<u8>,
-}
-
-impl SigningKey {
-    fn generate(kid: &str) -> Self {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            .expect("key generation");
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-            .expect("a P-256 key");
-        let point = pair.public_key().as_ref().to_vec();
-        assert_eq!(point.len(), 65, "uncompressed P-256 point");
-        let jwk = json!({
-            "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
-            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
-            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
-        });
-        Self {
-            kid: kid.to_owned(),
-            pkcs8: pkcs8.as_ref().to_vec(),
-            jwk,
-            public: point,
-        }
-    }
-
-    /// `claims` signed with this key, naming `kid` in the header.
-    fn sign_as(&self, kid: &str, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(kid.to_owned());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&self.pkcs8))
-            .expect("signing")
-    }
-
-    fn sign(&self, claims: &Value) -> String {
-        self.sign_as(&self.kid, claims)
-    }
-}
 
 /// What the local issuer serves, changeable while it runs.
 struct IssuerState {
@@ -106,7 +61,7 @@ impl Issuer {
         let state = Arc::new(IssuerState {
             claimed_issuer: Mutex::new(url.clone()),
             url,
-            published: Mutex::new(keys.iter().map(|k| k.jwk.clone()).collect()),
+            published: Mutex::new(keys.iter().map(|k| k.jwk().clone()).collect()),
             jwks_fetches: AtomicUsize::new(0),
             oidc_only,
         });
@@ -131,7 +86,8 @@ impl Issuer {
     }
 
     fn publish(&self, keys: &[&SigningKey]) {
-        *self.state.published.lock().expect("lock") = keys.iter().map(|k| k.jwk.clone()).collect();
+        *self.state.published.lock().expect("lock") =
+            keys.iter().map(|k| k.jwk().clone()).collect();
     }
 
     fn jwks_fetches(&self) -> usize {
@@ -508,11 +464,11 @@ async fn each_bad_token_gets_401_invalid_token() {
         ("alg none", alg_none),
         (
             "HS256 keyed with the public point",
-            hmac_with_public_key(&key.public),
+            hmac_with_public_key(key.public_point()),
         ),
         (
             "HS256 keyed with the public JWK",
-            hmac_with_public_key(key.jwk.to_string().as_bytes()),
+            hmac_with_public_key(key.jwk().to_string().as_bytes()),
         ),
         ("not a JWT", "abc.def.ghi".to_owned()),
         ("a tampered payload", {
