@@ -101,7 +101,7 @@ async fn smoke_passes_with_client_credentials_from_the_discovered_endpoint() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_credentials_the_error_names_the_protected_resource_metadata() {
+async fn each_refusal_says_what_to_pass_without_printing_secrets() {
     let (issuer, server) = setup().await;
     let output = mcp_client(&server.url, &["tools"], &[], "").await;
     let printed = text(&output);
@@ -127,7 +127,26 @@ async fn without_credentials_the_error_names_the_protected_resource_metadata() {
     assert!(!output.status.success(), "{printed}");
     assert!(printed.contains("invalid_client"), "{printed}");
     assert!(!printed.contains("not-the-secret"), "{printed}");
-    assert_eq!(issuer.token_requests().len(), 1);
+
+    // A token without the scope the server needs: the 403 names the scope to ask for.
+    let output = mcp_client(
+        &server.url,
+        &["--oauth-scope", "reports:read", "tools"],
+        &CREDENTIALS_ENV,
+        "",
+    )
+    .await;
+    let printed = text(&output);
+    assert!(!output.status.success(), "{printed}");
+    assert!(
+        printed.contains("insufficient_scope") && printed.contains(&format!("{SCOPE:?}")),
+        "{printed}"
+    );
+    assert_eq!(issuer.token_requests().len(), 2);
+    assert_eq!(
+        issuer.token_requests()[1].scope.as_deref(),
+        Some("reports:read")
+    );
 }
 
 /// API Gateway renames a proxied answer's `WWW-Authenticate` to

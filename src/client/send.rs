@@ -1,7 +1,8 @@
 //! The one way a request of the client (and of its proxy) leaves: with the bearer token when
 //! there is one, signed with SigV4 when asked, and sent once more with a new token when the
 //! server answers 401 and client credentials can obtain one. A 401 nothing can answer becomes
-//! [`ClientError::Unauthorized`], which says where the server's metadata is and what to pass.
+//! [`ClientError::Unauthorized`], which says where the server's metadata is and what to pass;
+//! so does a 403 `insufficient_scope`, naming the scope the server wants.
 
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
@@ -27,6 +28,18 @@ pub(crate) async fn send(
     let mut request = request;
     loop {
         let response = execute(http, options, request, token.as_deref()).await?;
+        if response.status() == reqwest::StatusCode::FORBIDDEN
+            && token.is_some()
+            && let Some(challenge) = Challenge::from_headers(response.headers())
+            && challenge.error.as_deref() == Some("insufficient_scope")
+        {
+            return Err(ClientError::Unauthorized(format!(
+                "{} refused the bearer token (HTTP 403, insufficient_scope): it needs scope {:?}; \
+                 ask for it with --oauth-scope, or obtain a token that carries it",
+                response.url(),
+                challenge.scope.as_deref().unwrap_or("?"),
+            )));
+        }
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
