@@ -276,3 +276,52 @@ async fn modern_error_cases() {
         assert_eq!(error_code(&answer), -32601, "{removed}");
     }
 }
+
+/// A 2026-07-28 request to `url` with `token`, declaring the tasks extension.
+async fn modern_as(url: &str, token: &str, method: &str, mut params: Value) -> Value {
+    params["_meta"] = mcp_testkit::app::modern_meta(json!({ "extensions": { TASKS: {} } }));
+    let name = params
+        .get("name")
+        .or_else(|| params.get("taskId"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let response = mcp_testkit::instances::http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method)
+        .header("mcp-name", name)
+        .bearer_auth(token)
+        .body(request(1, method, params).to_string())
+        .send()
+        .await
+        .expect("the server answers");
+    let text = response.text().await.expect("a body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("a JSON answer: {text}"))
+}
+
+#[tokio::test]
+async fn a_modern_task_belongs_to_its_principal() {
+    let issuer = mcp_testkit::oauth::LocalIssuer::start().await;
+    let server = mcp_testkit::oauth::OAuthServer::start(&issuer, &[]).await;
+    let alice = issuer.token_for(&server.url, "alice");
+    let bob = issuer.token_for(&server.url, "bob");
+    let call = json!({ "name": "slow_compute", "arguments": { "seconds": 60 } });
+    let created = modern_as(&server.url, &alice, "tools/call", call).await;
+    let id = created["result"]["taskId"]
+        .as_str()
+        .expect("a task")
+        .to_owned();
+    for method in ["tasks/get", "tasks/cancel"] {
+        let answer = modern_as(&server.url, &bob, method, json!({ "taskId": id })).await;
+        assert_eq!(
+            error_code(&answer),
+            -32602,
+            "{method} by another principal: {answer}"
+        );
+    }
+    let mine = modern_as(&server.url, &alice, "tasks/get", json!({ "taskId": id })).await;
+    assert_eq!(mine["result"]["status"], "working", "{mine}");
+}

@@ -202,8 +202,10 @@ fn check_param_headers(
 /// Whose tasks a modern request may see: everyone's without authorization (task ids are
 /// 256 random bits, known only to their creator), else its principal's.
 fn task_owner(service: &McpService) -> String {
-    let _ = service;
-    "public".to_owned()
+    match &service.caller {
+        Some(principal) => format!("principal:{}", principal.as_str()),
+        None => "public".to_owned(),
+    }
 }
 
 /// `server/discover`: versions, capabilities, instructions and cache hints.
