@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::arguments::{ReportArguments, input_schema};
 use super::progress::{ChannelSink, Forwarder};
 use super::sources::SourceSelector;
-use crate::server::{HandlerError, RequestContext, ToolHandler};
+use crate::server::{HandlerError, RequestContext, TaskSupport, ToolHandler};
 use crate::usage::cost::{CostEstimator, EstimatedCost};
 use crate::usage::{Date, SourceError, UsageReport, render_text, report_json_schema};
 
@@ -85,6 +85,12 @@ impl ToolHandler for ReportTool {
         annotations.open_world_hint = Some(false);
         tool.annotations = Some(annotations);
         tool
+    }
+
+    /// A report may run as a task (see `server::tasks`): for now every source runs to
+    /// completion when the task is created, and the task keeps the report until its TTL.
+    fn task_support(&self) -> TaskSupport {
+        TaskSupport::Optional
     }
 
     async fn call(
