@@ -514,3 +514,92 @@ async fn compared_rows_serialise_previous_and_change() {
     assert!(value.get("anomalies").is_none());
     assert!(value["daily"][0].get("previous").is_none());
 }
+
+/// The report tool over MCP: `compare_to` and `anomalies` as arguments, the planted spike in
+/// `structuredContent` and in the text; a bad `compare_to` is a tool error that says why.
+#[tokio::test]
+async fn the_tool_and_the_prompt_use_both() {
+    use bedrock_usage_mcp::store::MemoryStore;
+    use bedrock_usage_mcp::tools::{FixedSource, usage_server};
+    use bedrock_usage_mcp::transport::TransportConfig;
+    use mcp_testkit::app::{App, body_json};
+    use std::sync::Arc;
+
+    let records = anomaly_records(true);
+    let source = Arc::new(FixedSource(Arc::new(FileSource::new(&records.0))));
+    let app = App::serving(
+        usage_server(source, None, None),
+        Arc::new(MemoryStore::new()),
+        TransportConfig::default(),
+    );
+    let call = |id: u64, arguments: Value| {
+        let app = &app;
+        async move {
+            let response = app
+                .modern(
+                    id,
+                    "tools/call",
+                    json!({ "name": "get_bedrock_usage_report", "arguments": arguments }),
+                    json!({}),
+                )
+                .await;
+            body_json(response).await["result"].clone()
+        }
+    };
+    let result = call(
+        1,
+        json!({
+            "start": "2026-11-22T00:00:00Z", "end": "2026-11-29T00:00:00Z",
+            "group_by_metadata": ["team"], "compare_to": "previous_period", "anomalies": true,
+        }),
+    )
+    .await;
+    assert_eq!(result["isError"], false, "{result:.400}");
+    let report = &result["structuredContent"];
+    assert_eq!(
+        report["compare_to"]["period"]["start"],
+        "2026-11-15T00:00:00Z"
+    );
+    let items = report["anomalies"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 8);
+    assert_eq!(items[5]["key"], "spiky");
+    assert_eq!(items[5]["threshold"], 300_000.0);
+    assert!(report["by_model"][0]["change"]["absolute"].is_object());
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("\nAnomalies\n"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("model spiky ")
+                && l.contains("2026-11-26")
+                && l.contains("2,000,000"))
+    );
+
+    let refused = call(2, json!({ "days": 7, "compare_to": "last_year" })).await;
+    assert_eq!(refused["isError"], true);
+    let message = refused["content"][0]["text"].as_str().unwrap();
+    assert!(message.contains("previous_period"), "{message}");
+
+    // The review prompt asks for the comparison and the anomalies and carries both sections.
+    let response = app
+        .modern(
+            3,
+            "prompts/get",
+            json!({ "name": "review_bedrock_usage", "arguments": { "days": "7" } }),
+            json!({}),
+        )
+        .await;
+    let answer = body_json(response).await;
+    let messages = answer["result"]["messages"].as_array().expect("messages");
+    let instructions = messages[0]["content"]["text"].as_str().unwrap();
+    assert!(instructions.contains("previous period") && instructions.contains("anomal"));
+    let resource = messages[1]["content"]["resource"]["text"].as_str().unwrap();
+    let json: Value = serde_json::from_str(resource).unwrap();
+    assert_eq!(json["compare_to"]["kind"], "previous_period");
+    assert!(json["anomalies"]["rule"].is_object());
+    let text = messages[2]["content"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("\nCompared with the previous period, "),
+        "{text:.600}"
+    );
+    assert!(text.contains("\nAnomalies\n"));
+}

@@ -387,3 +387,155 @@ fn invalid_queries_explain_themselves() {
     assert!(err.to_string().contains("hour buckets"), "{err}");
     assert!(UsageQuery::new(t, far, Granularity::Day).is_ok());
 }
+
+/// `compare_to` and `anomalies` (issue 17): every breakdown entry carries `previous` and
+/// `change`, both sections validate, and the schema refuses them broken; the text shows the
+/// comparison columns and sections, aligned.
+#[tokio::test]
+async fn what_changed_is_in_the_contract_the_schema_and_the_text() {
+    use bedrock_usage_mcp::usage::change::{ChangeOptions, ChangePlan};
+    use bedrock_usage_mcp::usage::report::{Anomaly, CompareTo};
+    let today = Date::parse("2026-11-25").unwrap();
+    let query = UsageQuery::last_days(today, 7, Granularity::Day)
+        .unwrap()
+        .with_top_n(3)
+        .with_group_by_metadata(vec!["team".into()])
+        .unwrap();
+    let options = ChangeOptions {
+        compare_to: Some(CompareTo::PreviousPeriod),
+        anomalies: true,
+    };
+    let mut report = ChangePlan::new(&query, options)
+        .unwrap()
+        .collect(
+            &SampleSource::for_today(today),
+            &NoProgress,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    // One item of each shape, whatever the sample holds.
+    let anomalies = report.anomalies.as_mut().unwrap();
+    for (dimension, metadata_key, key) in [
+        ("day", None, None),
+        (
+            "metadata",
+            Some("team".to_owned()),
+            Some("search".to_owned()),
+        ),
+    ] {
+        anomalies.items.push(Anomaly {
+            day: "2026-11-24".into(),
+            dimension: dimension.into(),
+            metadata_key,
+            key,
+            metric: "total_tokens".into(),
+            value: 3_000_000,
+            median: 1_205_000.0,
+            mad: 5_000.5,
+            threshold: 1_807_500.0,
+            history_days: 14,
+        });
+    }
+    let value = serde_json::to_value(&report).unwrap();
+    let schema = report_json_schema();
+    validate(&schema, &value, "$").unwrap();
+    for section in [
+        "by_region",
+        "by_model",
+        "by_user",
+        "by_operation",
+        "by_inference_region",
+    ] {
+        for row in value[section].as_array().unwrap() {
+            assert!(
+                row["previous"].is_object() && row["change"].is_object(),
+                "{section}"
+            );
+        }
+    }
+    for row in value["by_metadata"][0]["rows"].as_array().unwrap() {
+        assert!(row["previous"].is_object() && row["change"]["relative"].is_object());
+    }
+    assert_eq!(value["compare_to"]["period"]["end"], "2026-11-19T00:00:00Z");
+    assert_eq!(value["anomalies"]["rule"]["baseline_days"], 14);
+    let broken = |edit: &dyn Fn(&mut Value)| {
+        let mut copy = value.clone();
+        edit(&mut copy);
+        validate(&schema, &copy, "$").is_err()
+    };
+    assert!(broken(
+        &|v| v["by_model"][0]["change"]["relative"]["total_tokens"] = "x".into()
+    ));
+    assert!(broken(&|v| {
+        v["by_metadata"][0]["rows"][0]["previous"]
+            .as_object_mut()
+            .unwrap()
+            .remove("errors");
+    }));
+    assert!(broken(&|v| v["compare_to"]["kind"] = "last_year".into()));
+    assert!(broken(&|v| {
+        v["compare_to"].as_object_mut().unwrap().remove("period");
+    }));
+    assert!(broken(
+        &|v| v["anomalies"]["items"][0]["dimension"] = "region".into()
+    ));
+    assert!(broken(
+        &|v| v["anomalies"]["items"][0]["value"] = (-1).into()
+    ));
+    assert!(broken(&|v| {
+        v["anomalies"].as_object_mut().unwrap().remove("rule");
+    }));
+    // The round trip keeps both sections.
+    let back: UsageReport = serde_json::from_value(value.clone()).unwrap();
+    assert_eq!(back.compare_to, report.compare_to);
+    assert_eq!(back.anomalies, report.anomalies);
+    assert_eq!(back.by_model, report.by_model);
+
+    let text = render_text(&report);
+    for heading in [
+        "Compared with the previous period, 2026-11-12T00:00:00Z to 2026-11-19T00:00:00Z",
+        "Anomalies",
+    ] {
+        assert!(
+            text.lines().any(|l| l == heading),
+            "no {heading} in\n{text}"
+        );
+    }
+    let by_model = text
+        .split("\n\n")
+        .find(|b| b.starts_with("By model\n"))
+        .unwrap();
+    let header = by_model.lines().nth(1).unwrap();
+    assert!(
+        header.contains("  Previous total  ") && header.ends_with("  Change %"),
+        "{header}"
+    );
+    let flagged: Vec<&str> = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("metadata team=search "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        flagged,
+        [
+            "metadata",
+            "team=search",
+            "2026-11-24",
+            "total_tokens",
+            "3,000,000",
+            "1,205,000",
+            "5000.5",
+            "1,807,500"
+        ]
+    );
+    assert!(text.contains("Anomaly rule: A UTC day's total_tokens or errors"));
+    for block in text.split("\n\n").skip(2) {
+        if block.starts_with("Anomaly rule") {
+            continue;
+        }
+        let widths: BTreeSet<usize> = block.lines().skip(1).map(|l| l.chars().count()).collect();
+        assert_eq!(widths.len(), 1, "ragged table:\n{block}");
+    }
+}

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use std::collections::BTreeMap;
 
+use crate::usage::change::ChangeOptions;
 use crate::usage::query::{MAX_GROUP_BY_METADATA, check_metadata_keys};
+use crate::usage::report::CompareTo;
 use crate::usage::{Date, Granularity, Timestamp, UsageFilters, UsageQuery};
 
 /// The most days a report may cover.
@@ -35,6 +37,11 @@ pub(crate) struct ReportArguments {
     pub metadata: BTreeMap<String, String>,
     /// `None`: the server's default keys.
     pub group_by_metadata: Option<Vec<String>>,
+    /// `"previous_period"`: compare with the period before.
+    pub compare_to: Option<String>,
+    /// List what jumped against its trailing baseline.
+    #[serde(default)]
+    pub anomalies: bool,
 }
 
 /// What the tool will do.
@@ -44,6 +51,8 @@ pub(crate) struct ReportRequest {
     pub log_group_name: Option<String>,
     pub region: Option<String>,
     pub include_chart: bool,
+    /// `compare_to` and `anomalies`.
+    pub change: ChangeOptions,
 }
 
 impl ReportArguments {
@@ -109,6 +118,10 @@ impl ReportArguments {
             inference_region: self.inference_region,
             metadata: self.metadata,
         };
+        let compare_to = match self.compare_to.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(c.parse::<CompareTo>()?),
+        };
         let group_by = self
             .group_by_metadata
             .unwrap_or_else(|| default_group_by_metadata.to_vec());
@@ -122,6 +135,10 @@ impl ReportArguments {
             log_group_name: self.log_group_name.filter(|g| !g.is_empty()),
             region: self.region.filter(|r| !r.is_empty()),
             include_chart: self.include_chart,
+            change: ChangeOptions {
+                compare_to,
+                anomalies: self.anomalies,
+            },
         })
     }
 }
@@ -158,6 +175,14 @@ pub(crate) fn input_schema() -> Value {
                 "type": "array", "maxItems": MAX_GROUP_BY_METADATA,
                 "items": { "type": "string", "pattern": METADATA_KEY_PATTERN },
                 "description": "requestMetadata keys to break usage down by (by_metadata), e.g. [\"team\"]; records without the key are counted under (none). Omitted: the server's default keys; [] for none.",
+            },
+            "compare_to": {
+                "type": "string", "enum": ["previous_period"],
+                "description": "Compare with the period of the same length just before (same filters and breakdowns): each breakdown entry gains previous (that period's counters) and change (absolute, and relative as a fraction; null when the previous value is 0), entries only the previous period had are listed with current zeros, and compare_to gives that period and its totals. One more read of the logs.",
+            },
+            "anomalies": {
+                "type": "boolean", "default": false,
+                "description": "List the days, models, users and metadata values whose daily tokens or errors exceed median + 5 * max(MAD, 0.1 * median) of their previous 14 days (at least 7 days of history; at least 100,000 tokens or 10 errors), with value, median, MAD and threshold. Reads the 14 days before the period too (unless compare_to already does).",
             },
         },
         "additionalProperties": false,

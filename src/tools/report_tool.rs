@@ -10,6 +10,7 @@ use super::arguments::{ReportArguments, input_schema};
 use super::progress::{ChannelSink, Forwarder};
 use super::sources::SourceSelector;
 use crate::server::{HandlerError, RequestContext, TaskSupport, ToolHandler};
+use crate::usage::change::ChangePlan;
 use crate::usage::cost::{CostEstimator, EstimatedCost};
 use crate::usage::{Date, SourceError, UsageReport, render_text, report_json_schema};
 
@@ -21,6 +22,9 @@ errors, per day (or hour), region, model, user (IAM identity ARN), operation and
 (where cross-region profiles ran the request), and by the requestMetadata keys named in \
 group_by_metadata (e.g. team), for the last `days` days or a start/end period, optionally \
 filtered by region, account, model, user, inference region or metadata values. \
+With compare_to \"previous_period\", each breakdown entry also carries the previous period's \
+counters and the change; with anomalies, the report lists the days, models, users and metadata \
+values whose tokens or errors jumped against their 14-day baseline, with the evidence. \
 Returns the report as structured JSON and as a readable text table; with include_chart, also a \
 PNG chart. Read-only.";
 
@@ -111,9 +115,14 @@ impl ToolHandler for ReportTool {
             Ok(source) => source,
             Err(message) => return Ok(tool_error(&message)),
         };
+        // compare_to and anomalies: one or two more reads of the same source.
+        let plan = match ChangePlan::new(&request.query, request.change) {
+            Ok(plan) => plan,
+            Err(message) => return Ok(tool_error(&message)),
+        };
         let (sink, mut events) = ChannelSink::new();
         let mut forwarder = Forwarder::new();
-        let collect = source.collect(&request.query, &sink, ctx.cancellation());
+        let collect = plan.collect(source.as_ref(), &sink, ctx.cancellation());
         tokio::pin!(collect);
         let outcome = loop {
             tokio::select! {

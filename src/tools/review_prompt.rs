@@ -1,5 +1,5 @@
-//! `review_bedrock_usage`: a prompt that hands the model a report and asks it to look for
-//! cost and usage anomalies.
+//! `review_bedrock_usage`: a prompt that hands the model a report, compared with the previous
+//! period and with its anomalies listed, and asks it to say what changed and to name them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,17 +11,25 @@ use rmcp::model::{
 
 use super::sources::SourceSelector;
 use crate::server::{HandlerError, PromptHandler, RequestContext};
+use crate::usage::change::{ChangeOptions, ChangePlan};
+use crate::usage::report::CompareTo;
 use crate::usage::{
     Date, Granularity, NoProgress, SourceError, UsageFilters, UsageQuery, render_text,
 };
 
 pub const NAME: &str = "review_bedrock_usage";
 
-const INSTRUCTIONS: &str = "Review this Amazon Bedrock usage report. Look for anomalies and \
-cost risks: sudden spikes or drops per day, a model or user dominating token use, high error \
-counts (throttling, validation), unused prompt caching where input tokens are large, and usage \
-in unexpected regions or accounts. For each finding give the evidence (numbers from the \
-report), the likely cause and a concrete next step. Say plainly if nothing looks unusual.";
+const INSTRUCTIONS: &str = "Review this Amazon Bedrock usage report. It is compared with the \
+previous period of the same length (compare_to: each breakdown entry has previous and change) \
+and lists anomalies (days, models, users and metadata values whose tokens or errors jumped above \
+median + k * MAD of their previous 14 days, with value, median, MAD and threshold). Start with \
+what changed: the biggest rises and falls against the previous period, and entries that are new \
+or gone. Then name every listed anomaly (day, what, metric) with its evidence, and say whether \
+it looks like a one-off or a trend. Also look for cost risks: a model or user dominating token \
+use, high error counts (throttling, validation), unused prompt caching where input tokens are \
+large, and usage in unexpected regions or accounts. For each finding give the evidence (numbers \
+from the report), the likely cause and a concrete next step. Say plainly if nothing looks \
+unusual.";
 
 pub(crate) struct ReviewPrompt {
     sources: Arc<dyn SourceSelector>,
@@ -82,10 +90,15 @@ impl PromptHandler for ReviewPrompt {
         let query = UsageQuery::last_days(Date::today(), days, Granularity::Day)
             .map_err(|e| HandlerError::invalid_params(e.to_string()))?
             .with_filters(filters);
-        let report = match self
-            .sources
-            .default_source()
-            .collect(&query, &NoProgress, ctx.cancellation())
+        let both = ChangeOptions {
+            compare_to: Some(CompareTo::PreviousPeriod),
+            anomalies: true,
+        };
+        let plan = ChangePlan::new(&query, both)
+            .map_err(|e| HandlerError::invalid_params(e.to_string()))?;
+        let source = self.sources.default_source();
+        let report = match plan
+            .collect(source.as_ref(), &NoProgress, ctx.cancellation())
             .await
         {
             Ok(report) => report,

@@ -140,8 +140,9 @@ pub struct Anomalies {
     /// The days read for baselines before the report's period (fetched, or read from the
     /// previous period when `compare_to` already covered them).
     pub baseline: Period,
-    /// What jumped, latest day first (then day totals, models, users, metadata values; each by
-    /// value, descending); at most [`Anomalies::MAX_ITEMS`].
+    /// What jumped: latest day first; within a day all usage, then models, users and each
+    /// metadata key, tokens before errors, biggest value first. At most
+    /// [`Anomalies::MAX_ITEMS`].
     pub items: Vec<Anomaly>,
     /// Flagged items left out past [`Anomalies::MAX_ITEMS`].
     pub omitted: u64,

@@ -17,8 +17,10 @@
 //! zero-filled over the whole period; breakdowns are sorted by `total_tokens` descending (ties
 //! by key) and each sums to `totals`, the tail folded into one `(other)` entry.
 
-mod query_cost;
 mod change;
+mod change_schema;
+mod change_text;
+mod query_cost;
 mod schema;
 mod text;
 
@@ -239,18 +241,18 @@ pub struct UsageReport {
     /// yet); empty when there is nothing to say.
     #[serde(default)]
     pub warnings: Vec<Warning>,
-    /// With `compare_to`: the previous period and its totals.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compare_to: Option<Comparison>,
-    /// With `anomalies`: what jumped against its trailing baseline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub anomalies: Option<Anomalies>,
     /// What the report's Logs Insights queries scanned and cost; only Insights reports have it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_cost: Option<QueryCost>,
     /// The fields this source cannot give (left empty), and why; absent when it gives them all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limitations: Vec<Limitation>,
+    /// With `compare_to`: the previous period and its totals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_to: Option<Comparison>,
+    /// With `anomalies`: what jumped against its trailing baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomalies: Option<Anomalies>,
     /// Total tokens per time-series bucket for the biggest models, for the chart. Not part
     /// of the JSON contract.
     #[serde(skip)]

@@ -81,6 +81,7 @@ pub fn render_text(report: &UsageReport) -> String {
             thousands(value)
         );
     }
+    super::change_text::sections(&mut out, report);
 
     let hourly = report.daily.first().is_some_and(|r| r.key.contains('T'));
     let (series_title, series_key) = if hourly {
@@ -106,36 +107,61 @@ pub fn render_text(report: &UsageReport) -> String {
     out
 }
 
-/// Appends one titled table of rows.
+/// Appends one titled table of rows; rows compared with a previous period (`compare_to`) get
+/// its total, the change and the change in percent.
 fn table(out: &mut String, title: &str, key_header: &str, rows: &[Row]) {
     let _ = write!(out, "\n{title}\n");
     if rows.is_empty() {
         out.push_str("  (none)\n");
         return;
     }
-    let cells: Vec<[String; 7]> = rows.iter().map(|r| number_cells(&r.counters)).collect();
-    let keys: Vec<_> = rows.iter().map(|r| shown_key(&r.key)).collect();
-    let key_width = keys
+    let compared = rows.iter().any(|r| r.change.is_some());
+    let mut headers = COLUMNS.to_vec();
+    if compared {
+        headers.extend(super::change_text::COMPARED_COLUMNS);
+    }
+    let lines = rows
         .iter()
-        .map(|k| k.chars().count())
+        .map(|r| {
+            let mut cells = number_cells(&r.counters).to_vec();
+            if compared {
+                cells.extend(super::change_text::compared_cells(r));
+            }
+            (shown_key(&r.key), cells)
+        })
+        .collect();
+    grid(out, key_header, &headers, lines);
+}
+
+/// Appends aligned lines: a header line, then one line per row, keys left-aligned under
+/// `key_header` and cells right-aligned under `headers`.
+pub(super) fn grid(
+    out: &mut String,
+    key_header: &str,
+    headers: &[&str],
+    rows: Vec<(std::borrow::Cow<'_, str>, Vec<String>)>,
+) {
+    let key_width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
         .chain([key_header.len()])
         .max()
         .unwrap_or(0);
-    let mut widths = COLUMNS.map(str::len);
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for (_, cells) in &rows {
+        for (w, cell) in widths.iter_mut().zip(cells) {
+            *w = (*w).max(cell.chars().count());
         }
     }
     let mut line = format!("  {key_header:<key_width$}");
-    for (header, w) in COLUMNS.iter().zip(widths) {
+    for (header, w) in headers.iter().zip(&widths) {
         let _ = write!(line, "  {header:>w$}");
     }
     out.push_str(line.trim_end());
     out.push('\n');
-    for (key, numbers) in keys.iter().zip(&cells) {
+    for (key, cells) in &rows {
         let mut line = format!("  {key:<key_width$}");
-        for (cell, w) in numbers.iter().zip(widths) {
+        for (cell, w) in cells.iter().zip(&widths) {
             let _ = write!(line, "  {cell:>w$}");
         }
         out.push_str(&line);
@@ -157,7 +183,7 @@ fn number_cells(c: &Counters) -> [String; 7] {
 }
 
 /// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
+pub(super) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
