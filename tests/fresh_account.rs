@@ -25,6 +25,10 @@ fn server(moto: &Moto, group: &str, mode: &str) -> ServerProcess {
             moto::REGION,
             "--cloudwatch-mode",
             mode,
+            // The zero-usage answer itself (the metrics fallback speaks CBOR, which moto does
+            // not; tests/usage_metrics.rs covers it).
+            "--metrics-fallback",
+            "off",
         ],
         &moto.env(),
     )

@@ -391,9 +391,11 @@ mod tests {
 
     #[test]
     fn filters_the_metrics_cannot_apply_are_refused() {
-        let mut filters = crate::usage::UsageFilters::default();
-        filters.model_id = Some("nova".into());
-        filters.region = Some("eu-west-1".into());
+        let mut filters = crate::usage::UsageFilters {
+            model_id: Some("nova".into()),
+            region: Some("eu-west-1".into()),
+            ..Default::default()
+        };
         let query = |filters: crate::usage::UsageFilters| {
             UsageQuery::new(
                 ts("2026-11-01T00:00:00Z"),
