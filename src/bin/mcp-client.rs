@@ -123,6 +123,13 @@ enum Command {
         /// requestMetadata keys to break usage down by (comma-separated), e.g. team,project.
         #[arg(long, value_delimiter = ',')]
         group_by_metadata: Option<Vec<String>>,
+        /// Compare with the period of the same length just before: previous_period.
+        #[arg(long, value_name = "PERIOD")]
+        compare_to: Option<String>,
+        /// List the days, models, users and metadata values whose tokens or errors jumped
+        /// against their previous 14 days.
+        #[arg(long)]
+        anomalies: bool,
         /// Print the structured report as JSON instead of the table.
         #[arg(long)]
         json: bool,
@@ -310,6 +317,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             inference_region,
             metadata,
             group_by_metadata,
+            compare_to,
+            anomalies,
             json,
         } => {
             let mut filters = serde_json::Map::new();
@@ -339,6 +348,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (!filters.is_empty()).then_some(Value::Object(filters)),
             );
             set("group_by_metadata", group_by_metadata.map(Value::from));
+            set("compare_to", compare_to.map(Value::from));
+            set("anomalies", anomalies.then_some(Value::Bool(true)));
             let mut client = connected(options).await?;
             let params = json!({ "name": "get_bedrock_usage_report", "arguments": arguments,
                                  "_meta": { "progressToken": "report" } });
