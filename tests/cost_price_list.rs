@@ -2,7 +2,10 @@
 //! through the real AWS SDK (`pricing:GetProducts`, pointed at 127.0.0.1 with
 //! `AWS_ENDPOINT_URL_PRICING`) against the answers in `tests/data/pricelist/`, and
 //! `mcp-client report --json` shows numbers checked here against a plain computation over the
-//! records (integer micro-units, as the report promises).
+//! records (integer micro-units, as the report promises). With `--billed-cost`, Cost
+//! Explorer's `GetCostAndUsage` (`AWS_ENDPOINT_URL_COST_EXPLORER`) answers from
+//! `tests/data/costexplorer/`, and the bill and its reconciliation are checked against those
+//! files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -200,6 +203,15 @@ fn report(url: &str) -> Value {
 }
 
 fn server(data: &Path, stub_url: &str, extra: &[&str]) -> ServerProcess {
+    server_with(data, stub_url, extra, &[])
+}
+
+fn server_with(
+    data: &Path,
+    stub_url: &str,
+    extra: &[&str],
+    env: &[(&str, String)],
+) -> ServerProcess {
     let mut args = vec![
         "--usage-file",
         data.to_str().expect("utf-8"),
@@ -211,11 +223,15 @@ fn server(data: &Path, stub_url: &str, extra: &[&str]) -> ServerProcess {
         env!("CARGO_BIN_EXE_bedrock-usage-mcp"),
         &args,
         &[
-            ("AWS_ENDPOINT_URL_PRICING", stub_url.to_owned()),
-            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-            ("AWS_REGION", "eu-west-1".to_owned()),
-        ],
+            &[
+                ("AWS_ENDPOINT_URL_PRICING", stub_url.to_owned()),
+                ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+                ("AWS_REGION", "eu-west-1".to_owned()),
+            ],
+            env,
+        ]
+        .concat(),
     )
 }
 
@@ -379,5 +395,203 @@ async fn prices_come_from_the_price_list_and_the_table_wins() {
         "Claude 3.5 Haiku (Amazon Bedrock Edition)"
     );
     drop(second);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The Cost Explorer stub: page 1, then page 2 for its token, from tests/data/costexplorer.
+async fn cost_explorer_stub() -> (LogsStub, Arc<Mutex<Vec<Value>>>) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let stub = LogsStub::start(move |operation, body| {
+        assert_eq!(operation, "GetCostAndUsage");
+        let request: Value = serde_json::from_str(body).expect("a JSON request");
+        let page = match request["NextPageToken"].as_str() {
+            Some("ce-page-2-token") => 2,
+            None => 1,
+            Some(other) => panic!("unexpected token {other}"),
+        };
+        seen.lock().expect("the call log").push(request);
+        let path = format!(
+            "{}/tests/data/costexplorer/page{page}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        json_response(
+            StatusCode::OK,
+            std::fs::read_to_string(path).expect("a page"),
+        )
+    })
+    .await;
+    (stub, calls)
+}
+
+/// (day, service, usage type) → micro-units, straight from the recorded pages.
+fn recorded_bill() -> BTreeMap<(String, String, String), u64> {
+    let mut bill = BTreeMap::new();
+    for page in ["page1", "page2"] {
+        let path = format!(
+            "{}/tests/data/costexplorer/{page}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("a page")).expect("JSON");
+        for result in doc["ResultsByTime"].as_array().expect("results") {
+            let day = result["TimePeriod"]["Start"]
+                .as_str()
+                .expect("day")
+                .to_owned();
+            for group in result["Groups"].as_array().expect("groups") {
+                let amount = group["Metrics"]["UnblendedCost"]["Amount"]
+                    .as_str()
+                    .expect("amount");
+                let (whole, fraction) = amount.split_once('.').expect("a decimal");
+                let digits: String = format!("{fraction:0<7}").chars().take(7).collect();
+                let seven: u64 = whole.parse::<u64>().expect("whole") * 10_000_000
+                    + digits.parse::<u64>().expect("fraction");
+                bill.insert(
+                    (
+                        day.clone(),
+                        group["Keys"][0].as_str().expect("service").to_owned(),
+                        group["Keys"][1].as_str().expect("usage type").to_owned(),
+                    ),
+                    (seven + 5) / 10,
+                );
+            }
+        }
+    }
+    bill
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn billed_cost_and_its_reconciliation() {
+    let dir = std::env::temp_dir().join(format!("cost-billed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let data = dir.join("invocations.jsonl");
+    write(&dataset(), &data);
+    let (prices, _) = price_list_stub().await;
+    let (ce, calls) = cost_explorer_stub().await;
+    let server = server_with(
+        &data,
+        &prices.url,
+        &[],
+        &[
+            ("AWS_ENDPOINT_URL_COST_EXPLORER", ce.url.clone()),
+            ("BEDROCK_BILLED_COST", "true".to_owned()),
+        ],
+    );
+    let url = server.url.clone();
+    let (one, two, text) = tokio::task::spawn_blocking(move || {
+        let text = Command::new(env!("CARGO_BIN_EXE_mcp-client"))
+            .args(["--url", &url, "report", "--start", "2026-10-01T00:00:00Z"])
+            .args(["--end", "2026-10-11T00:00:00Z"])
+            .output()
+            .expect("running mcp-client");
+        (
+            report(&url),
+            report(&url),
+            String::from_utf8_lossy(&text.stdout).into_owned(),
+        )
+    })
+    .await
+    .expect("reports");
+    // The text report shows both sections readably.
+    for line in [
+        "Estimated cost (USD",
+        "Billed cost (USD, Cost Explorer; final through 2026-10-09)",
+        "Not final yet (Cost Explorer may still change them): 2026-10-10",
+        "Largest drifts",
+        "Not priced",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    let billed = &one["billed_cost"];
+    assert!(billed.get("error").is_none(), "{billed}");
+    let bill = recorded_bill();
+    assert_eq!(
+        micros(billed["total"].as_str().expect("total")),
+        bill.values().sum::<u64>()
+    );
+    assert_eq!(
+        billed["final_through"], "2026-10-09",
+        "2026-10-10 is still estimated"
+    );
+    let daily = billed["daily"].as_array().expect("daily");
+    assert_eq!(daily.len(), 10);
+    assert_eq!(daily[9]["final"], false);
+    assert_eq!(daily[8]["final"], true);
+    // The request: daily unblended cost of Bedrock's services, by service and usage type.
+    let calls = calls.lock().expect("the call log").clone();
+    assert_eq!(
+        calls.len(),
+        2,
+        "two pages, once: the later reports used the cache"
+    );
+    assert_eq!(calls[0]["Granularity"], "DAILY");
+    assert_eq!(
+        calls[0]["TimePeriod"],
+        json!({"Start": "2026-10-01", "End": "2026-10-11"})
+    );
+    let services = calls[0]["Filter"]["Dimensions"]["Values"]
+        .as_array()
+        .expect("services");
+    assert!(services.contains(&json!("Amazon Bedrock")));
+    assert!(services.contains(&json!("Claude 3.5 Haiku (Amazon Bedrock Edition)")));
+    assert_eq!(two["billed_cost"]["requests_sent"], 2);
+    assert_eq!(two["billed_cost"]["total"], billed["total"]);
+    // Reconciliation: billed per (day, product) as the recorded lines add up, drift = billed -
+    // estimated, and the estimate per day adds up to the estimated daily cost.
+    let mut expected_billed: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for ((day, service, usage_type), cost) in &bill {
+        let product = if service != "Amazon Bedrock" {
+            service.clone()
+        } else if usage_type.contains("NovaPro") {
+            "Nova Pro".to_owned()
+        } else if usage_type.contains("Llama3-3-70B") {
+            "Llama 3.3 70B".to_owned()
+        } else {
+            "(unattributed)".to_owned()
+        };
+        *expected_billed.entry((day.clone(), product)).or_default() += cost;
+    }
+    let rows = billed["reconciliation"].as_array().expect("reconciliation");
+    let mut seen_billed = BTreeMap::new();
+    let mut estimated_by_day: BTreeMap<String, u64> = BTreeMap::new();
+    for row in rows {
+        let signed = |v: &Value| {
+            let text = v.as_str().expect("a decimal string");
+            match text.strip_prefix('-') {
+                Some(rest) => -(micros(rest) as i64),
+                None => micros(text) as i64,
+            }
+        };
+        let (estimated, billed_cost, drift) = (
+            signed(&row["estimated"]),
+            signed(&row["billed"]),
+            signed(&row["drift"]),
+        );
+        assert_eq!(drift, billed_cost - estimated, "{row}");
+        let day = row["day"].as_str().expect("day").to_owned();
+        assert_eq!(row["final"], day != "2026-10-10", "{row}");
+        if billed_cost > 0 {
+            seen_billed.insert(
+                (
+                    day.clone(),
+                    row["product"].as_str().expect("product").to_owned(),
+                ),
+                billed_cost as u64,
+            );
+        }
+        *estimated_by_day.entry(day).or_default() += estimated as u64;
+    }
+    assert_eq!(seen_billed, expected_billed);
+    for day in one["estimated_cost"]["daily"].as_array().expect("daily") {
+        let key = day["key"].as_str().expect("key");
+        let cost = micros(day["cost"].as_str().expect("cost"));
+        let reconciled = estimated_by_day.get(key).copied().unwrap_or(0);
+        assert!(
+            cost.abs_diff(reconciled) <= 10,
+            "{key}: {cost} vs {reconciled}"
+        );
+    }
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,6 +8,7 @@ use bedrock_usage_mcp::config::{HttpArgs, ScanCostArgs, Switch, init_tracing};
 use bedrock_usage_mcp::store::StoreArgs;
 use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server_with};
 use bedrock_usage_mcp::usage::UsageSource;
+use bedrock_usage_mcp::usage::cost::billed::BilledCosts;
 use bedrock_usage_mcp::usage::cost::{CostEstimator, PriceList, PricingTable};
 use bedrock_usage_mcp::usage::source::cloudwatch::{ClientCache, ScanOptions};
 use bedrock_usage_mcp::usage::source::{
@@ -68,6 +69,10 @@ struct Cli {
     /// eu-central-1 and ap-south-1 only; every region's prices come from each).
     #[arg(long, env = "BEDROCK_PRICE_LIST_REGION", default_value = "us-east-1")]
     price_list_region: String,
+    /// Adds the bill from Cost Explorer (ce:GetCostAndUsage) and its reconciliation with the
+    /// estimate. Off by default: AWS charges $0.01 per request (days are cached).
+    #[arg(long, env = "BEDROCK_BILLED_COST")]
+    billed_cost: bool,
     /// A JSON-lines file (or .jsonl.gz) of invocation log records, one per line.
     #[arg(long, env = "BEDROCK_USAGE_FILE", conflicts_with = "log_group")]
     usage_file: Option<std::path::PathBuf>,
@@ -118,10 +123,15 @@ fn cost_estimator(cli: &Cli, on_lambda: bool) -> anyhow::Result<Option<Arc<CostE
     } else {
         None
     };
-    if table.is_none() && price_list.is_none() {
+    let billed = cli.billed_cost.then(|| Arc::new(BilledCosts::from_env()));
+    if table.is_none() && price_list.is_none() && billed.is_none() {
         return Ok(None);
     }
-    Ok(Some(Arc::new(CostEstimator { table, price_list })))
+    Ok(Some(Arc::new(CostEstimator {
+        table,
+        price_list,
+        billed,
+    })))
 }
 
 /// The configured source: a file, CloudWatch Logs, or (locally, with neither) the bundled

@@ -11,6 +11,7 @@ use super::progress::{ChannelSink, Forwarder};
 use super::sources::SourceSelector;
 use crate::server::{HandlerError, RequestContext, TaskSupport, ToolHandler};
 use crate::usage::change::ChangePlan;
+use crate::usage::cost::billed::BilledCost;
 use crate::usage::cost::{CostEstimator, EstimatedCost};
 use crate::usage::{Date, SourceError, UsageReport, render_text, report_json_schema};
 
@@ -136,11 +137,20 @@ impl ToolHandler for ReportTool {
         }
         match outcome {
             Ok(report) => {
-                let estimate = match &self.costs {
-                    Some(costs) => Some(costs.estimate(&report).await),
-                    None => None,
+                let (estimate, billed) = match &self.costs {
+                    Some(costs) => {
+                        let estimate = costs.estimate(&report).await;
+                        let billed = costs.billed(&report, &estimate).await;
+                        (Some(estimate), billed)
+                    }
+                    None => (None, None),
                 };
-                report_result(&report, estimate.as_ref(), request.include_chart)
+                report_result(
+                    &report,
+                    estimate.as_ref(),
+                    billed.as_ref(),
+                    request.include_chart,
+                )
             }
             Err(SourceError::Cancelled) => Err(HandlerError::Cancelled),
             Err(e) => Ok(tool_error(&format!("the usage source failed: {e}"))),
@@ -154,6 +164,7 @@ impl ToolHandler for ReportTool {
 fn report_result(
     report: &UsageReport,
     estimate: Option<&EstimatedCost>,
+    billed: Option<&Result<BilledCost, String>>,
     include_chart: bool,
 ) -> Result<CallToolResult, HandlerError> {
     let mut structured = to_json(report)?;
@@ -162,6 +173,19 @@ fn report_result(
         text.push('\n');
         text.push_str(&estimate.render_text());
         structured["estimated_cost"] = to_json(&estimate)?;
+    }
+    match billed {
+        Some(Ok(billed)) => {
+            text.push('\n');
+            text.push_str(&billed.render_text());
+            structured["billed_cost"] = to_json(billed)?;
+        }
+        // Cost Explorer unreadable: said in the section, the rest of the report stands.
+        Some(Err(error)) => {
+            text.push_str(&format!("\nBilled cost: unavailable ({error})\n"));
+            structured["billed_cost"] = serde_json::json!({ "error": error });
+        }
+        None => {}
     }
     let mut content = vec![ContentBlock::text(text)];
     if include_chart {

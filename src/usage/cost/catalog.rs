@@ -145,6 +145,14 @@ pub fn builtin(base_model_id: &str) -> Option<Product> {
         })
 }
 
+/// Every built-in product.
+pub fn all() -> impl Iterator<Item = Product> {
+    CATALOG.iter().map(|(_, service_code, name)| Product {
+        service_code: (*service_code).to_owned(),
+        name: (*name).to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

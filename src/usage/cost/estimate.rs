@@ -10,7 +10,8 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use super::catalog::{self, Product};
+use super::billed::{self, BilledCost, BilledCosts};
+use super::catalog::{self, MARKETPLACE, Product};
 use super::cells::{PairCells, Tokens};
 use super::model_ref::{self, ModelRef, Scope};
 use super::money::{Exact, Micros, Rate};
@@ -27,6 +28,8 @@ pub const PRICE_LIST_CURRENCY: &str = "USD";
 pub struct CostEstimator {
     pub table: Option<PricingTable>,
     pub price_list: Option<Arc<PriceList>>,
+    /// Cost Explorer, when billed cost is on (`--billed-cost`).
+    pub billed: Option<Arc<BilledCosts>>,
 }
 
 /// One priced figure: a key (model, user or day) and its cost.
@@ -91,12 +94,18 @@ pub struct EstimatedCost {
     pub by_user: Vec<CostRow>,
     pub daily: Vec<CostRow>,
     pub unpriced_models: Vec<Unpriced>,
+    /// Cost per (UTC day, product): what the reconciliation with the bill compares. Not part
+    /// of the JSON contract.
+    #[serde(skip)]
+    pub by_product_day: BTreeMap<(Date, String), Micros>,
 }
 
 /// A pair's resolved prices.
 struct Priced {
     rates: [Rate; 4],
     source: PriceSource,
+    /// The product name the bill shows the cost under (the model id when none is known).
+    product: Option<String>,
 }
 
 impl CostEstimator {
@@ -137,7 +146,13 @@ impl CostEstimator {
         let mut estimate = Accumulator::new(report);
         for (model, region, pair, plan) in plans {
             match self.resolve(plan, region, pair, &fetched) {
-                Ok(priced) => estimate.add(model, pair, priced),
+                Ok(priced) => {
+                    let product = priced
+                        .product
+                        .clone()
+                        .unwrap_or_else(|| self.product_name(model));
+                    estimate.add(model, product, pair, priced)
+                }
                 Err(reason) => estimate.unpriced.push(Unpriced {
                     model: model.to_owned(),
                     region: region.to_owned(),
@@ -150,6 +165,78 @@ impl CostEstimator {
             self.currency(),
             self.table.as_ref().and_then(|t| t.note.clone()),
         )
+    }
+
+    /// The Price List product name of `model` by the mapping, or the model id itself.
+    fn product_name(&self, model: &str) -> String {
+        let target = match model_ref::parse(model) {
+            ModelRef::ApplicationProfile(arn) => self
+                .table
+                .as_ref()
+                .and_then(|t| t.inference_profiles.get(arn))
+                .map_or(model, String::as_str),
+            _ => model,
+        };
+        match model_ref::parse(target) {
+            ModelRef::Model { base, .. } => self
+                .table
+                .as_ref()
+                .and_then(|t| t.price_list_names.get(base).cloned())
+                .or_else(|| catalog::builtin(base))
+                .map_or_else(|| model.to_owned(), |p| p.name),
+            _ => model.to_owned(),
+        }
+    }
+
+    /// Every product the mapping knows (built in, and the table's).
+    fn products(&self) -> Vec<Product> {
+        let mut products: Vec<Product> = catalog::all().collect();
+        if let Some(table) = &self.table {
+            products.extend(table.price_list_names.values().cloned());
+        }
+        products
+    }
+
+    /// The `billed_cost` section for `report`, reconciled with `estimate`; `None` when billed
+    /// cost is off, `Err` when Cost Explorer could not be read.
+    pub async fn billed(
+        &self,
+        report: &UsageReport,
+        estimate: &EstimatedCost,
+    ) -> Option<Result<BilledCost, String>> {
+        let costs = self.billed.as_ref()?;
+        let days = Accumulator::new(report).days;
+        if days.is_empty() {
+            return Some(Err(format!(
+                "billed cost covers periods of up to {MAX_FILLED_DAYS} days"
+            )));
+        }
+        let products = self.products();
+        let mut services: Vec<String> = vec![billed::BEDROCK_SERVICE.to_owned()];
+        services.extend(
+            products
+                .iter()
+                .filter(|p| p.service_code == MARKETPLACE)
+                .map(|p| p.name.clone()),
+        );
+        services.sort_unstable();
+        services.dedup();
+        let bill = match costs.days(&days, &services).await {
+            Ok(bill) => bill,
+            Err(e) => return Some(Err(e)),
+        };
+        let names: BTreeSet<String> = products.into_iter().map(|p| p.name).collect();
+        let currency = bill
+            .values()
+            .find_map(|d| d.currency.clone())
+            .unwrap_or_else(|| PRICE_LIST_CURRENCY.to_owned());
+        Some(Ok(billed::reconcile(
+            &estimate.by_product_day,
+            &bill,
+            &names,
+            &currency,
+            costs.requests(),
+        )))
     }
 
     /// Which source prices `model` in `region`.
@@ -234,6 +321,7 @@ impl CostEstimator {
                     file_match: Some(price.pattern.clone()),
                     rates_per_million: rates(TokenKind::ALL.map(|kind| price.rate(kind))),
                 },
+                product: None,
             }),
             Plan::PriceList { product, scope } => {
                 let prices = match fetched.get(&(product.service_code.clone(), region.to_owned())) {
@@ -275,6 +363,7 @@ impl CostEstimator {
                 }
                 Ok(Priced {
                     rates: found,
+                    product: Some(product.name.clone()),
                     source: PriceSource {
                         model: String::new(),
                         region: region.to_owned(),
@@ -322,6 +411,7 @@ struct Accumulator {
     by_model: BTreeMap<String, Exact>,
     by_user: BTreeMap<String, Exact>,
     daily: BTreeMap<Option<Date>, Exact>,
+    by_product_day: BTreeMap<(Date, String), Exact>,
     sources: Vec<PriceSource>,
     unpriced: Vec<Unpriced>,
 }
@@ -358,12 +448,13 @@ impl Accumulator {
             by_model: BTreeMap::new(),
             by_user: BTreeMap::new(),
             daily: BTreeMap::new(),
+            by_product_day: BTreeMap::new(),
             sources: Vec::new(),
             unpriced: Vec::new(),
         }
     }
 
-    fn add(&mut self, model: &str, pair: &PairCells, priced: Priced) {
+    fn add(&mut self, model: &str, product: String, pair: &PairCells, priced: Priced) {
         self.by_model
             .entry(model.to_owned())
             .or_default()
@@ -380,10 +471,14 @@ impl Accumulator {
                 .add(cost(tokens, &priced.rates));
         }
         for (day, tokens) in &pair.by_day {
-            self.daily
-                .entry(*day)
-                .or_default()
-                .add(cost(tokens, &priced.rates));
+            let exact = cost(tokens, &priced.rates);
+            self.daily.entry(*day).or_default().add(exact);
+            if let Some(day) = day {
+                self.by_product_day
+                    .entry((*day, product.clone()))
+                    .or_default()
+                    .add(exact);
+            }
         }
         let mut source = priced.source;
         source.model = model.to_owned();
@@ -427,6 +522,11 @@ impl Accumulator {
             by_user: rows(self.by_user),
             daily,
             unpriced_models: self.unpriced,
+            by_product_day: self
+                .by_product_day
+                .into_iter()
+                .map(|(key, exact)| (key, exact.micros()))
+                .collect(),
         }
     }
 }

@@ -12,8 +12,11 @@
 //! - [`table`]: the operator's pricing table, which wins where it has an entry.
 //! - [`cells`]: the per (model, region) token counts, by caller and day, a report keeps.
 //! - [`estimate`]: the `estimated_cost` section.
+//! - [`billed`]: the `billed_cost` section (Cost Explorer) and its reconciliation with the
+//!   estimate.
 //! - [`text`]: its readable form; [`schema`]: its JSON Schema.
 
+pub mod billed;
 pub mod catalog;
 pub mod cells;
 pub mod estimate;

@@ -98,7 +98,47 @@ pub fn estimated_cost_schema() -> Value {
     })
 }
 
+/// The `billed_cost` section.
+pub fn billed_cost_schema() -> Value {
+    let is_final = json!({"type": "boolean", "description": "Cost Explorer has finalised the day (it lags by up to a day and revises days until then)."});
+    json!({
+        "type": "object",
+        "description": "Present with --billed-cost (BEDROCK_BILLED_COST=true): what Cost Explorer (ce:GetCostAndUsage, UnblendedCost, daily) says AWS billed for Amazon Bedrock and the Marketplace models sold through it, and its reconciliation with estimated_cost. When Cost Explorer cannot be read, only error is present.",
+        "properties": {
+            "error": {"type": "string", "description": "Why Cost Explorer could not be read; no other field is present then."},
+            "currency": {"type": "string"},
+            "total": money("Billed over the period's days."),
+            "daily": {
+                "type": "array",
+                "description": "Billed per UTC day, ascending.",
+                "items": {"type": "object", "properties": {"key": {"type": "string"}, "cost": money("Billed that day."), "final": is_final}, "required": ["key", "cost", "final"]},
+            },
+            "by_usage_type": cost_rows("Billed per SERVICE / USAGE_TYPE, costliest first.", "SERVICE / USAGE_TYPE as Cost Explorer names them."),
+            "final_through": {"type": ["string", "null"], "description": "The last day through which every day of the period is final (null: none is)."},
+            "reconciliation": {
+                "type": "array",
+                "description": "Per day and Price List product (models map to products; billed lines to products by service or usage type, the rest (unattributed)): the estimate next to the bill.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "day": {"type": "string"},
+                        "product": {"type": "string"},
+                        "estimated": money("Estimated from the logs."),
+                        "billed": money("Billed."),
+                        "drift": money("billed - estimated."),
+                        "drift_percent": {"type": ["string", "null"], "description": "drift / estimated in percent with two decimals; null when nothing was estimated."},
+                        "final": is_final,
+                    },
+                    "required": ["day", "product", "estimated", "billed", "drift", "drift_percent", "final"],
+                },
+            },
+            "requests_sent": {"type": "integer", "minimum": 0, "description": "Cost Explorer requests this server instance has sent since it started ($0.01 each)."},
+        },
+    })
+}
+
 /// Adds the cost sections to the report schema's `properties`.
 pub fn add_schemas(properties: &mut Map<String, Value>) {
     properties.insert("estimated_cost".into(), estimated_cost_schema());
+    properties.insert("billed_cost".into(), billed_cost_schema());
 }

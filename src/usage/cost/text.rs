@@ -1,5 +1,6 @@
 //! The estimated cost as a section of the text report.
 
+use super::billed::BilledCost;
 use super::estimate::{CostRow, EstimatedCost};
 use crate::usage::report::shown_key;
 
@@ -70,6 +71,54 @@ impl EstimatedCost {
                     shown_key(&u.region),
                     u.tokens,
                     u.reason
+                ));
+            }
+        }
+        out
+    }
+}
+
+impl BilledCost {
+    /// A readable section for the text report: the bill, the days not final yet, and the
+    /// biggest drifts.
+    pub fn render_text(&self) -> String {
+        let mut out = format!(
+            "Billed cost ({}, Cost Explorer; final through {})\n",
+            self.currency,
+            self.final_through.as_deref().unwrap_or("no day yet")
+        );
+        out.push_str(&format!(
+            "  {:<60} {:>14}\n",
+            "Total",
+            self.total.to_string()
+        ));
+        let open: Vec<&str> = (self.daily.iter())
+            .filter(|d| !d.is_final)
+            .map(|d| d.key.as_str())
+            .collect();
+        if !open.is_empty() {
+            out.push_str(&format!(
+                "  Not final yet (Cost Explorer may still change them): {}\n",
+                open.join(", ")
+            ));
+        }
+        let mut drifts: Vec<_> = self.reconciliation.iter().collect();
+        drifts.sort_by_key(|r| std::cmp::Reverse(r.drift.0.unsigned_abs()));
+        if !drifts.is_empty() {
+            out.push_str("  Largest drifts (billed - estimated)\n");
+            for r in drifts.iter().take(SHOWN_ROWS) {
+                out.push_str(&format!(
+                    "    {} {:<45} est {:>12} billed {:>12} drift {:>12}{}{}\n",
+                    r.day,
+                    shown_key(&r.product),
+                    r.estimated.to_string(),
+                    r.billed.to_string(),
+                    r.drift.to_string(),
+                    r.drift_percent
+                        .as_deref()
+                        .map(|p| format!(" ({p}%)"))
+                        .unwrap_or_default(),
+                    if r.is_final { "" } else { " (not final)" }
                 ));
             }
         }

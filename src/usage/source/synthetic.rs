@@ -579,22 +579,6 @@ fn write_lines(
     Ok(())
 }
 
-/// An empty report of the default window, for unit tests that fill in only what they need.
-#[cfg(test)]
-pub(crate) fn empty_report() -> crate::usage::UsageReport {
-    use crate::usage::{Aggregator, Granularity, SourceInfo, SourceKind, UsageQuery};
-    let start = WINDOW_START
-        .parse()
-        .unwrap_or_else(|_| crate::usage::Timestamp::now());
-    let end = WINDOW_END
-        .parse()
-        .unwrap_or_else(|_| crate::usage::Timestamp::now());
-    match UsageQuery::new(start, end, Granularity::Day) {
-        Ok(query) => Aggregator::new(&query, SourceInfo::local(SourceKind::File)).finish(),
-        Err(e) => panic!("the default window is a valid query: {e}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
