@@ -603,3 +603,54 @@ async fn the_tool_and_the_prompt_use_both() {
     );
     assert!(text.contains("\nAnomalies\n"));
 }
+
+/// The bundled sample's planted spike (the support agent's retry loop the day before today)
+/// is what a report grouped by team, compared and with anomalies, flags for that user.
+#[tokio::test]
+async fn the_bundled_sample_shows_its_planted_spike() {
+    let today = Date::parse("2026-11-25").unwrap();
+    let q = UsageQuery::last_days(today, 7, Granularity::Day)
+        .unwrap()
+        .with_group_by_metadata(vec!["team".into()])
+        .unwrap();
+    let both = ChangeOptions {
+        compare_to: Some(CompareTo::PreviousPeriod),
+        anomalies: true,
+    };
+    let report = ChangePlan::new(&q, both)
+        .unwrap()
+        .collect(
+            &SampleSource::for_today(today),
+            &NoProgress,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    let flagged = evidence(&report);
+    let support = "arn:aws:sts::111122223333:assumed-role/SupportAgentRole/support-agent";
+    for (dimension, key, metric) in [
+        ("user", support, "total_tokens"),
+        ("user", support, "errors"),
+        ("metadata", "team=support", "total_tokens"),
+        (
+            "model",
+            "anthropic.claude-3-5-haiku-20241022-v1:0",
+            "total_tokens",
+        ),
+    ] {
+        assert!(
+            flagged.iter().any(|f| f.0 == "2026-11-24"
+                && f.1 == dimension
+                && f.2.as_deref() == Some(key)
+                && f.3 == metric),
+            "{dimension} {key} {metric} not in {flagged:#?}"
+        );
+    }
+    // Nothing about the support agent on the other days.
+    assert!(
+        !flagged
+            .iter()
+            .any(|f| f.0 != "2026-11-24" && f.2.as_deref() == Some(support)),
+        "{flagged:#?}"
+    );
+}

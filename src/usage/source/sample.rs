@@ -5,7 +5,8 @@
 //! scientists, a CI evaluation job, a support agent, a nightly batch in a second account...)
 //! across three regions, six model ids (an inference profile and an application
 //! inference-profile ARN among them) and all four operations, with prompt-cache reads and
-//! writes, throttling and other errors, and a few malformed lines. It is re-dated so that its
+//! writes, throttling and other errors, a planted spike the day before today (see `SPIKE`),
+//! and a few malformed lines. It is re-dated so that its
 //! last day is today: record times are laid out relative to the `today` the source's clock
 //! gives, so the same `today` always yields the same records. About 3,000 records: a report
 //! over it takes a few milliseconds.
@@ -31,6 +32,28 @@ const SAMPLE_SEED: u64 = 0x00B3_D20C_5A3F_1E57;
 
 /// Lines between two cancellation checks and progress reports.
 const CHECK_EVERY_LINES: usize = 256;
+
+/// The planted spike: the day before today, the support agent's client retries in a loop, 200
+/// more long calls to Claude 3.5 Haiku in two hours, many throttled. A report with `anomalies`
+/// over the sample flags it (the user, team `support`, the model, and errors). Drawn with its
+/// own seed after the rest, so it changes no other record.
+const SPIKE: Persona = Persona {
+    arn: "arn:aws:sts::111122223333:assumed-role/SupportAgentRole/support-agent",
+    account: ACCOUNTS[0],
+    region: "eu-west-1",
+    models: &[(1, 1)],
+    operations: &[("ConverseStream", 1)],
+    per_weekday: 200,
+    weekend_percent: 100,
+    hours: (9, 10),
+    cache_percent: 0,
+    error_percent: 15,
+    input_tokens: (4_000, 6_000),
+    output_tokens: (200, 600),
+};
+
+/// The seed of the planted spike's records.
+const SPIKE_SEED: u64 = 0x5B1C_E000_0000_0017;
 
 /// One simulated caller and its habits.
 struct Persona {
@@ -220,6 +243,14 @@ pub fn sample_lines(today: Date) -> Vec<String> {
         }
         if let Some(line) = malformed_line(&mut rng, day_index, day, &lines) {
             lines.push(line);
+        }
+    }
+    if let Some(yesterday) = today.checked_add_days(-1) {
+        let mut rng = Rng::new(SPIKE_SEED);
+        for _ in 0..SPIKE.per_weekday {
+            buffer.clear();
+            let at = persona_record(&mut rng, &SPIKE, yesterday, &mut buffer);
+            lines.push((at, String::from_utf8_lossy(&buffer).into_owned()));
         }
     }
     lines.sort_by_key(|(at, _)| *at);
