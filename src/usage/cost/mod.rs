@@ -24,6 +24,7 @@ pub mod model_ref;
 pub mod money;
 pub mod pricelist;
 pub mod schema;
+mod sdk;
 pub mod table;
 mod text;
 

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use aws_sdk_costexplorer::Client;
 use aws_sdk_costexplorer::config::Region;
-use aws_sdk_costexplorer::config::timeout::TimeoutConfig;
 use aws_sdk_costexplorer::error::DisplayErrorContext;
 use aws_sdk_costexplorer::types::{
     DateInterval, Dimension, DimensionValues, Expression, Granularity, GroupDefinition,
@@ -24,8 +23,8 @@ use aws_sdk_costexplorer::types::{
 };
 use tokio::sync::OnceCell;
 
-use crate::aws::load_config;
 use crate::usage::cost::money::Micros;
+use crate::usage::cost::sdk::{self, Base};
 use crate::usage::time::Date;
 
 /// The metric read.
@@ -55,12 +54,6 @@ struct Cached {
     day: BilledDay,
 }
 
-#[derive(Debug)]
-enum Base {
-    Standard(OnceCell<SdkConfig>),
-    Given(SdkConfig),
-}
-
 /// The Cost Explorer client and its per-day cache. Making one does no I/O.
 pub struct BilledCosts {
     base: Base,
@@ -78,7 +71,7 @@ impl std::fmt::Debug for BilledCosts {
 impl BilledCosts {
     /// From the standard AWS configuration.
     pub fn from_env() -> Self {
-        Self::new(Base::Standard(OnceCell::new()))
+        Self::new(Base::standard())
     }
 
     /// From `config` (tests point it at a stub).
@@ -103,20 +96,10 @@ impl BilledCosts {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let base = match &self.base {
-                    Base::Given(config) => config,
-                    Base::Standard(cell) => cell.get_or_init(load_config).await,
-                };
-                let timeouts = TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(10))
-                    .operation_timeout(Duration::from_secs(30));
-                let timeouts = match base.timeout_config() {
-                    Some(given) => timeouts.take_unset_from(given.to_builder()).build(),
-                    None => timeouts.build(),
-                };
-                let mut builder =
-                    aws_sdk_costexplorer::config::Builder::from(base).timeout_config(timeouts);
-                if matches!(self.base, Base::Standard(_)) {
+                let base = self.base.config().await;
+                let mut builder = aws_sdk_costexplorer::config::Builder::from(base)
+                    .timeout_config(sdk::timeouts(base));
+                if self.base.is_standard() {
                     builder = builder.region(Region::new("us-east-1"));
                 }
                 Client::from_conf(builder.build())

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use aws_sdk_pricing::Client;
 use aws_sdk_pricing::config::Region;
-use aws_sdk_pricing::config::timeout::TimeoutConfig;
 use aws_sdk_pricing::error::DisplayErrorContext;
 use aws_sdk_pricing::types::{Filter, FilterType};
 use tokio::sync::OnceCell;
@@ -26,7 +25,7 @@ use tokio::sync::OnceCell;
 use super::catalog::Product;
 use super::model_ref::Scope;
 use super::money::Rate;
-use crate::aws::load_config;
+use super::sdk::Base;
 
 /// The regions the Price List Query API answers in.
 pub const ENDPOINT_REGIONS: [&str; 3] = ["us-east-1", "eu-central-1", "ap-south-1"];
@@ -131,12 +130,6 @@ pub struct PriceListError {
     pub message: String,
 }
 
-#[derive(Debug)]
-enum Base {
-    Standard(OnceCell<SdkConfig>),
-    Given(SdkConfig),
-}
-
 struct Cached {
     at: Instant,
     prices: Arc<RegionPrices>,
@@ -168,7 +161,7 @@ impl PriceList {
                 ENDPOINT_REGIONS.join(", ")
             ));
         }
-        Ok(Self::new(Base::Standard(OnceCell::new()), endpoint_region))
+        Ok(Self::new(Base::standard(), endpoint_region))
     }
 
     /// From `config` (tests point it at a stub).
@@ -188,20 +181,10 @@ impl PriceList {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let base = match &self.base {
-                    Base::Given(config) => config,
-                    Base::Standard(cell) => cell.get_or_init(load_config).await,
-                };
-                let timeouts = TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(10))
-                    .operation_timeout(Duration::from_secs(30));
-                let timeouts = match base.timeout_config() {
-                    Some(given) => timeouts.take_unset_from(given.to_builder()).build(),
-                    None => timeouts.build(),
-                };
-                let mut builder =
-                    aws_sdk_pricing::config::Builder::from(base).timeout_config(timeouts);
-                if matches!(self.base, Base::Standard(_)) {
+                let base = self.base.config().await;
+                let mut builder = aws_sdk_pricing::config::Builder::from(base)
+                    .timeout_config(super::sdk::timeouts(base));
+                if self.base.is_standard() {
                     builder = builder.region(Region::new(self.endpoint_region.clone()));
                 }
                 Client::from_conf(builder.build())
