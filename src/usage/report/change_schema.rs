@@ -82,20 +82,26 @@ pub(super) fn add_schemas(properties: &mut Map<String, Value>) {
     properties.insert("anomalies".into(), anomalies());
 }
 
+/// A `[start, end)` time range.
+fn period(description: &str) -> Value {
+    json!({
+        "type": "object",
+        "description": description,
+        "properties": {
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+        },
+        "required": ["start", "end"],
+    })
+}
+
 fn compare_to() -> Value {
     json!({
         "type": "object",
         "description": "Present with compare_to: the period compared with (same length, ending where this one starts, same filters and breakdowns). Each breakdown entry then carries previous and change; the breakdowns keep the current period's top_n entries (its ranking), then entries only the previous period had (at most top_n, with current zeros), then (other) holding the rest of both periods. The daily series is not compared row by row.",
         "properties": {
             "kind": {"type": "string", "enum": ["previous_period"]},
-            "period": {
-                "type": "object",
-                "properties": {
-                    "start": {"type": "string", "format": "date-time"},
-                    "end": {"type": "string", "format": "date-time"},
-                },
-                "required": ["start", "end"],
-            },
+            "period": period("The previous period, [start, end), in UTC."),
             "totals": previous_counters("Everything counted in the previous period."),
             "change": change(),
             "skipped_records": {"type": "integer", "minimum": 0, "description": "Records of the previous period that could not be read."},
@@ -122,15 +128,7 @@ fn anomalies() -> Value {
                 },
                 "required": ["baseline_days", "k", "min_history_days", "mad_floor_fraction_of_median", "min_total_tokens", "min_errors", "description"],
             },
-            "baseline": {
-                "type": "object",
-                "description": "The days read before the period for the baselines.",
-                "properties": {
-                    "start": {"type": "string", "format": "date-time"},
-                    "end": {"type": "string", "format": "date-time"},
-                },
-                "required": ["start", "end"],
-            },
+            "baseline": period("The days read before the period for the baselines, [start, end)."),
             "items": {
                 "type": "array",
                 "description": "Latest day first; within a day all usage, models, users, metadata values; tokens before errors; biggest value first.",
