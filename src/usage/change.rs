@@ -1,14 +1,14 @@
 //! What changed: a report with `compare_to` and `anomalies`, read through any [`UsageSource`]
-//! with at most one extra read.
+//! with one or two more reads of it.
 //!
 //! - `compare_to: previous_period` reads the previous period of the same length (see
-//!   [`compare`](super::compare)) with the same query shape: one extra read.
+//!   `usage::compare`) with the same query shape: one extra read.
 //! - `anomalies` needs, for each day of the period, the 14 days before it (the rule is in
-//!   `usage::anomaly`): the
-//!   period is read with per-day series by key, and so are the 14 whole UTC days before its
-//!   first day. When `compare_to` already reads them (a previous period of 14 days or more),
-//!   nothing more is read; otherwise that one extra read covers at most 14 days and a part of
-//!   the first day, whatever the period's length (bounded cost on Logs Insights).
+//!   `usage::anomaly`): the period is read with per-day series by key, and so are the 14 whole
+//!   UTC days before its first day. When `compare_to` already reads them (a previous period of
+//!   14 days or more), nothing more is read; otherwise that one extra read covers at most 14
+//!   days and a part of the first day, whatever the period's length (bounded cost on Logs
+//!   Insights).
 //!
 //! So a report costs one read, two with either option, and two or three with both.
 
