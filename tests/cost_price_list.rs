@@ -145,6 +145,43 @@ fn expected(
     (micros, unpriced)
 }
 
+/// `value` has every property `schema` requires, recursively through objects and arrays, and
+/// every money string has the schema's pattern (six decimals).
+fn assert_shape(schema: &Value, value: &Value, path: &str) {
+    if let Some(required) = schema["required"].as_array() {
+        for key in required {
+            let key = key.as_str().expect("a property name");
+            assert!(value.get(key).is_some(), "{path}.{key} missing: {value}");
+        }
+    }
+    if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
+    {
+        for (key, inner) in object {
+            if let Some(sub) = properties.get(key) {
+                assert_shape(sub, inner, &format!("{path}.{key}"));
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for item in array {
+            assert_shape(items, item, &format!("{path}[]"));
+        }
+    }
+    if schema["pattern"] == r"^-?\d+\.\d{6}$" {
+        let text = value
+            .as_str()
+            .unwrap_or_else(|| panic!("{path}: not a string: {value}"));
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        assert!(micros_checked(digits), "{path}: {text}");
+    }
+}
+
+fn micros_checked(text: &str) -> bool {
+    text.split_once('.').is_some_and(|(w, f)| {
+        !w.is_empty() && f.len() == 6 && w.bytes().chain(f.bytes()).all(|b| b.is_ascii_digit())
+    })
+}
+
 fn micros(text: &str) -> u64 {
     let (whole, fraction) = text.split_once('.').expect("a decimal string");
     assert_eq!(fraction.len(), 6, "{text}");
@@ -505,6 +542,10 @@ async fn billed_cost_and_its_reconciliation() {
     }
     let billed = &one["billed_cost"];
     assert!(billed.get("error").is_none(), "{billed}");
+    let schema = bedrock_usage_mcp::usage::report_json_schema();
+    for section in ["estimated_cost", "billed_cost"] {
+        assert_shape(&schema["properties"][section], &one[section], section);
+    }
     let bill = recorded_bill();
     assert_eq!(
         micros(billed["total"].as_str().expect("total")),
