@@ -143,7 +143,7 @@ impl Server {
         let cli = Self::flags(Some(issuer), &public, &[]);
         let settings = cli.http.oauth_settings().expect("settings").expect("on");
         let auth = Authorizer::discover(settings).await.expect("discovery");
-        let server = McpServer::builder("oauth-test", "1").build();
+        let server = mcp_conformance::conformance_server(None);
         let app = McpService::new(server, store, TransportConfig::default())
             .with_authorizer(Arc::new(auth))
             .router();
@@ -988,6 +988,58 @@ async fn behind_api_gateway_the_resource_is_the_url_the_gateway_received() {
     let foreign = initialize_at(&harness.url(), &[&format!("Bearer {elsewhere}")]).await;
     assert_eq!(foreign.status, 401, "another resource's token: {foreign:?}");
     harness.assert_clean();
+}
+
+/// The stateless era has no sessions, but a multi-round request carries `requestState` from
+/// one round to the next. It is sealed for the caller too: another user's valid token cannot
+/// continue a request with it, the owner can.
+#[tokio::test]
+async fn request_state_is_bound_to_its_principal() {
+    let key = SigningKey::generate("k1");
+    let issuer = Issuer::start(&[&key], false).await;
+    let server = Server::start_on(&issuer, Arc::new(MemoryStore::new()), None).await;
+    let token = |sub: &str| key.sign(&with(claims(&issuer, &server), "sub", json!(sub)));
+    let (alice, bob) = (token("alice"), token("bob"));
+    let tool = "test_input_required_result_multi_round";
+    let call = |token: String, extra: Value| {
+        let mut params = json!({ "name": tool, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": { "name": "oauth-test", "version": "1" },
+            "io.modelcontextprotocol/clientCapabilities": { "elicitation": {} } } });
+        params
+            .as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().cloned().unwrap_or_default());
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params });
+        let request = reqwest::Client::new()
+            .post(server.resource())
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", tool)
+            .bearer_auth(token)
+            .body(body.to_string());
+        async move { read(request.send().await.expect("POST")).await }
+    };
+    let first = call(alice.clone(), json!({})).await;
+    assert_eq!(
+        first.body["result"]["resultType"], "input_required",
+        "{first:?}"
+    );
+    let state = first.body["result"]["requestState"].clone();
+    assert!(state.is_string(), "{first:?}");
+    let next = json!({
+        "inputResponses": { "step1": { "action": "accept", "content": { "name": "Ada" } } },
+        "requestState": state,
+    });
+    let stolen = call(bob, next.clone()).await;
+    assert_eq!(stolen.body["error"]["code"], -32602, "{stolen:?}");
+    let owned = call(alice, next).await;
+    assert_eq!(
+        owned.body["result"]["resultType"], "input_required",
+        "{owned:?}"
+    );
 }
 
 /// A writer that keeps every log line in memory.

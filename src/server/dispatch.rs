@@ -35,7 +35,7 @@ impl McpServer {
         // again afterwards: keep that name, not a copy of every argument.
         let binding = INPUT_CAPABLE_METHODS
             .contains(&method)
-            .then(|| Self::state_binding(method, params.as_ref()));
+            .then(|| Self::state_binding(method, params.as_ref(), ctx.task_owner()));
         match self.route_contained(ctx, method, params).await {
             Err(HandlerError::InputRequired) if INPUT_CAPABLE_METHODS.contains(&method) => {
                 Ok(self.input_required(ctx, method, binding.unwrap_or_default()))
@@ -76,18 +76,22 @@ impl McpServer {
         }
     }
 
-    /// The name that binds a sealed `requestState` to one target.
-    pub(crate) fn state_binding(method: &str, params: Option<&Value>) -> String {
+    /// The name that binds a sealed `requestState` to one target and to `owner` (whose the
+    /// request is: the principal of its token with authorization on, see
+    /// [`RequestContext::task_owner`]), so a state minted for one user's request cannot be
+    /// continued by another user holding it, as a legacy session cannot be.
+    pub(crate) fn state_binding(method: &str, params: Option<&Value>, owner: &str) -> String {
         let field = if method == "resources/read" {
             "uri"
         } else {
             "name"
         };
-        params
+        let target = params
             .and_then(|p| p.get(field))
             .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
+            .unwrap_or_default();
+        // The owner is ours (a digest or a fixed word), so the newline cannot be forged.
+        format!("{target}\n{owner}")
     }
 
     fn input_required(&self, ctx: &RequestContext, method: &str, name: String) -> Value {

@@ -3,7 +3,8 @@
 //! The client echoes `requestState` back verbatim, so a stateless server must not trust it
 //! unverified. We seal it as `base64url(json) "." base64url(HMAC-SHA256(key, method "\n"
 //! name "\n" json))`: binding the method and the tool/prompt/resource name means state minted
-//! for one request cannot be replayed into another. The key must be shared by every instance
+//! for one request cannot be replayed into another (the name also carries whose the request
+//! is, see `McpServer::state_binding`, so one user's state cannot be continued by another). The key must be shared by every instance
 //! that may receive the retry.
 //!
 //! A `requestState` also expires: [`RequestStateCodec::seal_state`] wraps the state as

@@ -84,8 +84,9 @@ async fn run(
     params: Option<Value>,
     meta: ModernMeta,
 ) -> Response {
+    let owner = task_owner(service);
     let (input_responses, request_state) =
-        match round_trip_inputs(&service.server, &method, params.as_ref()) {
+        match round_trip_inputs(&service.server, &method, params.as_ref(), &owner) {
             Ok(inputs) => inputs,
             Err(e) => return finish_json(service, &id, &method, Err(e)),
         };
@@ -104,7 +105,7 @@ async fn run(
         outbox: exchange.clone(),
         session: None,
         cancel: cancel.clone(),
-        task_owner: task_owner(service),
+        task_owner: owner,
     });
     let server = service.server.clone();
     tokio::spawn(async move {
@@ -220,11 +221,13 @@ pub(crate) fn discover_result(server: &McpServer) -> Value {
     result
 }
 
-/// The client's answers from earlier rounds and the verified `requestState`.
+/// The client's answers from earlier rounds and the `requestState`, verified as sealed for
+/// this request's target and `owner`.
 fn round_trip_inputs(
     server: &McpServer,
     method: &str,
     params: Option<&Value>,
+    owner: &str,
 ) -> Result<(Map<String, Value>, Option<Value>), HandlerError> {
     let Some(params) = params else {
         return Ok((Map::new(), None));
@@ -241,7 +244,7 @@ fn round_trip_inputs(
     let state = match params.get("requestState") {
         None | Some(Value::Null) => None,
         Some(Value::String(sealed)) => {
-            let name = McpServer::state_binding(method, Some(params));
+            let name = McpServer::state_binding(method, Some(params), owner);
             let opened = server
                 .state_codec()
                 .open_state(method, &name, sealed, unix_now())
