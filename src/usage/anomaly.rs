@@ -69,7 +69,11 @@ pub(crate) fn rule() -> AnomalyRule {
 pub(crate) fn threshold(values: &[u64]) -> (f64, f64, f64) {
     let median = median(values.iter().map(|v| *v as f64).collect());
     let mad = median_of_deviations(values, median);
-    (median, mad, median + K * mad.max(MAD_FLOOR_FRACTION * median))
+    (
+        median,
+        mad,
+        median + K * mad.max(MAD_FLOOR_FRACTION * median),
+    )
 }
 
 fn median_of_deviations(values: &[u64], center: f64) -> f64 {
