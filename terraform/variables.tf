@@ -245,8 +245,17 @@ variable "oauth" {
     error_message = "oauth.create_cognito needs oauth.callback_urls, the redirect URIs of the hosts' authorization code flow (for example https://claude.ai/api/mcp/auth_callback for Claude.ai, http://localhost:PORT/callback for a local host)."
   }
   validation {
-    condition     = alltrue([for u in concat(var.oauth.callback_urls, var.oauth.logout_urls) : can(regex("^(https://|http://(localhost|127\\.0\\.0\\.1)(:[0-9]+)?/)", u))])
-    error_message = "oauth.callback_urls and oauth.logout_urls must be https URLs (http only on localhost or 127.0.0.1, as Cognito allows)."
+    # Cognito's rule (CreateUserPoolClient, CallbackURLs): an absolute URI without a fragment,
+    # HTTPS except http://localhost, and app URLs such as myapp://example (Cursor's
+    # cursor://anysphere.cursor-mcp/oauth/callback). Schemes a browser runs or reads are refused.
+    condition = alltrue([for u in concat(var.oauth.callback_urls, var.oauth.logout_urls) :
+      !strcontains(u, "#") && (
+        can(regex("^https://[^/?#]+", u)) ||
+        can(regex("^http://localhost(:[0-9]+)?(/|$)", u)) ||
+        (can(regex("^[a-z][a-z0-9+.-]*://[^/?#]+", u)) && !contains(["http", "https", "javascript", "data", "file", "ftp", "vbscript"], split(":", u)[0]))
+      )
+    ])
+    error_message = "oauth.callback_urls and oauth.logout_urls must be absolute URIs without a fragment, as Cognito requires: https, http only on localhost (not 127.0.0.1: AWS documents the exception for localhost alone), or an app scheme such as cursor://anysphere.cursor-mcp/oauth/callback."
   }
   validation {
     condition     = var.oauth.cognito_domain_prefix == null || can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", coalesce(var.oauth.cognito_domain_prefix, "x")))

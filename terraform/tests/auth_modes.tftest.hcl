@@ -511,6 +511,65 @@ run "callback_urls_must_be_https_or_loopback" {
   expect_failures = [var.oauth]
 }
 
+run "callback_urls_refuse_http_on_127_0_0_1" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      create_cognito = true
+      callback_urls  = ["http://127.0.0.1:33418/callback"]
+    }
+  }
+
+  expect_failures = [var.oauth]
+}
+
+run "callback_urls_refuse_a_fragment" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      create_cognito = true
+      callback_urls  = ["https://claude.ai/api/mcp/auth_callback#x"]
+    }
+  }
+
+  expect_failures = [var.oauth]
+}
+
+run "callback_urls_refuse_script_schemes" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      create_cognito = true
+      callback_urls  = ["javascript://claude.ai/%0aalert(1)"]
+    }
+  }
+
+  expect_failures = [var.oauth]
+}
+
+run "callback_urls_take_app_schemes" {
+  command = plan
+
+  variables {
+    auth_mode = "oauth"
+    oauth = {
+      create_cognito = true
+      callback_urls  = ["cursor://anysphere.cursor-mcp/oauth/callback", "http://localhost/callback"]
+    }
+  }
+
+  assert {
+    condition     = aws_cognito_user_pool_client.host[0].callback_urls == toset(["cursor://anysphere.cursor-mcp/oauth/callback", "http://localhost/callback"])
+    error_message = "Cursor's app-scheme redirect URI and http://localhost without a port are valid Cognito callback URLs."
+  }
+}
+
 run "scopes_are_plain_names" {
   command = plan
 
