@@ -1,6 +1,6 @@
 //! The estimated cost of a report: every (model, region) pair the logs show, priced by the
 //! operator's table where it has an entry, otherwise by the AWS Price List through the explicit
-//! model mapping ([`catalog`](super::catalog)), otherwise listed as unpriced with the reason.
+//! model mapping ([`super::catalog`]), otherwise listed as unpriced with the reason.
 //! Nothing is guessed: a pair with tokens of a kind the chosen source has no price for is
 //! unpriced as a whole.
 

@@ -14,7 +14,7 @@
 //! - [`estimate`]: the `estimated_cost` section.
 //! - [`billed`]: the `billed_cost` section (Cost Explorer) and its reconciliation with the
 //!   estimate.
-//! - [`text`]: its readable form; [`schema`]: its JSON Schema.
+//! - `text`: its readable form; [`schema`]: its JSON Schema.
 
 pub mod billed;
 pub mod catalog;
