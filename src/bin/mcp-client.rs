@@ -86,6 +86,8 @@ struct Cli {
     command: Command,
 }
 
+/// Parsed once per run, so `Report`'s many flags cost nothing worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List the server's tools.
@@ -133,6 +135,10 @@ enum Command {
         /// Print the structured report as JSON instead of the table.
         #[arg(long)]
         json: bool,
+        /// Run the report as an MCP task: create it, then poll it (no request held open
+        /// between polls), showing its status.
+        #[arg(long)]
+        task: bool,
     },
     /// Resume a cut SSE stream of a legacy session and print what it still carries.
     Resume {
@@ -320,6 +326,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             compare_to,
             anomalies,
             json,
+            task,
         } => {
             let mut filters = serde_json::Map::new();
             for pair in metadata {
@@ -351,11 +358,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             set("compare_to", compare_to.map(Value::from));
             set("anomalies", anomalies.then_some(Value::Bool(true)));
             let mut client = connected(options).await?;
-            let params = json!({ "name": "get_bedrock_usage_report", "arguments": arguments,
-                                 "_meta": { "progressToken": "report" } });
-            let result = client
-                .request("tools/call", params, &mut progress_bar)
-                .await;
+            let result = if task {
+                let tool = "get_bedrock_usage_report";
+                let arguments = Value::Object(arguments);
+                let called = client.call_as_task(tool, arguments, &mut task_status).await;
+                called.map_err(anyhow::Error::from)
+            } else {
+                let params = json!({ "name": "get_bedrock_usage_report", "arguments": arguments,
+                                     "_meta": { "progressToken": "report" } });
+                let called = client
+                    .request("tools/call", params, &mut progress_bar)
+                    .await;
+                called.map_err(anyhow::Error::from)
+            };
             clear_progress();
             end(&mut client).await;
             let result = result?;
@@ -475,6 +490,14 @@ fn progress_bar(incoming: Incoming) {
             );
         }
         _ => {}
+    }
+}
+
+/// A report task's status on stderr (a terminal's progress line), as polls see it.
+fn task_status(status: bedrock_usage_mcp::client::TaskStatus<'_>) {
+    if std::io::stderr().is_terminal() {
+        let message = status.message.unwrap_or("");
+        eprint!("\r\x1b[2Ktask {}: {message}", status.status);
     }
 }
 

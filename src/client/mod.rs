@@ -8,6 +8,8 @@ mod send;
 mod sigv4;
 mod smoke;
 pub mod sse;
+mod task;
+pub use task::TaskStatus;
 
 pub use oauth::{BearerAuth, ClientCredentials, SharedBearer};
 pub(crate) use sigv4::SharedSigner;
@@ -204,6 +206,7 @@ impl McpClient {
         let name = body["params"]
             .get("name")
             .or_else(|| body["params"].get("uri"))
+            .or_else(|| body["params"].get("taskId"))
             .and_then(Value::as_str)
             .map(str::to_owned);
         let response = self.post(&body, method, name.as_deref()).await?;

@@ -1,0 +1,104 @@
+//! Calling a tool as a task and polling it to its end (`mcp-client report --task`), in the
+//! shape of the negotiated era: 2026-07-28 declares the `io.modelcontextprotocol/tasks`
+//! extension and reads the result inlined on `tasks/get`; 2025-11-25 sends `params.task` and
+//! fetches the result with `tasks/result`. No connection is held between polls.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{ClientError, McpClient};
+
+/// The extension id of tasks in 2026-07-28.
+const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+/// Bounds on the server's suggested poll interval.
+const MIN_POLL: Duration = Duration::from_millis(100);
+const MAX_POLL: Duration = Duration::from_secs(10);
+
+/// A task's status as a poll saw it: for progress displays.
+pub struct TaskStatus<'a> {
+    pub status: &'a str,
+    pub message: Option<&'a str>,
+}
+
+/// The `_meta` that declares the tasks extension (2026-07-28 asks for it on every request).
+fn declaring_tasks() -> Value {
+    json!({ "io.modelcontextprotocol/clientCapabilities": { "extensions": { TASKS_EXTENSION: {} } } })
+}
+
+fn failed(message: String) -> ClientError {
+    ClientError::Protocol(message)
+}
+
+impl McpClient {
+    /// Calls `tool` as a task, polls it (telling `on_status` each status) and returns the
+    /// tool's result. A server that answers within the call is answered from directly.
+    pub async fn call_as_task(
+        &mut self,
+        tool: &str,
+        arguments: Value,
+        on_status: &mut dyn FnMut(TaskStatus<'_>),
+    ) -> Result<Value, ClientError> {
+        let modern = self.is_modern();
+        let mut params = json!({ "name": tool, "arguments": arguments });
+        if modern {
+            params["_meta"] = declaring_tasks();
+        } else {
+            params["task"] = json!({});
+        }
+        let created = self.request("tools/call", params, &mut |_| {}).await?;
+        let task = if modern { &created } else { &created["task"] };
+        let Some(id) = task["taskId"].as_str().map(str::to_owned) else {
+            return Ok(created);
+        };
+        let poll_field = if modern {
+            "pollIntervalMs"
+        } else {
+            "pollInterval"
+        };
+        let mut get = json!({ "taskId": id });
+        if modern {
+            get["_meta"] = declaring_tasks();
+        }
+        let mut got = task.clone();
+        loop {
+            let status = got["status"].as_str().unwrap_or("unknown").to_owned();
+            on_status(TaskStatus {
+                status: &status,
+                message: got["statusMessage"].as_str(),
+            });
+            let inlined = got.get("result").is_some() || got.get("error").is_some();
+            match status.as_str() {
+                // The creation's result names the status only: the payload is on tasks/get.
+                "completed" | "failed" if modern && !inlined => {
+                    got = self.request("tasks/get", get.clone(), &mut |_| {}).await?;
+                    continue;
+                }
+                "completed" if modern => return Ok(got["result"].clone()),
+                "completed" | "failed" if !modern => {
+                    let params = json!({ "taskId": id });
+                    return self.request("tasks/result", params, &mut |_| {}).await;
+                }
+                "failed" => {
+                    return Err(failed(format!(
+                        "the task failed: {}",
+                        got["error"]["message"].as_str().unwrap_or("no message")
+                    )));
+                }
+                "cancelled" => return Err(failed("the task was cancelled".to_owned())),
+                "input_required" => {
+                    return Err(failed(
+                        "the task needs input, which mcp-client cannot give".to_owned(),
+                    ));
+                }
+                _ => {}
+            }
+            let wait = got[poll_field]
+                .as_u64()
+                .map_or(Duration::from_secs(1), Duration::from_millis)
+                .clamp(MIN_POLL, MAX_POLL);
+            tokio::time::sleep(wait).await;
+            got = self.request("tasks/get", get.clone(), &mut |_| {}).await?;
+        }
+    }
+}
