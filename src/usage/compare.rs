@@ -156,3 +156,53 @@ fn compared(key: String, counters: Counters, previous: Counters) -> Row {
         previous: Some(previous),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(entries: &[(&str, u64)]) -> Vec<Row> {
+        entries
+            .iter()
+            .map(|(key, tokens)| Row::new(*key, Counters::one(*tokens, 0, 0, 0, false)))
+            .collect()
+    }
+
+    #[test]
+    fn folds_on_the_current_ranking_with_early_folds_on_both_sides() {
+        // `(other)` already in the unfolded rows: keys folded early (the key budget).
+        let current = rows(&[("a", 10), ("b", 5), (OTHER_KEY, 3)]);
+        let previous = rows(&[("c", 7), ("a", 2), (OTHER_KEY, 1)]);
+        let merged = compare_rows(current, &previous, 1);
+        let seen: Vec<(&str, u64, u64, Option<f64>)> = merged
+            .iter()
+            .map(|r| {
+                (
+                    r.key.as_str(),
+                    r.counters.total_tokens,
+                    r.previous.unwrap().total_tokens,
+                    r.change.as_ref().unwrap().relative.total_tokens,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", 10, 2, Some(4.0)),
+                ("c", 0, 7, Some(-1.0)),
+                (OTHER_KEY, 8, 1, Some(7.0)),
+            ]
+        );
+        assert_eq!(merged[2].counters.requests, 2, "b and the early fold");
+    }
+
+    #[test]
+    fn nothing_folded_means_no_other_entry() {
+        let merged = compare_rows(rows(&[("a", 1)]), &rows(&[("a", 0)]), 5);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(
+            merged[0].change.as_ref().unwrap().relative.total_tokens,
+            None
+        );
+    }
+}

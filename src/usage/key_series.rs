@@ -179,3 +179,67 @@ impl KeySeries {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::query::Granularity;
+    use crate::usage::time::ts;
+
+    #[test]
+    fn the_cell_budget_bounds_the_series_and_counts_what_it_leaves_out() {
+        let query = UsageQuery::new(
+            ts("2026-11-01T00:00:00Z"),
+            ts("2026-11-11T00:00:00Z"),
+            Granularity::Hour,
+        )
+        .unwrap();
+        let mut series = KeySeries::new(&query);
+        assert_eq!(series.last_day() - series.first_day(), 9);
+        let counters = Counters::one(5, 0, 0, 0, false);
+        // 10 days: the totals and the one model take 20 cells, each user 10 more.
+        let fits = (MAX_KEY_SERIES_CELLS - 20) / 10;
+        for i in 0..fits + 12 {
+            let user = format!("arn:user/{i}");
+            let dims = Dimensions {
+                model_id: Some("m"),
+                user: Some(&user),
+                ..Dimensions::default()
+            };
+            series.add(ts("2026-11-03T05:00:00Z"), &dims, &counters);
+        }
+        assert!(series.cells <= MAX_KEY_SERIES_CELLS);
+        assert_eq!(series.keys(&SeriesDimension::User).count(), fits);
+        assert_eq!(series.untracked_records(), 12);
+        let day = day_of(ts("2026-11-03T00:00:00Z"));
+        let total = (fits + 12) as u64 * 5;
+        assert_eq!(
+            series.total(day).tokens,
+            total,
+            "the totals count everything"
+        );
+        assert_eq!(
+            series.value(&SeriesDimension::Model, "m", day).tokens,
+            total
+        );
+        assert_eq!(
+            series
+                .value(&SeriesDimension::User, "arn:user/0", day)
+                .tokens,
+            5
+        );
+        assert_eq!(
+            series
+                .value(&SeriesDimension::User, "arn:user/0", day + 1)
+                .tokens,
+            0
+        );
+        // Outside the days covered: not counted, no panic.
+        series.add(
+            ts("2026-11-11T00:00:00Z"),
+            &Dimensions::default(),
+            &counters,
+        );
+        assert_eq!(series.total(day + 8).tokens, 0);
+    }
+}
