@@ -29,9 +29,10 @@
 //!    - [`auth`]: OAuth 2.1 resource server (MCP authorization): the issuer's metadata and
 //!      keys, bearer JWT validation, Protected Resource Metadata and the 401/403 challenges.
 //!    - [`server`]: what a server offers (tool, resource, prompt and completion handlers), the
-//!      [`server::RequestContext`] handlers talk through, and dispatch by method. It sits
-//!      beside `store`, not above it: handlers reach the client through [`server::Outbox`]
-//!      and the legacy session through [`server::Session`], traits the transport implements.
+//!      [`server::RequestContext`] handlers talk through, dispatch by method, and tasks
+//!      ([`server::tasks`]). It sits beside `store`, not above it: handlers reach the client
+//!      through [`server::Outbox`], the legacy session through [`server::Session`] and task
+//!      records through [`server::TaskBook`], traits the transport implements.
 //! 3. Offers written against [`server`]:
 //!    - [`tools`]: the product's MCP offer (report tool, resource template, review prompt,
 //!      completion) as thin glue over [`usage`].

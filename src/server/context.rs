@@ -111,7 +111,7 @@ impl RequestContext {
         self.session.as_deref()
     }
 
-    /// Whose tasks this request may see (see [`ContextParts::task_owner`]).
+    /// Whose tasks this request may see: its legacy session, or its principal.
     pub fn task_owner(&self) -> &str {
         &self.task_owner
     }

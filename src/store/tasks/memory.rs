@@ -17,7 +17,7 @@ pub(crate) const MAX_TASKS: usize = 10_000;
 /// locally also runs on Lambda).
 pub(crate) const MAX_TASK_BYTES: usize = crate::store::dynamodb::MAX_ITEM_BYTES - 1_000;
 
-/// Task records in a map, bounded by [`MAX_TASKS`] records of at most [`MAX_TASK_BYTES`].
+/// Task records in a map: at most 10,000 (`MAX_TASKS`) of at most ~400 KB (`MAX_TASK_BYTES`).
 #[derive(Debug, Default)]
 pub struct MemoryTasks {
     tasks: Mutex<HashMap<TaskId, TaskRecord>>,
