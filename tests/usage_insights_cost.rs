@@ -285,10 +285,13 @@ async fn the_report_carries_the_exact_sum_of_every_query_and_its_price() {
 async fn passing_the_cap_stops_every_running_query_and_starts_no_more() {
     // Two queries run at once, each 1,000,000 bytes more per poll; the cap is 5 MB.
     let fake = Fake::start(Script::Growing { step: 1_000_000 }, Describe::Refused).await;
-    let err = fake
-        .source(options(2, Some(0.005)))
-        .collect(&fixed_weeks(), &NoProgress, &CancellationToken::new())
+    // The queries never end by themselves: without the guard the report would run forever.
+    let source = fake.source(options(2, Some(0.005)));
+    let (query, cancel) = (fixed_weeks(), CancellationToken::new());
+    let collect = source.collect(&query, &NoProgress, &cancel);
+    let err = tokio::time::timeout(Duration::from_secs(120), collect)
         .await
+        .expect("the cap must end the report")
         .unwrap_err();
     let SourceError::ScanCap(message) = &err else {
         panic!("not the cap: {err:?}")

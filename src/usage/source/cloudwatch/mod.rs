@@ -104,9 +104,14 @@
 //! time of writing), whatever the query returns, and Bedrock's records are mostly request
 //! and response bodies. A report over a period scans every event of the log group in it once;
 //! a truncated slice is paid for and then scanned again in smaller pieces, so a period whose
-//! slices need splitting `d` levels deep costs up to `d + 1` scans. The bytes scanned are
-//! logged (`tracing`, target `bedrock_usage_mcp::usage::source::cloudwatch`) per report.
-//! Log groups in the Infrequent Access class support these queries too.
+//! slices need splitting `d` levels deep costs up to `d + 1` scans. Every report says what it
+//! scanned and cost in `query_cost` (each query's latest `statistics.bytesScanned`, summed;
+//! priced at [`InsightsOptions::price_per_gb`]), also logged (`tracing`, target
+//! `bedrock_usage_mcp::usage::source::cloudwatch`). [`InsightsOptions::max_scan_gb`] caps it:
+//! refused before the first query when the log group's stored bytes for the period already
+//! pass it, stopped (every running query with `StopQuery`) when the queries' statistics do;
+//! see `insights/cost.rs`. Log groups in the Infrequent Access class support these queries
+//! too.
 //!
 //! # FilterLogEvents scan ([`ScanSource`])
 //!
