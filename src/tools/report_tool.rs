@@ -26,6 +26,9 @@ filtered by region, account, model, user, inference region or metadata values. \
 With compare_to \"previous_period\", each breakdown entry also carries the previous period's \
 counters and the change; with anomalies, the report lists the days, models, users and metadata \
 values whose tokens or errors jumped against their 14-day baseline, with the evidence. \
+When the server prices usage, estimated_cost gives the cost by model, user and day (AWS Price \
+List or the operator's prices; unpriced models listed with the reason), and with billed cost on, \
+billed_cost gives Cost Explorer's bill and its daily drift from the estimate. \
 Returns the report as structured JSON and as a readable text table; with include_chart, also a \
 PNG chart. Read-only.";
 
