@@ -61,8 +61,8 @@ struct Cli {
     )]
     pricing_json: Option<String>,
     /// Prices from the AWS Price List API (pricing:GetProducts) for models the pricing table
-    /// does not price: `auto` uses it when reading CloudWatch Logs (real usage, AWS
-    /// credentials at hand), not for a file or the bundled sample.
+    /// does not price: `auto` uses it on Lambda (the Terraform role allows it), not elsewhere
+    /// unless `on`.
     #[arg(long, env = "BEDROCK_PRICE_LIST", default_value = "auto", value_parser = ["auto", "on", "off"])]
     price_list: String,
     /// The region whose Price List endpoint is called (the API answers in us-east-1,
@@ -108,11 +108,10 @@ fn cost_estimator(cli: &Cli, on_lambda: bool) -> anyhow::Result<Option<Arc<CostE
         (None, Some(json)) => Some(PricingTable::from_json(json)?),
         (None, None) => None,
     };
-    let reads_cloudwatch = cli.usage_file.is_none() && (cli.log_group.is_some() || on_lambda);
     let price_list = match cli.price_list.as_str() {
         "on" => true,
         "off" => false,
-        _ => reads_cloudwatch,
+        _ => on_lambda,
     };
     let price_list = if price_list {
         Some(Arc::new(
