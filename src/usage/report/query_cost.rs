@@ -118,3 +118,61 @@ pub(super) fn add_schemas(properties: &mut serde_json::Map<String, serde_json::V
         }),
     );
 }
+
+/// The query cost and the limitations as lines of the text report (nothing when the report
+/// has neither).
+pub(super) fn render_text(report: &super::UsageReport, out: &mut String) {
+    use std::fmt::Write as _;
+    if let Some(cost) = &report.query_cost {
+        let cap = cost
+            .max_scan_gb
+            .map_or_else(String::new, |cap| format!(", cap {cap} GB"));
+        let _ = writeln!(
+            out,
+            "Logs Insights scanned {:.3} GB in {} queries: about USD {:.4} at USD {} per GB{cap}",
+            gb(cost.bytes_scanned),
+            cost.queries,
+            cost.estimated_cost,
+            cost.price_per_gb,
+        );
+    }
+    if !report.limitations.is_empty() {
+        out.push_str("Not available from this source (left empty):\n");
+        for limitation in &report.limitations {
+            let _ = writeln!(out, "  {}: {}", limitation.field, limitation.reason);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_report_states_the_cost_and_what_is_missing() {
+        use crate::usage::{Aggregator, Granularity, SourceInfo, SourceKind, UsageQuery};
+        let query = UsageQuery::new(
+            "2026-11-01T00:00:00Z".parse().unwrap(),
+            "2026-11-02T00:00:00Z".parse().unwrap(),
+            Granularity::Day,
+        )
+        .unwrap();
+        let mut report = Aggregator::new(&query, SourceInfo::local(SourceKind::File)).finish();
+        let mut out = String::new();
+        render_text(&report, &mut out);
+        assert!(out.is_empty(), "{out}");
+        report.query_cost = Some(QueryCost::new(2_500_000_000, 3, 0.005, Some(10.0)));
+        report.limitations.push(Limitation {
+            field: "by_user".into(),
+            reason: "no caller dimension".into(),
+        });
+        render_text(&report, &mut out);
+        assert!(
+            out.contains(
+                "scanned 2.500 GB in 3 queries: about USD 0.0125 at USD 0.005 per GB, cap 10 GB"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("  by_user: no caller dimension"), "{out}");
+    }
+}

@@ -56,6 +56,7 @@ pub fn render_text(report: &UsageReport) -> String {
     for warning in &report.warnings {
         let _ = writeln!(out, "\nWARNING ({}): {}", warning.code, warning.message);
     }
+    super::query_cost::render_text(report, &mut out);
 
     out.push_str("\nTotals\n");
     let t = &report.totals;
