@@ -23,9 +23,14 @@ use tokio_util::sync::CancellationToken;
 struct Records(PathBuf);
 
 impl Records {
+    /// A file of its own: tests run in parallel and each removes its file when done.
     fn write(name: &str, lines: &[String]) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("usage-change-{name}-{}.jsonl", std::process::id()));
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "usage-change-{name}-{}-{}.jsonl",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::write(&path, lines.join("\n")).unwrap();
         Records(path)
     }
