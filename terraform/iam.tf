@@ -74,6 +74,17 @@ locals {
         Resource = ["*"]
       },
     ] : [],
+    var.mcp.max_scan_gb != null ? [
+      {
+        # The scan cap's preflight estimate reads the log group's stored bytes. IAM matches
+        # DescribeLogGroups against the region's log-group:* (it lists), so it can name and
+        # size every group in the region: granted only when a cap asks for it.
+        Sid      = "EstimateInsightsScan"
+        Effect   = "Allow"
+        Action   = ["logs:DescribeLogGroups"]
+        Resource = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+      },
+    ] : [],
     var.cost_data.price_list ? [
       {
         # The Price List API supports no resource-level permissions.

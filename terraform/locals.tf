@@ -49,6 +49,7 @@ locals {
     MCP_ALLOWED_ORIGINS           = join(",", var.mcp.allowed_origins)
     MCP_MAX_STREAM_SECS           = tostring(var.mcp.max_stream_seconds)
     MCP_KEEP_ALIVE_SECS           = tostring(var.mcp.keep_alive_seconds)
+    BEDROCK_MAX_SCAN_GB           = var.mcp.max_scan_gb == null ? "" : tostring(var.mcp.max_scan_gb)
     BEDROCK_PRICING_JSON          = var.bedrock_pricing_json == null ? "" : var.bedrock_pricing_json
     BEDROCK_PRICE_LIST            = var.cost_data.price_list ? "on" : "off"
     BEDROCK_BILLED_COST           = var.cost_data.billed_cost ? "true" : "false"

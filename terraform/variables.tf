@@ -154,7 +154,8 @@ variable "mcp" {
     max_stream_seconds (MCP_MAX_STREAM_SECS; SSE streams are closed after this and clients resume; below the Lambda timeout and the 900 s gateway timeout),
     keep_alive_seconds (MCP_KEEP_ALIVE_SECS; well inside API Gateway's 300 s idle timeout),
     session_ttl_seconds (MCP_SESSION_TTL),
-    cloudwatch_mode (BEDROCK_USAGE_CLOUDWATCH_MODE: insights or scan).
+    cloudwatch_mode (BEDROCK_USAGE_CLOUDWATCH_MODE: insights, scan, or metrics for the AWS/Bedrock metrics when invocation logging is off),
+    max_scan_gb (BEDROCK_MAX_SCAN_GB; null = no cap: the most a report may have Logs Insights scan, billed per GB; setting it also lets the role call logs:DescribeLogGroups so a report that would pass the cap is refused before any query).
   EOT
   type = object({
     allowed_hosts       = optional(list(string), [])
@@ -163,6 +164,7 @@ variable "mcp" {
     keep_alive_seconds  = optional(number, 15)
     session_ttl_seconds = optional(number, 3600)
     cloudwatch_mode     = optional(string, "insights")
+    max_scan_gb         = optional(number)
   })
   default  = {}
   nullable = false
@@ -188,8 +190,12 @@ variable "mcp" {
     error_message = "mcp.session_ttl_seconds must be between 60 and 604800 (7 days)."
   }
   validation {
-    condition     = contains(["insights", "scan"], var.mcp.cloudwatch_mode)
-    error_message = "mcp.cloudwatch_mode must be insights (CloudWatch Logs Insights) or scan (FilterLogEvents)."
+    condition     = contains(["insights", "scan", "metrics"], var.mcp.cloudwatch_mode)
+    error_message = "mcp.cloudwatch_mode must be insights (CloudWatch Logs Insights), scan (FilterLogEvents) or metrics (the AWS/Bedrock CloudWatch metrics)."
+  }
+  validation {
+    condition     = var.mcp.max_scan_gb == null || coalesce(var.mcp.max_scan_gb, 1) > 0
+    error_message = "mcp.max_scan_gb must be a positive number of GB (or null for no cap)."
   }
 }
 

@@ -101,3 +101,30 @@ run "cost_explorer_is_opt_in" {
     error_message = "The function must be told what its role allows."
   }
 }
+
+run "scan_cap_adds_describe_log_groups" {
+  command = apply
+
+  variables {
+    mcp = { max_scan_gb = 2.5 }
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action if s.Sid == "EstimateInsightsScan"] == [["logs:DescribeLogGroups"]]
+    error_message = "A scan cap lets the role read the log group's stored size for the preflight estimate."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.BEDROCK_MAX_SCAN_GB == "2.5"
+    error_message = "The function must be given the cap."
+  }
+}
+
+run "no_scan_cap_no_describe_log_groups" {
+  command = apply
+
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s if s.Sid == "EstimateInsightsScan"]) == 0 && !contains(keys(aws_lambda_function.this.environment[0].variables), "BEDROCK_MAX_SCAN_GB")
+    error_message = "Without a cap the role lists no log groups and the function gets no cap."
+  }
+}
