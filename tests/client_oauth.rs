@@ -337,6 +337,44 @@ async fn credentials_go_only_where_the_metadata_is_right() {
     assert!(issuer.token_requests().is_empty());
 }
 
+/// A bearer token goes to https or to http on loopback only: with any other `--url`, a given
+/// token and client credentials (with `--oauth-token-endpoint`) are both refused before a
+/// request leaves, and the error names the URL and the rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_is_sent_to_plain_http_elsewhere() {
+    const PLAIN: &str = "http://mcp.invalid/mcp";
+    let refused = |message: &str| message.contains(PLAIN) && message.contains("loopback");
+    let output = mcp_client(PLAIN, &["tools"], &[("MCP_BEARER_TOKEN", "a-token")], "").await;
+    assert!(!output.status.success());
+    assert!(refused(&text(&output)), "{}", text(&output));
+
+    let (issuer, _server) = setup().await;
+    let given = ClientCredentials {
+        token_endpoint: Some(issuer.token_endpoint()),
+        ..credentials()
+    };
+    let bearer = BearerAuth::client_credentials(given).unwrap();
+    for protocol in ["2025-11-25", "2026-07-28"] {
+        let options = ClientOptions {
+            protocol: protocol.into(),
+            ..options(
+                PLAIN,
+                BearerAuth::client_credentials(credentials()).unwrap(),
+            )
+        };
+        let error = McpClient::new(options)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(refused(&error.to_string()), "{protocol}: {error}");
+    }
+    let mut client = McpClient::new(options(PLAIN, bearer)).unwrap();
+    let error = client.connect().await.unwrap_err();
+    assert!(refused(&error.to_string()), "{error}");
+    assert!(issuer.token_requests().is_empty());
+}
+
 /// `mcp-client proxy` (a stdio host's view) obtains and sends the token too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_sends_the_token() {

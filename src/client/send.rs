@@ -2,11 +2,13 @@
 //! there is one, signed with SigV4 when asked, and sent once more with a new token when the
 //! server answers 401 and client credentials can obtain one. A 401 nothing can answer becomes
 //! [`ClientError::Unauthorized`], which says where the server's metadata is and what to pass;
-//! so does a 403 `insufficient_scope`, naming the scope the server wants.
+//! so does a 403 `insufficient_scope`, naming the scope the server wants. A bearer token only
+//! travels to https, or to http on this machine ([`check_secure`]): a run with a token and any
+//! other URL is refused before anything is sent.
 
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
-use super::oauth::Challenge;
+use super::oauth::{Challenge, check_secure};
 use super::{ClientError, ClientOptions};
 
 /// Sends `request` as `options` say (see the module doc).
@@ -17,6 +19,9 @@ pub(crate) async fn send(
 ) -> Result<reqwest::Response, ClientError> {
     let request = request.build()?;
     let bearer = options.bearer.as_deref();
+    if bearer.is_some() {
+        check_secure(request.url().as_str())?;
+    }
     let mut token = match bearer {
         Some(bearer) => bearer.current(http, &options.url).await?,
         None => None,

@@ -96,7 +96,8 @@ pub(crate) fn check_secure(url: &str) -> Result<(), ClientError> {
         Ok(())
     } else {
         Err(ClientError::OAuth(format!(
-            "{url} is neither https nor http on this machine: no credentials are sent there"
+            "{url} is neither https nor http on loopback (localhost, 127.0.0.1, [::1]): no \
+             credentials are sent there"
         )))
     }
 }

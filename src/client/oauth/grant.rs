@@ -5,8 +5,14 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::super::ClientError;
 use super::discovery::read_json;
+
+/// The longest lifetime believed: a token said to last longer is obtained again after a day
+/// (or when the server refuses it), and an absurd `expires_in` cannot overflow a clock.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A token the endpoint issued.
 #[derive(Clone)]
@@ -68,8 +74,15 @@ pub async fn client_credentials(
     }
     Ok(Issued {
         access_token: access_token.to_owned(),
-        lifetime: body["expires_in"].as_u64().map(Duration::from_secs),
+        lifetime: lifetime(&body),
     })
+}
+
+/// `expires_in` (seconds), at most [`MAX_LIFETIME`]; `None` when absent or not a whole number.
+fn lifetime(body: &Value) -> Option<Duration> {
+    body["expires_in"]
+        .as_u64()
+        .map(|secs| Duration::from_secs(secs).min(MAX_LIFETIME))
 }
 
 /// `application/x-www-form-urlencoded` of one value: unreserved characters stay, space
@@ -99,6 +112,16 @@ impl std::fmt::Debug for Issued {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_issuers_lifetime_is_believed_up_to_a_day() {
+        let of = |expires_in: Value| lifetime(&serde_json::json!({ "expires_in": expires_in }));
+        assert_eq!(of(3600.into()), Some(Duration::from_secs(3600)));
+        assert_eq!(of(u64::MAX.into()), Some(MAX_LIFETIME));
+        assert_eq!(of((-5).into()), None);
+        assert_eq!(of("3600".into()), None);
+        assert_eq!(lifetime(&serde_json::json!({})), None);
+    }
 
     #[test]
     fn ids_and_secrets_are_form_encoded_before_basic() {

@@ -186,7 +186,10 @@ impl BearerAuth {
         state.token = None;
         let (endpoint, resource) = match (&state.endpoint, &credentials.token_endpoint) {
             (Some(known), _) => known.clone(),
-            (None, Some(given)) => (given.clone(), Some(mcp_url.to_owned())),
+            (None, Some(given)) => {
+                check_secure(given)?;
+                (given.clone(), Some(mcp_url.to_owned()))
+            }
             (None, None) => {
                 let prm = challenge.and_then(|c| c.resource_metadata.as_deref());
                 let found = discovery::discover(http, mcp_url, prm).await?;
@@ -222,12 +225,9 @@ impl BearerAuth {
             other => (other?, resource),
         };
         state.endpoint = Some((endpoint.clone(), resource));
-        let refresh_at = issued
-            .lifetime
-            .map(|lifetime| Instant::now() + lifetime - refresh_margin(lifetime));
         state.token = Some(Cached {
             value: issued.access_token.clone(),
-            refresh_at,
+            refresh_at: issued.lifetime.and_then(|l| refresh_at(Instant::now(), l)),
         });
         Ok(issued.access_token)
     }
@@ -239,9 +239,28 @@ fn refresh_margin(lifetime: Duration) -> Duration {
     (lifetime / 4).min(MAX_REFRESH_MARGIN)
 }
 
+/// When a token of `lifetime` issued at `now` is replaced; `None` (until the server refuses it)
+/// when that lies beyond what a clock can hold: an issuer's `expires_in` is not trusted to be
+/// sane, and the client never panics on it.
+fn refresh_at(now: Instant, lifetime: Duration) -> Option<Instant> {
+    now.checked_add(lifetime - refresh_margin(lifetime))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_lifetime_an_issuer_names_gives_a_refresh_time_without_panicking() {
+        let now = Instant::now();
+        assert_eq!(
+            refresh_at(now, Duration::from_secs(3600)),
+            Some(now + Duration::from_secs(3540))
+        );
+        // expires_in = 18446744073709551615 (u64::MAX seconds), and the largest Duration.
+        assert_eq!(refresh_at(now, Duration::from_secs(u64::MAX)), None);
+        assert_eq!(refresh_at(now, Duration::MAX), None);
+    }
 
     #[test]
     fn tokens_are_replaced_shortly_before_they_expire() {
