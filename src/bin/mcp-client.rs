@@ -136,9 +136,14 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Run the report as an MCP task: create it, then poll it (no request held open
-        /// between polls), showing its status.
+        /// between polls), showing its status. Each poll waits the server's poll interval
+        /// (100 ms to 10 s).
         #[arg(long)]
         task: bool,
+        /// With --task: give up (exit non-zero) when the task is still running after this
+        /// many seconds of polling.
+        #[arg(long, value_name = "SECS", default_value_t = 3600)]
+        task_timeout: u64,
     },
     /// Resume a cut SSE stream of a legacy session and print what it still carries.
     Resume {
@@ -327,6 +332,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             anomalies,
             json,
             task,
+            task_timeout,
         } => {
             let mut filters = serde_json::Map::new();
             for pair in metadata {
@@ -361,7 +367,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let result = if task {
                 let tool = "get_bedrock_usage_report";
                 let arguments = Value::Object(arguments);
-                let called = client.call_as_task(tool, arguments, &mut task_status).await;
+                let max_wait = Duration::from_secs(task_timeout);
+                let called = client
+                    .call_as_task(tool, arguments, max_wait, &mut task_status)
+                    .await;
                 called.map_err(anyhow::Error::from)
             } else {
                 let params = json!({ "name": "get_bedrock_usage_report", "arguments": arguments,
