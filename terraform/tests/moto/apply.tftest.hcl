@@ -183,8 +183,8 @@ run "fresh_read_back" {
   }
 
   assert {
-    condition     = [for s in jsondecode(file(var.out)).lambda_policy.PolicyDocument.Statement : s.Sid if contains(flatten([s.Resource]), "*")] == ["FollowInsightsQueries", "ReadPriceList"]
-    error_message = "Only GetQueryResults/StopQuery (FollowInsightsQueries) and pricing:GetProducts (ReadPriceList), which support no resource-level permissions, may use Resource '*'."
+    condition     = [for s in jsondecode(file(var.out)).lambda_policy.PolicyDocument.Statement : s.Sid if contains(flatten([s.Resource]), "*")] == ["FollowInsightsQueries", "ReadBedrockMetrics", "ReadPriceList"]
+    error_message = "Only GetQueryResults/StopQuery (FollowInsightsQueries), cloudwatch:ListMetrics/GetMetricData (ReadBedrockMetrics) and pricing:GetProducts (ReadPriceList), which support no resource-level permissions, may use Resource '*'."
   }
 }
 
