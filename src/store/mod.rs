@@ -25,7 +25,7 @@ pub use records::{
     unix_now_ms,
 };
 pub use signal::{ChangeSignal, Topic};
-pub use tasks::{TaskId, TaskRecord, TaskStore};
+pub use tasks::{MAX_TASKS_PER_OWNER, TaskId, TaskRecord, TaskStore};
 
 use async_trait::async_trait;
 
@@ -41,6 +41,10 @@ pub enum StoreError {
     /// The item is larger than the backend accepts.
     #[error("message of {size} bytes exceeds the store's limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
+    /// A bound on how many items are held is reached (say, an owner's live tasks): the
+    /// text says which, for the caller.
+    #[error("{0}")]
+    Full(String),
     /// The backend failed (network, throttling, permissions).
     #[error("session store backend error: {0}")]
     Backend(String),

@@ -88,7 +88,7 @@ impl HttpError {
                 tracing::error!("a freshly generated session id was already taken");
                 Self::store_unavailable()
             }
-            StoreError::Backend(_) => {
+            StoreError::Backend(_) | StoreError::Full(_) => {
                 tracing::error!(error = %e, "session store unavailable");
                 Self::store_unavailable()
             }

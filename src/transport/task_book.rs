@@ -14,6 +14,7 @@ pub(crate) struct StoreTaskBook(pub Arc<dyn SessionStore>);
 fn book_error(e: StoreError) -> TaskBookError {
     match e {
         StoreError::TooLarge { limit, .. } => TaskBookError::TooLarge { limit },
+        StoreError::Full(message) => TaskBookError::Full(message),
         other => {
             tracing::warn!(error = %other, "task store operation failed");
             TaskBookError::Unavailable

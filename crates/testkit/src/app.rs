@@ -124,6 +124,19 @@ pub async fn body_json(response: Response<Body>) -> Value {
     serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes)))
 }
 
+/// The response message, whether it came as JSON or on an SSE stream (its last event).
+pub async fn response_message(response: Response<Body>) -> Value {
+    use crate::sse::{EventJson as _, SseReader};
+    if content_type(&response).starts_with("text/event-stream") {
+        let mut reader = SseReader::new(response.into_body());
+        let events = reader
+            .until_response(std::time::Duration::from_secs(30))
+            .await;
+        return events.last().and_then(|e| e.json()).expect("a response");
+    }
+    body_json(response).await
+}
+
 pub fn content_type(response: &Response<Body>) -> String {
     response
         .headers()

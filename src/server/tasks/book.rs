@@ -23,6 +23,10 @@ pub enum TaskBookError {
     /// The task's state is larger than the book holds.
     #[error("the task's state exceeds the store's limit of {limit} bytes")]
     TooLarge { limit: usize },
+    /// The book holds as many tasks as it keeps for this owner (or at all); the text says
+    /// which, for the client.
+    #[error("{0}")]
+    Full(String),
     /// The backend failed.
     #[error("the task store is unavailable; retry later")]
     Unavailable,

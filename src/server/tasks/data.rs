@@ -80,6 +80,38 @@ impl TaskData {
         }
     }
 
+    /// Replaces a result too large for the store (`size` bytes encoded, over `limit`) with a
+    /// tool error that says so and how to get the result instead. 2025-11-25 (`failed`): a
+    /// tool error fails the task, and `tasks/result` returns it as the call would have;
+    /// 2026-07-28 (`!failed`): a tool error is a `completed` task's result.
+    pub fn too_large(&mut self, size: usize, limit: usize, failed: bool, now_ms: u64) {
+        let how = if failed {
+            "call the tool without params.task to get the result directly"
+        } else {
+            "call the tool again without the tasks extension to get the result directly"
+        };
+        let message = format!(
+            "The result is too large to keep as a task: {size} bytes, over the {limit} bytes \
+             a task keeps. The work is done but its result is dropped; {how}, or ask for less \
+             (for a usage report, a lower top_n)."
+        );
+        let result = rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text(
+            message.clone(),
+        )]);
+        self.updated_ms = now_ms;
+        self.status = if failed {
+            TaskStatus::Failed
+        } else {
+            TaskStatus::Completed
+        };
+        self.status_message = Some(message);
+        self.state = Value::Null;
+        self.input_requests.clear();
+        self.responses.clear();
+        self.error = None;
+        self.result = Some(serde_json::to_value(result).unwrap_or_default());
+    }
+
     pub fn cancel(&mut self, now_ms: u64) {
         self.updated_ms = now_ms;
         self.status = TaskStatus::Cancelled;

@@ -35,7 +35,14 @@ const LEGACY_TASKS_VERSION: &str = "2025-11-25";
 
 impl From<TaskBookError> for HandlerError {
     fn from(e: TaskBookError) -> Self {
-        HandlerError::internal(e.to_string())
+        match e {
+            // A bound the caller can act on (wait, or call without a task), like the
+            // subscription bound.
+            TaskBookError::Full(message) => {
+                HandlerError::invalid_params(format!("Too many tasks: {message}"))
+            }
+            other => HandlerError::internal(other.to_string()),
+        }
     }
 }
 
@@ -98,10 +105,23 @@ impl McpServer {
         task_param: Option<&Value>,
     ) -> Result<Option<u64>, HandlerError> {
         let support = tool.task_support();
-        if support == TaskSupport::Forbidden || !self.era_has_tasks(ctx) {
+        if !self.era_has_tasks(ctx) {
             return Ok(None);
         }
         let name = tool.definition().name;
+        if support == TaskSupport::Forbidden {
+            // 2025-11-25: a task asked of a tool that forbids them SHOULD be -32601.
+            return match (ctx.era(), task_param) {
+                (Era::Legacy, Some(_)) => Err(HandlerError::Rpc(ErrorData::new(
+                    ErrorCode::METHOD_NOT_FOUND,
+                    format!(
+                        "Tool {name} does not run as a task (execution.taskSupport is forbidden); call it without params.task"
+                    ),
+                    None,
+                ))),
+                _ => Ok(None),
+            };
+        }
         match ctx.era() {
             Era::Modern if Self::declares_tasks(ctx) => Ok(Some(DEFAULT_TASK_TTL_MS)),
             Era::Modern if support == TaskSupport::Required => Err(
@@ -140,6 +160,12 @@ impl McpServer {
     /// Creates the task that runs `tool`: its first step runs now (a step that needs input
     /// in a 2026-07-28 multi-round-trip request passes that up before any task exists), and
     /// the task is stored before its id is returned, so an immediate `tasks/get` finds it.
+    ///
+    /// A finished step whose result does not fit in the store, or an owner with no room
+    /// for another task: in 2026-07-28, where the server chooses whether to make a task,
+    /// the call answers with the result itself (the work is done). In 2025-11-25 the
+    /// client asked for a task, so it gets one: a result too large becomes a failed task
+    /// whose tool error says so and how to get it; no room is the store's error.
     pub(in crate::server) async fn create_task(
         &self,
         ctx: &RequestContext,
@@ -166,14 +192,28 @@ impl McpServer {
         };
         data.apply(Ok(step), now);
         let id = random_id();
-        book.create(&StoredTask {
+        let mut record = StoredTask {
             id: id.clone(),
             owner: ctx.task_owner().to_owned(),
             version: 1,
             expires_at_ms: now + ttl_ms,
             data: encode(&data)?,
-        })
-        .await?;
+        };
+        let modern = ctx.era() == Era::Modern;
+        match book.create(&record).await {
+            Ok(()) => {}
+            Err(TaskBookError::TooLarge { .. } | TaskBookError::Full(_))
+                if modern && data.status == TaskStatus::Completed =>
+            {
+                return Ok(data.result.unwrap_or_default());
+            }
+            Err(TaskBookError::TooLarge { limit }) => {
+                data.too_large(record.data.len(), limit, !modern, now);
+                record.data = encode(&data)?;
+                book.create(&record).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
         Ok(match ctx.era() {
             Era::Modern => wire::modern_created(&id, &data),
             Era::Legacy => json!({ "task": wire::legacy_task(&id, &data) }),
@@ -245,12 +285,24 @@ impl McpServer {
         };
         let mut next = data;
         next.apply(step, unix_now_ms());
-        let record = StoredTask {
+        let mut record = StoredTask {
             version: stored.version + 1,
             data: encode(&next)?,
             ..stored
         };
-        if self.book()?.replace(&record).await? {
+        let book = self.book()?;
+        let stored = match book.replace(&record).await {
+            // A result the store cannot keep would be computed again on every poll: the
+            // task ends with a tool error that says so instead (see `TaskData::too_large`).
+            Err(TaskBookError::TooLarge { limit }) => {
+                let legacy = ctx.era() == Era::Legacy;
+                next.too_large(record.data.len(), limit, legacy, unix_now_ms());
+                record.data = encode(&next)?;
+                book.replace(&record).await?
+            }
+            other => other?,
+        };
+        if stored {
             Ok((record, next))
         } else {
             self.load_owned(ctx, &record.id).await
@@ -362,9 +414,13 @@ impl McpServer {
             let (_, data) = self.poll(ctx, &id).await?;
             match data.status {
                 TaskStatus::Completed => {
-                    let mut result = data.result.unwrap_or_default();
-                    result["_meta"] = wire::related_task_meta(&id);
-                    return Ok(result);
+                    let result = data.result.unwrap_or_default();
+                    return Ok(wire::with_related_task(result, &id));
+                }
+                // A tool error fails a 2025-11-25 task; the call's answer is that result.
+                TaskStatus::Failed if data.result.is_some() => {
+                    let result = data.result.unwrap_or_default();
+                    return Ok(wire::with_related_task(result, &id));
                 }
                 TaskStatus::Failed => {
                     let error: ErrorData = serde_json::from_value(data.error.unwrap_or_default())

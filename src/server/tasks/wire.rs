@@ -68,9 +68,25 @@ pub(crate) fn legacy_task(id: &str, data: &TaskData) -> Value {
     task
 }
 
+const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
+
 /// The `_meta` that ties a 2025-11-25 message to its task.
 pub(crate) fn related_task_meta(id: &str) -> Value {
-    json!({ "io.modelcontextprotocol/related-task": { "taskId": id } })
+    json!({ RELATED_TASK: { "taskId": id } })
+}
+
+/// A tool's result with the related-task entry added to its own `_meta` (kept, not replaced).
+pub(crate) fn with_related_task(mut result: Value, id: &str) -> Value {
+    if let Value::Object(fields) = &mut result {
+        let meta = fields.entry("_meta").or_insert_with(|| json!({}));
+        if !meta.is_object() {
+            *meta = json!({});
+        }
+        if let Value::Object(meta) = meta {
+            meta.insert(RELATED_TASK.to_owned(), json!({ "taskId": id }));
+        }
+    }
+    result
 }
 
 #[cfg(test)]
@@ -81,5 +97,16 @@ mod tests {
     fn timestamps_are_iso_8601_utc() {
         assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso(1_764_000_000_123), "2025-11-24T16:00:00.123Z");
+    }
+
+    #[test]
+    fn related_task_meta_is_merged_into_the_results_own() {
+        let result = json!({ "content": [], "_meta": { "x/y": 1, RELATED_TASK: "old" } });
+        assert_eq!(
+            with_related_task(result, "t1")["_meta"],
+            json!({ "x/y": 1, RELATED_TASK: { "taskId": "t1" } })
+        );
+        let bare = with_related_task(json!({ "content": [] }), "t2");
+        assert_eq!(bare["_meta"], related_task_meta("t2"));
     }
 }

@@ -7,17 +7,18 @@ use async_trait::async_trait;
 
 use super::super::StoreError;
 use super::super::records::unix_now_ms;
-use super::{TaskId, TaskRecord, TaskStore};
+use super::{MAX_TASKS_PER_OWNER, TaskId, TaskRecord, TaskStore};
 
-/// The most tasks one memory store keeps: creating one more first drops expired ones, then
-/// the one closest to expiry. A flood of task creations thus costs old tasks, not memory.
+/// The most tasks one memory store keeps: creating one more first drops expired ones; if
+/// all are live, it is refused (no owner's live task is dropped for another's).
 pub(crate) const MAX_TASKS: usize = 10_000;
 
 /// The largest `data` a memory store keeps, the same as DynamoDB's (so that a task that runs
 /// locally also runs on Lambda).
 pub(crate) const MAX_TASK_BYTES: usize = crate::store::dynamodb::MAX_ITEM_BYTES - 1_000;
 
-/// Task records in a map: at most 10,000 (`MAX_TASKS`) of at most ~400 KB (`MAX_TASK_BYTES`).
+/// Task records in a map: at most 10,000 (`MAX_TASKS`), 100 live per owner
+/// ([`MAX_TASKS_PER_OWNER`]), of at most ~400 KB (`MAX_TASK_BYTES`).
 #[derive(Debug, Default)]
 pub struct MemoryTasks {
     tasks: Mutex<HashMap<TaskId, TaskRecord>>,
@@ -48,16 +49,23 @@ impl TaskStore for MemoryTasks {
         if tasks.get(&record.id).is_some_and(|t| t.expires_at_ms > now) {
             return Err(StoreError::AlreadyExists(format!("task {}", record.id)));
         }
+        let owned = (tasks.values())
+            .filter(|t| t.owner == record.owner && t.expires_at_ms > now)
+            .count();
+        if owned >= MAX_TASKS_PER_OWNER {
+            return Err(StoreError::Full(format!(
+                "this caller already holds {MAX_TASKS_PER_OWNER} live tasks, the most one may; \
+                 retry when one expires, or call the tool without a task"
+            )));
+        }
         if tasks.len() >= MAX_TASKS {
             tasks.retain(|_, t| t.expires_at_ms > now);
         }
-        if tasks.len() >= MAX_TASKS
-            && let Some(oldest) = tasks
-                .values()
-                .min_by_key(|t| t.expires_at_ms)
-                .map(|t| t.id.clone())
-        {
-            tasks.remove(&oldest);
+        if tasks.len() >= MAX_TASKS {
+            return Err(StoreError::Full(format!(
+                "the server holds {MAX_TASKS} live tasks, the most it keeps; retry later, \
+                 or call the tool without a task"
+            )));
         }
         tasks.insert(record.id.clone(), record.clone());
         Ok(())
@@ -90,10 +98,10 @@ impl TaskStore for MemoryTasks {
 mod tests {
     use super::*;
 
-    fn record(expires_at_ms: u64) -> TaskRecord {
+    fn owned(expires_at_ms: u64, owner: &str) -> TaskRecord {
         TaskRecord {
             id: TaskId::generate(),
-            owner: "o".into(),
+            owner: owner.into(),
             version: 1,
             expires_at_ms,
             data: "{}".into(),
@@ -101,19 +109,45 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_number_of_tasks_is_bounded() {
+    async fn the_number_of_tasks_is_bounded_without_dropping_live_ones() {
         let store = MemoryTasks::default();
-        let far = unix_now_ms() + 60_000;
-        let first = record(far);
+        let soon = unix_now_ms() + 60_000;
+        let late = soon + 24 * 3_600_000;
+        let first = owned(soon, "first");
         store.create_task(&first).await.unwrap();
-        for i in 0..MAX_TASKS {
-            store
-                .create_task(&record(far + 1 + i as u64))
-                .await
-                .unwrap();
+        // Many owners (each under its own bound) fill the store with longer-lived tasks.
+        for i in 1..MAX_TASKS {
+            let owner = format!("o{}", i / MAX_TASKS_PER_OWNER);
+            store.create_task(&owned(late, &owner)).await.unwrap();
         }
         assert_eq!(store.lock().len(), MAX_TASKS);
-        // The one closest to expiry made room.
-        assert!(store.load_task(&first.id).await.unwrap().is_none());
+        let refused = store.create_task(&owned(late, "new")).await;
+        assert!(matches!(refused, Err(StoreError::Full(_))), "{refused:?}");
+        // The task closest to expiry is still there: nobody's live task made room.
+        assert!(store.load_task(&first.id).await.unwrap().is_some());
+        assert_eq!(store.lock().len(), MAX_TASKS);
+    }
+
+    #[tokio::test]
+    async fn an_owner_holds_a_bounded_number_of_live_tasks() {
+        let store = MemoryTasks::default();
+        let far = unix_now_ms() + 60_000;
+        for _ in 0..MAX_TASKS_PER_OWNER {
+            store.create_task(&owned(far, "greedy")).await.unwrap();
+        }
+        let refused = store.create_task(&owned(far, "greedy")).await;
+        match refused {
+            Err(StoreError::Full(message)) => {
+                assert!(message.contains("100 live tasks"), "{message}")
+            }
+            other => panic!("expected Full, got {other:?}"),
+        }
+        // Others are not affected, and expired tasks do not count.
+        store.create_task(&owned(far, "modest")).await.unwrap();
+        let store = MemoryTasks::default();
+        for _ in 0..MAX_TASKS_PER_OWNER {
+            store.create_task(&owned(1, "greedy")).await.unwrap();
+        }
+        store.create_task(&owned(far, "greedy")).await.unwrap();
     }
 }

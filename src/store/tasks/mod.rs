@@ -12,6 +12,11 @@ mod memory;
 
 pub use memory::MemoryTasks;
 
+/// The most live tasks one owner (a session, a principal) may hold: creating one more is
+/// refused with [`StoreError::Full`] until one expires. A caller thus cannot crowd out
+/// other owners' tasks, whatever TTL it asks for.
+pub const MAX_TASKS_PER_OWNER: usize = 100;
+
 use std::fmt;
 
 use async_trait::async_trait;
@@ -63,8 +68,10 @@ pub struct TaskRecord {
 /// Where task records live. Every method touches one task.
 #[async_trait]
 pub trait TaskStore: Send + Sync + 'static {
-    /// Creates a task; [`StoreError::AlreadyExists`] if the id is taken, and
-    /// [`StoreError::TooLarge`] if `data` is larger than the store holds.
+    /// Creates a task; [`StoreError::AlreadyExists`] if the id is taken,
+    /// [`StoreError::TooLarge`] if `data` is larger than the store holds, and
+    /// [`StoreError::Full`] if the owner already holds [`MAX_TASKS_PER_OWNER`] live tasks
+    /// (or the store is full).
     async fn create_task(&self, record: &TaskRecord) -> Result<(), StoreError>;
 
     /// Loads a task (strongly consistent). Expired tasks read as `None`.
