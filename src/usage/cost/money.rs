@@ -64,8 +64,7 @@ impl Rate {
         // price × 10¹² is pico-units per `per_tokens` tokens; micro-units per million tokens
         // is that / per_tokens.
         let pico = parse_decimal(price, 12)?;
-        let divisor = u128::from(per_tokens);
-        let rate = (pico + divisor / 2) / divisor;
+        let rate = div_half_up(pico, u128::from(per_tokens));
         u64::try_from(rate).ok().map(Rate)
     }
 
@@ -99,10 +98,36 @@ impl Exact {
         self.0 = self.0.saturating_add(other.0);
     }
 
-    /// Rounded half up to the micro-unit.
+    /// The exact cost of `quantity` units at `price` (a decimal string, at most 12 decimals
+    /// kept) per `per` units; saturating. `None` when `price` is not a non-negative decimal or
+    /// `per` is 0.
+    pub fn of_units(quantity: u64, price: &str, per: u64) -> Option<Exact> {
+        if per == 0 {
+            return None;
+        }
+        // price × 10¹² is pico-units (an Exact) per `per` units.
+        let pico = parse_decimal(price, 12)?;
+        let total = u128::from(quantity).saturating_mul(pico);
+        Some(Exact(total / u128::from(per)))
+    }
+
+    /// Rounded half up to the micro-unit; a sum past what an `i64` of micro-units holds
+    /// (a saturated one included) shows as that maximum, never wraps.
     pub fn micros(self) -> Micros {
-        let micros = (self.0 + 500_000) / 1_000_000;
+        let micros = div_half_up(self.0, 1_000_000);
         Micros(i64::try_from(micros).unwrap_or(i64::MAX))
+    }
+}
+
+/// `value / divisor` rounded half up, for any `value` (no `value + divisor / 2` to overflow).
+/// `divisor` must not be 0.
+fn div_half_up(value: u128, divisor: u128) -> u128 {
+    let (quotient, remainder) = (value / divisor, value % divisor);
+    // remainder >= divisor / 2 (rounded up) without overflow: remainder < divisor.
+    if remainder >= divisor - divisor / 2 {
+        quotient + 1
+    } else {
+        quotient
     }
 }
 
@@ -136,6 +161,16 @@ impl fmt::Display for Micros {
 impl Serialize for Micros {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+/// The decimal string [`Micros`] serialises to (a report read back).
+impl<'de> Deserialize<'de> for Micros {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Micros::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("an amount must be a decimal string, not {text:?}"))
+        })
     }
 }
 
@@ -214,6 +249,39 @@ mod tests {
         assert_eq!(Micros(42).to_string(), "0.000042");
         assert_eq!(Micros::parse("-1.5"), Some(Micros(-1_500_000)));
         assert_eq!(Rate(3_000_000).scaled_percent(90), Rate(2_700_000));
+    }
+
+    #[test]
+    fn sums_near_the_top_of_u128_saturate_instead_of_wrapping() {
+        // A saturated sum shows as the most micro-units there are, never 0.000000.
+        let mut sum = Exact(u128::MAX - 1);
+        sum.add(Exact(5));
+        assert_eq!(sum, Exact(u128::MAX));
+        assert_eq!(sum.micros(), Micros(i64::MAX));
+        assert_eq!(sum.micros().to_string(), "9223372036854.775807");
+        assert_eq!(Exact(u128::MAX - 400_000).micros(), Micros(i64::MAX));
+        // Just below and at the half, the rounding is still exact.
+        assert_eq!(Exact(1_499_999).micros(), Micros(1));
+        assert_eq!(Exact(1_500_000).micros(), Micros(2));
+        // A price whose pico-units are near u128::MAX: no rate (it does not fit), no panic.
+        let huge = u128::MAX.to_string();
+        assert_eq!(parse_decimal(&huge, 0), Some(u128::MAX));
+        let huge_rate = format!("{}", u128::MAX / 1_000_000_000_000);
+        assert_eq!(Rate::per_tokens(&huge_rate, u64::MAX), None);
+        assert_eq!(Rate::per_tokens(&huge_rate, 1), None);
+        // Half up at the pico-unit boundary with odd and even divisors.
+        assert_eq!(Rate::per_tokens("0.000000000003", 2), Some(Rate(2)));
+        assert_eq!(div_half_up(u128::MAX, 3), u128::MAX / 3);
+        assert_eq!(div_half_up(u128::MAX, 2), u128::MAX / 2 + 1);
+        assert_eq!(div_half_up(5, 3), 2);
+        assert_eq!(div_half_up(4, 3), 1);
+        // Units at a price per many: exact, saturating.
+        let cost = Exact::of_units(2_500_000_000, "0.0076", 1_000_000_000).unwrap();
+        assert_eq!(cost.micros(), Micros(19_000));
+        let all = Exact::of_units(u64::MAX, &huge_rate, 1).unwrap();
+        assert_eq!(all.micros(), Micros(i64::MAX));
+        assert_eq!(Exact::of_units(1, "-1", 1), None);
+        assert_eq!(Exact::of_units(1, "1", 0), None);
     }
 
     #[test]
