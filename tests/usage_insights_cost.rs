@@ -8,7 +8,10 @@
 //!   scanned, every running query gets a `StopQuery`, and no further slice starts;
 //! - a report whose log group already stores more than the cap for the period is refused
 //!   before any `StartQuery`; one that stores less, or whose `DescribeLogGroups` is refused,
-//!   runs.
+//!   runs;
+//! - the cap bounds one report, all its reads together: a `compare_to` + `anomalies` report
+//!   whose three reads each stay under the cap but together pass it is stopped (and refused
+//!   up front when the stored estimate, summed over the three periods, passes it).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,10 +22,13 @@ use aws_sdk_cloudwatchlogs::Client;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bedrock_usage_mcp::aws::RetryPolicy;
-use bedrock_usage_mcp::usage::source::InsightsSource;
+use bedrock_usage_mcp::usage::change::{ChangeOptions, ChangePlan};
+use bedrock_usage_mcp::usage::cost::money::Micros;
+use bedrock_usage_mcp::usage::report::CompareTo;
 use bedrock_usage_mcp::usage::source::cloudwatch::{
-    Backoff, InsightsOptions, LogsClient, MAX_RESULT_ROWS,
+    Backoff, ClientCache, InsightsOptions, LogsClient, MAX_RESULT_ROWS,
 };
+use bedrock_usage_mcp::usage::source::{InsightsSource, MetricsSource, WithMetricsFallback};
 use bedrock_usage_mcp::usage::{
     Granularity, NoProgress, SourceError, Timestamp, UsageQuery, UsageSource, report_json_schema,
 };
@@ -44,11 +50,24 @@ enum Script {
     Growing { step: u64 },
 }
 
+/// Queries that complete without truncation.
+const UNSPLIT: Script = Script::Complete {
+    truncate_wider_than_ms: i64::MAX,
+};
+
 /// The log group as `DescribeLogGroups` describes it, or a refusal.
 #[derive(Clone, Copy)]
 enum Describe {
     Group { stored_bytes: u64, created_ms: i64 },
     Refused,
+}
+
+/// A group created 60 days ago that stores `stored_bytes`.
+fn stored_over_60_days(stored_bytes: u64) -> Describe {
+    Describe::Group {
+        stored_bytes,
+        created_ms: Timestamp::now().unix_millis() - 60 * DAY_MS,
+    }
 }
 
 struct Query {
@@ -193,6 +212,13 @@ impl Fake {
         InsightsSource::new(LogsClient::ready(Client::new(&config)), GROUP).with_options(options)
     }
 
+    /// [`Fake::source`] behind the metrics fallback, as the server wraps it.
+    fn with_fallback(&self, options: InsightsOptions) -> WithMetricsFallback {
+        let config = logs_stub::sdk_config(&self.stub.url, "us-east-1", &RetryPolicy::DEFAULT);
+        let metrics = MetricsSource::new(Arc::new(ClientCache::with_config(config)), None);
+        WithMetricsFallback::new(Arc::new(self.source(options)), metrics)
+    }
+
     fn started(&self) -> Vec<String> {
         let queries = self.state.queries.lock().unwrap();
         queries.iter().map(|q| q.id.clone()).collect()
@@ -264,7 +290,12 @@ async fn the_report_carries_the_exact_sum_of_every_query_and_its_price() {
     assert_eq!(cost.bytes_scanned, expected);
     assert_eq!(cost.queries, started.len() as u64);
     assert_eq!(cost.price_per_gb, 0.0076);
-    assert_eq!(cost.estimated_cost, expected as f64 / 1e9 * 0.0076);
+    // 0.0076 per 10^9 bytes is 7.6 pico-units a byte: exact, rounded half up to micro-units.
+    let pico = u128::from(expected) * 76 / 10;
+    assert_eq!(
+        cost.estimated_cost,
+        Micros(i64::try_from((pico + 500_000) / 1_000_000).unwrap())
+    );
     assert_eq!(cost.max_scan_gb, None);
     // Without a cap no DescribeLogGroups is sent, and nothing was stopped.
     assert_eq!(fake.state.describes.load(Ordering::SeqCst), 0);
@@ -279,6 +310,11 @@ async fn the_report_carries_the_exact_sum_of_every_query_and_its_price() {
     }
     assert_eq!(json["query_cost"]["bytes_scanned"], expected);
     assert_eq!(json["query_cost"]["currency"], "USD");
+    // Money is a six-decimal string, as everywhere else in the report.
+    let shown = json["query_cost"]["estimated_cost"].as_str().unwrap();
+    assert_eq!(shown, cost.estimated_cost.to_string());
+    assert_eq!(shown.split_once('.').unwrap().1.len(), 6, "{shown}");
+    assert_eq!(section["properties"]["estimated_cost"]["type"], "string");
 }
 
 #[tokio::test]
@@ -316,18 +352,8 @@ async fn passing_the_cap_stops_every_running_query_and_starts_no_more() {
 #[tokio::test]
 async fn a_group_that_stores_more_than_the_cap_for_the_period_is_refused_before_any_query() {
     // 30 GB stored evenly over 60 days: the 21-day period holds about 10.5 GB.
-    let now = Timestamp::now().unix_millis();
-    let stored = Describe::Group {
-        stored_bytes: 30_000_000_000,
-        created_ms: now - 60 * DAY_MS,
-    };
-    let fake = Fake::start(
-        Script::Complete {
-            truncate_wider_than_ms: i64::MAX,
-        },
-        stored,
-    )
-    .await;
+    let stored = stored_over_60_days(30_000_000_000);
+    let fake = Fake::start(UNSPLIT, stored).await;
     let err = fake
         .source(options(4, Some(10.0)))
         .collect(&three_weeks(), &NoProgress, &CancellationToken::new())
@@ -344,13 +370,7 @@ async fn a_group_that_stores_more_than_the_cap_for_the_period_is_refused_before_
     assert!(fake.started().is_empty());
 
     // With a cap above the estimate, the same group is queried.
-    let fake = Fake::start(
-        Script::Complete {
-            truncate_wider_than_ms: i64::MAX,
-        },
-        stored,
-    )
-    .await;
+    let fake = Fake::start(UNSPLIT, stored).await;
     let report = fake
         .source(options(4, Some(11.0)))
         .collect(&three_weeks(), &NoProgress, &CancellationToken::new())
@@ -364,4 +384,107 @@ async fn a_group_that_stores_more_than_the_cap_for_the_period_is_refused_before_
         (1..=started).map(final_bytes).sum::<u64>()
     );
     assert_eq!(cost.max_scan_gb, Some(11.0));
+}
+
+/// A 7-day period on a 7-day slice boundary with `compare_to` and `anomalies`: three reads, the
+/// period, the previous 7 days and the 14 days before the period.
+fn three_reads(query: &UsageQuery) -> ChangePlan {
+    let both = ChangeOptions {
+        compare_to: Some(CompareTo::PreviousPeriod),
+        anomalies: true,
+    };
+    let plan = ChangePlan::new(query, both).unwrap();
+    assert_eq!(plan.reads(), 3);
+    plan
+}
+
+#[tokio::test]
+async fn the_cap_bounds_the_whole_report_not_each_of_its_reads() {
+    for wrapped in [false, true] {
+        the_cap_bounds_the_reads_together(wrapped).await;
+    }
+}
+
+/// See the caller; `wrapped`: behind the metrics fallback (which must pass the reads on
+/// together).
+async fn the_cap_bounds_the_reads_together(wrapped: bool) {
+    // One query at a time; query n scans final_bytes(n) (about n MB), half of it on its first
+    // (Running) answer. The period is one slice (q1, 1.0 MB), the previous period one (q2,
+    // 2.0 MB), the 14 days before two (q3 3.0 MB, q4 4.0 MB: 7.0 MB). Each read stays under
+    // the 7.6 MB cap; together they pass it when q4 first answers (6.0 + 2.0 MB, Running).
+    let fake = Fake::start(UNSPLIT, Describe::Refused).await;
+    let query = UsageQuery::new(
+        "2026-10-15T00:00:00Z".parse().unwrap(),
+        "2026-10-22T00:00:00Z".parse().unwrap(),
+        Granularity::Day,
+    )
+    .unwrap();
+    let source: Box<dyn UsageSource> = if wrapped {
+        Box::new(fake.with_fallback(options(1, Some(0.0076))))
+    } else {
+        Box::new(fake.source(options(1, Some(0.0076))))
+    };
+    let err = three_reads(&query)
+        .collect(source.as_ref(), &NoProgress, &CancellationToken::new())
+        .await
+        .expect_err("the three reads together pass the cap");
+    let SourceError::ScanCap(message) = &err else {
+        panic!("not the cap (wrapped: {wrapped}): {err:?}")
+    };
+    assert!(message.contains("over the cap of 0.008 GB"), "{message}");
+    let at_trip = final_bytes(1) + final_bytes(2) + final_bytes(3) + final_bytes(4) / 2;
+    assert!(message.contains(&format!("({at_trip} bytes)")), "{message}");
+    // Every read started; the one running when the total passed the cap was stopped.
+    assert_eq!(fake.started(), ["q1", "q2", "q3", "q4"]);
+    assert_eq!(fake.stops(), ["q4"]);
+
+    // Under a cap above the total, the report's query_cost is the total, against that cap.
+    let fake = Fake::start(UNSPLIT, Describe::Refused).await;
+    let report = three_reads(&query)
+        .collect(
+            &fake.source(options(1, Some(0.011))),
+            &NoProgress,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    let cost = report.query_cost.unwrap();
+    assert_eq!(cost.bytes_scanned, (1..=4).map(final_bytes).sum::<u64>());
+    assert_eq!(cost.queries, 4);
+    assert_eq!(cost.max_scan_gb, Some(0.011));
+    assert!(fake.stops().is_empty());
+}
+
+#[tokio::test]
+async fn the_stored_estimate_of_every_read_together_is_checked_before_any_query() {
+    // 60 GB stored evenly over 60 days: 1 GB a day. The last 7 days hold 7 GB, the 7 before
+    // them 7 GB, the 14 days before the period 14 GB: each under the 20 GB cap, 28 GB in all.
+    let stored = stored_over_60_days(60_000_000_000);
+    let fake = Fake::start(UNSPLIT, stored).await;
+    let today_ms = Timestamp::now().unix_millis().div_euclid(DAY_MS) * DAY_MS;
+    let query = UsageQuery::new(
+        Timestamp::from_unix_millis(today_ms - 7 * DAY_MS).unwrap(),
+        Timestamp::from_unix_millis(today_ms).unwrap(),
+        Granularity::Day,
+    )
+    .unwrap();
+    let err = three_reads(&query)
+        .collect(
+            &fake.source(options(4, Some(20.0))),
+            &NoProgress,
+            &CancellationToken::new(),
+        )
+        .await
+        .expect_err("28 GB stored for the three periods passes the 20 GB cap");
+    let SourceError::ScanCap(message) = &err else {
+        panic!("not the cap: {err:?}")
+    };
+    assert!(
+        message.contains("refused before any Logs Insights query"),
+        "{message}"
+    );
+    assert!(message.contains("cap of 20.000 GB"), "{message}");
+    assert!(fake.started().is_empty(), "{:?}", fake.started());
+    // One DescribeLogGroups for the report, not one per read.
+    assert_eq!(fake.state.describes.load(Ordering::SeqCst), 1);
 }

@@ -14,8 +14,9 @@ pub struct ScanCostArgs {
     #[arg(long, env = "BEDROCK_INSIGHTS_PRICE_PER_GB", default_value_t = DEFAULT_PRICE_PER_GB)]
     pub insights_price_per_gb: f64,
 
-    /// The most GB (10^9 bytes) one report's Logs Insights queries may scan: a report whose
-    /// low estimate (the log group's stored bytes for the period) passes it is refused before
+    /// The most GB (10^9 bytes) one report's Logs Insights queries may scan, all its reads
+    /// together (compare_to and anomalies read more periods): a report whose low estimate
+    /// (the log group's stored bytes for the periods it reads) passes it is refused before
     /// any query, and one whose queries pass it is stopped (StopQuery) with a tool error that
     /// says how much was scanned. Default: no cap.
     #[arg(long, env = "BEDROCK_MAX_SCAN_GB")]

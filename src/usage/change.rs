@@ -10,7 +10,9 @@
 //!   days and a part of the first day, whatever the period's length (bounded cost on Logs
 //!   Insights).
 //!
-//! So a report costs one read, two with either option, and two or three with both.
+//! So a report costs one read, two with either option, and two or three with both. The reads
+//! go to the source together ([`UsageSource::collect_reads`]), so that a per-report limit such
+//! as Logs Insights' `--max-scan-gb` bounds them all, not each.
 
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +21,7 @@ use super::compare;
 use super::key_series::day_of;
 use super::query::{Granularity, UsageQuery};
 use super::report::{CompareTo, UsageReport};
-use super::source::{ProgressSink, SourceError, UsageSource};
+use super::source::{ProgressSink, Read, SourceError, UsageSource};
 use super::time::Timestamp;
 
 /// What a report adds beyond its period's numbers.
@@ -101,28 +103,46 @@ impl ChangePlan {
         .flatten()
     }
 
-    /// Reads the source (one read after the other) and puts the report together.
+    /// Reads the source (one read after the other, under one `--max-scan-gb` budget where
+    /// the source has one) and puts the report together.
     pub async fn collect(
         &self,
         source: &dyn UsageSource,
         progress: &dyn ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<UsageReport, SourceError> {
-        let mut report = source.collect(&self.current, progress, cancel).await?;
-        let mut previous = match &self.previous {
-            Some(query) => {
-                progress.phase("reading the previous period");
-                Some(source.collect(query, progress, cancel).await?)
-            }
-            None => None,
+        fn phased<'a>(query: Option<&'a UsageQuery>, phase: &'a str) -> Option<Read<'a>> {
+            query.map(|query| Read {
+                query,
+                phase: Some(phase),
+            })
+        }
+        let reads: Vec<Read<'_>> = [
+            Some(Read {
+                query: &self.current,
+                phase: None,
+            }),
+            phased(self.previous.as_ref(), "reading the previous period"),
+            phased(
+                self.baseline.as_ref(),
+                "reading the 14 days before the period",
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut reports = source
+            .collect_reads(&reads, progress, cancel)
+            .await?
+            .into_iter();
+        let mut next = || {
+            reports.next().ok_or_else(|| {
+                SourceError::Internal("the source returned fewer reports than reads".to_owned())
+            })
         };
-        let mut baseline = match &self.baseline {
-            Some(query) => {
-                progress.phase("reading the 14 days before the period");
-                Some(source.collect(query, progress, cancel).await?)
-            }
-            None => None,
-        };
+        let mut report = next()?;
+        let mut previous = self.previous.as_ref().map(|_| next()).transpose()?;
+        let mut baseline = self.baseline.as_ref().map(|_| next()).transpose()?;
         let before = previous
             .as_mut()
             .and_then(|r| r.key_series.take())

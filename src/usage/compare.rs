@@ -80,7 +80,8 @@ pub(crate) fn merge(mut current: UsageReport, previous: UsageReport, top_n: usiz
 
 /// Adds what another read of the same source (the previous period, the days before the
 /// period) has to say to `report`: its warnings, said to be about `what` (unless the report
-/// already says the same), and its query cost (the report's cost is that of every read).
+/// already says the same), and its query cost (the report's cost is that of every read, and
+/// `--max-scan-gb` bounds that total: the reads shared one meter).
 pub(crate) fn add_read(report: &mut UsageReport, other: UsageReport, what: &str) {
     report.query_cost = match (report.query_cost, other.query_cost) {
         (Some(a), Some(b)) => Some(QueryCost::new(

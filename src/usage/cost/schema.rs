@@ -7,7 +7,8 @@ pub const MONEY_DESCRIPTION: &str = "An amount of money as a decimal string with
 decimals (\"12.345678\"; negative for a drift below zero): computed in integer micro-units, \
 never binary floats, so sums are exact.";
 
-fn money(description: &str) -> Value {
+/// The schema of one amount of money: a six-decimal string, described.
+pub fn money(description: &str) -> Value {
     json!({
         "type": "string",
         "pattern": r"^-?\d+\.\d{6}$",

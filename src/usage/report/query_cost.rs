@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::usage::cost::money::{Exact, Micros};
+
 /// Bytes in the GB that Logs Insights prices are quoted in. Decimal (10^9): if AWS counts
 /// 2^30, the estimate is about 7% high and a `--max-scan-gb` cap trips early, never late.
 pub const BYTES_PER_GB: f64 = 1e9;
@@ -19,9 +21,11 @@ pub struct QueryCost {
     pub price_per_gb: f64,
     /// The currency of `price_per_gb` and `estimated_cost`: USD, as AWS quotes it.
     pub currency: Currency,
-    /// `bytes_scanned / 10^9 * price_per_gb`.
-    pub estimated_cost: f64,
-    /// The operator's cap on GB scanned per report (`--max-scan-gb`), if any.
+    /// `bytes_scanned / 10^9 * price_per_gb`, exactly, rounded half up to the micro-unit:
+    /// a decimal string with six decimals, like every other amount of money in a report.
+    pub estimated_cost: Micros,
+    /// The operator's cap on GB scanned per report, all its reads together
+    /// (`--max-scan-gb`), if any.
     pub max_scan_gb: Option<f64>,
 }
 
@@ -46,10 +50,18 @@ impl QueryCost {
             queries,
             price_per_gb,
             currency: Currency::Usd,
-            estimated_cost: gb(bytes_scanned) * price_per_gb,
+            estimated_cost: scan_cost(bytes_scanned, price_per_gb),
             max_scan_gb,
         }
     }
+}
+
+/// What scanning `bytes` costs at `price_per_gb`, the price read through its shortest decimal
+/// form (as pricing files are), so `0.0076` is exact; a price that is no decimal (negative,
+/// not finite: refused by the flags) costs the most there is rather than nothing.
+fn scan_cost(bytes: u64, price_per_gb: f64) -> Micros {
+    Exact::of_units(bytes, &format!("{price_per_gb}"), 1_000_000_000)
+        .map_or(Micros(i64::MAX), Exact::micros)
 }
 
 /// `bytes` in GB (decimal, see [`BYTES_PER_GB`]).
@@ -64,7 +76,7 @@ impl PartialEq for QueryCost {
             && self.queries == other.queries
             && self.price_per_gb.to_bits() == other.price_per_gb.to_bits()
             && self.currency == other.currency
-            && self.estimated_cost.to_bits() == other.estimated_cost.to_bits()
+            && self.estimated_cost == other.estimated_cost
             && self.max_scan_gb.map(f64::to_bits) == other.max_scan_gb.map(f64::to_bits)
     }
 }
@@ -85,6 +97,7 @@ pub struct Limitation {
 /// The JSON Schemas of `query_cost` and `limitations`, added to the report's `properties`
 /// (neither is required: each appears only when it has something to say).
 pub(super) fn add_schemas(properties: &mut serde_json::Map<String, serde_json::Value>) {
+    use crate::usage::cost::schema::money;
     use serde_json::json;
     properties.insert(
         "query_cost".into(),
@@ -96,8 +109,8 @@ pub(super) fn add_schemas(properties: &mut serde_json::Map<String, serde_json::V
                 "queries": {"type": "integer", "minimum": 0, "description": "Logs Insights queries started."},
                 "price_per_gb": {"type": "number", "minimum": 0},
                 "currency": {"type": "string", "enum": ["USD"]},
-                "estimated_cost": {"type": "number", "minimum": 0},
-                "max_scan_gb": {"type": ["number", "null"], "description": "The operator's cap on GB scanned per report, if any."},
+                "estimated_cost": money("bytes_scanned / 10^9 × price_per_gb, in currency, rounded half up."),
+                "max_scan_gb": {"type": ["number", "null"], "description": "The operator's cap on GB scanned per report, all its reads together (the previous period and the anomaly baseline included), if any; bytes_scanned is the total it bounds."},
             },
             "required": ["bytes_scanned", "queries", "price_per_gb", "currency", "estimated_cost", "max_scan_gb"],
         }),
@@ -129,7 +142,7 @@ pub(super) fn render_text(report: &super::UsageReport, out: &mut String) {
             .map_or_else(String::new, |cap| format!(", cap {cap} GB"));
         let _ = writeln!(
             out,
-            "Logs Insights scanned {:.3} GB in {} queries: about USD {:.4} at USD {} per GB{cap}",
+            "Logs Insights scanned {:.3} GB in {} queries: about USD {} at USD {} per GB{cap}",
             gb(cost.bytes_scanned),
             cost.queries,
             cost.estimated_cost,
@@ -169,7 +182,7 @@ mod tests {
         render_text(&report, &mut out);
         assert!(
             out.contains(
-                "scanned 2.500 GB in 3 queries: about USD 0.0125 at USD 0.005 per GB, cap 10 GB"
+                "scanned 2.500 GB in 3 queries: about USD 0.012500 at USD 0.005 per GB, cap 10 GB"
             ),
             "{out}"
         );

@@ -94,8 +94,38 @@ pub trait UsageSource: Send + Sync {
         cancel: &CancellationToken,
     ) -> Result<UsageReport, SourceError>;
 
+    /// Reads every query of one report (see `usage::change`), one after the other, announcing
+    /// each read's phase first. A source whose limits bound a whole report (Logs Insights'
+    /// `--max-scan-gb`) overrides this so that they hold across the reads together, and a
+    /// source that wraps another passes it on.
+    async fn collect_reads(
+        &self,
+        reads: &[Read<'_>],
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<UsageReport>, SourceError> {
+        let mut reports = Vec::with_capacity(reads.len());
+        for read in reads {
+            if let Some(phase) = read.phase {
+                progress.phase(phase);
+            }
+            reports.push(self.collect(read.query, progress, cancel).await?);
+        }
+        Ok(reports)
+    }
+
     /// What kind of source this is and where it reads from, as reported in `source`.
     fn describe(&self) -> SourceInfo;
+}
+
+/// One read of a report that takes several: its query, and the phase announced before it
+/// (none for the report's own period).
+#[derive(Debug, Clone, Copy)]
+pub struct Read<'a> {
+    /// What is read.
+    pub query: &'a UsageQuery,
+    /// The progress phase that starts with it.
+    pub phase: Option<&'a str>,
 }
 
 /// How clients see a local file: its name only. The directory is the operator's business (and

@@ -107,8 +107,9 @@
 //! slices need splitting `d` levels deep costs up to `d + 1` scans. Every report says what it
 //! scanned and cost in `query_cost` (each query's latest `statistics.bytesScanned`, summed;
 //! priced at [`InsightsOptions::price_per_gb`]), also logged (`tracing`, target
-//! `bedrock_usage_mcp::usage::source::cloudwatch`). [`InsightsOptions::max_scan_gb`] caps it:
-//! refused before the first query when the log group's stored bytes for the period already
+//! `bedrock_usage_mcp::usage::source::cloudwatch`). [`InsightsOptions::max_scan_gb`] caps it,
+//! for all the reads of one report together (`compare_to` and `anomalies` read more periods):
+//! refused before the first query when the log group's stored bytes for those periods already
 //! pass it, stopped (every running query with `StopQuery`) when the queries' statistics do;
 //! see `insights/cost.rs`. Log groups in the Infrequent Access class support these queries
 //! too.

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::MetricsSource;
 use crate::usage::query::UsageQuery;
 use crate::usage::report::{UsageReport, Warning};
-use crate::usage::source::{ProgressSink, SourceError, SourceInfo, UsageSource};
+use crate::usage::source::{ProgressSink, Read, SourceError, SourceInfo, UsageSource};
 
 /// The warning a fallback report carries, beside `log_group_not_found`.
 pub const METRICS_FALLBACK: &str = "metrics_fallback";
@@ -34,15 +34,16 @@ impl WithMetricsFallback {
     }
 }
 
-#[async_trait]
-impl UsageSource for WithMetricsFallback {
-    async fn collect(
+impl WithMetricsFallback {
+    /// `report`, the primary's answer to `query`, or the metrics' when its log group is
+    /// missing.
+    async fn fall_back(
         &self,
         query: &UsageQuery,
+        mut report: UsageReport,
         progress: &dyn ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<UsageReport, SourceError> {
-        let mut report = self.primary.collect(query, progress, cancel).await?;
         let Some(missing) = report
             .warnings
             .iter()
@@ -81,6 +82,35 @@ impl UsageSource for WithMetricsFallback {
                 Ok(report)
             }
         }
+    }
+}
+
+#[async_trait]
+impl UsageSource for WithMetricsFallback {
+    async fn collect(
+        &self,
+        query: &UsageQuery,
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<UsageReport, SourceError> {
+        let report = self.primary.collect(query, progress, cancel).await?;
+        self.fall_back(query, report, progress, cancel).await
+    }
+
+    /// The primary's reads together (its per-report limits hold across them), each then
+    /// falling back on its own.
+    async fn collect_reads(
+        &self,
+        reads: &[Read<'_>],
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<UsageReport>, SourceError> {
+        let reports = self.primary.collect_reads(reads, progress, cancel).await?;
+        let mut out = Vec::with_capacity(reports.len());
+        for (read, report) in reads.iter().zip(reports) {
+            out.push(self.fall_back(read.query, report, progress, cancel).await?);
+        }
+        Ok(out)
     }
 
     fn describe(&self) -> SourceInfo {

@@ -37,6 +37,9 @@ pub(super) struct Collection<'a> {
     started: u64,
     /// The first failure; the report ends with it.
     failure: Option<SourceError>,
+    /// What the meter held before this read: the report's earlier reads (run one after the
+    /// other), which share it.
+    scanned_before: u64,
 }
 
 impl<'a> Collection<'a> {
@@ -62,6 +65,7 @@ impl<'a> Collection<'a> {
             done: 0,
             started: 0,
             failure: None,
+            scanned_before: run.meter.total(),
         }
     }
 
@@ -160,7 +164,7 @@ impl<'a> Collection<'a> {
     fn finish(self) -> Result<UsageReport, SourceError> {
         let options = self.run.options;
         let cost = QueryCost::new(
-            self.run.meter.total(),
+            self.run.meter.total().saturating_sub(self.scanned_before),
             self.started,
             options.price_per_gb,
             options.max_scan_gb,
@@ -169,7 +173,7 @@ impl<'a> Collection<'a> {
             log_group = %self.run.log_group,
             queries = self.started,
             bytes_scanned = cost.bytes_scanned,
-            estimated_cost_usd = cost.estimated_cost,
+            estimated_cost_usd = %cost.estimated_cost,
             "Logs Insights report done"
         );
         let mut report = match self.failure {

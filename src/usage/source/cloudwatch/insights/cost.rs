@@ -1,14 +1,16 @@
 //! What a report's queries scan, and the operator's cap on it (`--max-scan-gb`).
 //!
+//! The cap bounds one report: all its reads together (its period, and the previous period
+//! for `compare_to` or the days before it for `anomalies`), one [`ScanMeter`] for them all.
 //! Two guards, because neither alone keeps a report under the cap:
 //!
 //! - **Before any query** ([`preflight`], only with a cap): `DescribeLogGroups` gives the log
 //!   group's `storedBytes`, its age and its retention; the part of the stored data that falls
-//!   in the period, taken as spread evenly over the time the group has kept, is a *low*
-//!   estimate of what the report scans, because CloudWatch stores events compressed and Logs
-//!   Insights bills the uncompressed bytes. When even that exceeds the cap, the report is
-//!   refused and no query starts. When the call fails (no `logs:DescribeLogGroups`
-//!   permission), the report goes on under the running guard alone.
+//!   in each period read, taken as spread evenly over the time the group has kept, summed
+//!   over the reads, is a *low* estimate of what the report scans, because CloudWatch stores
+//!   events compressed and Logs Insights bills the uncompressed bytes. When even that exceeds
+//!   the cap, the report is refused and no query starts. When the call fails (no
+//!   `logs:DescribeLogGroups` permission), the report goes on under the running guard alone.
 //! - **While queries run** ([`ScanMeter`]): every `GetQueryResults` answer carries the bytes
 //!   its query has scanned so far; the meter keeps the latest figure of each query and their
 //!   sum. When the sum passes the cap, the query that saw it fails the report with
@@ -29,7 +31,8 @@ use crate::usage::source::SourceError;
 use crate::usage::source::cloudwatch::call::send;
 use crate::usage::time::Timestamp;
 
-/// The bytes every query of one report has scanned so far, and the cap on their sum.
+/// The bytes every query of one report (all its reads) has scanned so far, and the cap on
+/// their sum.
 #[derive(Debug, Default)]
 pub(super) struct ScanMeter {
     cap: Option<u64>,
@@ -131,33 +134,35 @@ impl StoredGroup {
     }
 }
 
-/// Refuses the report before any query starts when even a low estimate of what it would scan
+/// Refuses the report before any query starts when even a low estimate of what its reads
+/// (`queries`: the period, and the previous period or anomaly baseline) would scan together
 /// (see the module docs) passes `cap` bytes. A failed or empty `DescribeLogGroups` refuses
 /// nothing: the running guard still holds.
 pub(super) async fn preflight(
     client: &Client,
     log_group: &str,
-    query: &UsageQuery,
+    queries: impl Iterator<Item = &UsageQuery>,
     cap: u64,
     cancel: &CancellationToken,
 ) -> Result<(), SourceError> {
     let Some(group) = describe(client, log_group, cancel).await? else {
         return Ok(());
     };
-    let estimate = group.share(
-        query.start().unix_millis(),
-        query.end().unix_millis(),
-        Timestamp::now().unix_millis(),
-    );
+    let now = Timestamp::now().unix_millis();
+    let estimate = queries.fold(0u64, |sum, query| {
+        let share = group.share(query.start().unix_millis(), query.end().unix_millis(), now);
+        sum.saturating_add(share)
+    });
     if estimate <= cap {
         return Ok(());
     }
     Err(SourceError::ScanCap(format!(
         "the report was refused before any Logs Insights query: the log group stores about {} \
-         for the period (storedBytes, compressed, shared evenly over the time it keeps), and \
-         Logs Insights scans the uncompressed events, so the report would scan more than the \
-         cap of {} set by --max-scan-gb. Ask for a shorter period, raise --max-scan-gb, or use \
-         --cloudwatch-mode scan (not billed per GB)",
+         for the periods it reads (storedBytes, compressed, shared evenly over the time it \
+         keeps), and Logs Insights scans the uncompressed events, so the report would scan \
+         more than the cap of {} set by --max-scan-gb. Ask for a shorter period (or no \
+         compare_to or anomalies), raise --max-scan-gb, or use --cloudwatch-mode scan (not \
+         billed per GB)",
         show_gb(estimate),
         show_gb(cap),
     )))

@@ -24,7 +24,7 @@ use super::backoff::Backoff;
 use super::log_group::{LogGroupSource, ReadOptions};
 use crate::usage::query::UsageQuery;
 use crate::usage::report::UsageReport;
-use crate::usage::source::{ProgressSink, SourceError, SourceInfo, SourceKind, UsageSource};
+use crate::usage::source::{ProgressSink, Read, SourceError, SourceInfo, SourceKind, UsageSource};
 
 /// The most rows a Logs Insights query returns; a result this long is taken as truncated.
 pub const MAX_RESULT_ROWS: usize = 10_000;
@@ -55,9 +55,10 @@ pub struct InsightsOptions {
     /// USD per GB (10^9 bytes) scanned, for the report's `query_cost`
     /// ([`DEFAULT_PRICE_PER_GB`] unless set).
     pub price_per_gb: f64,
-    /// The most GB one report may scan (`--max-scan-gb`): refused before the first query
-    /// when a low estimate already passes it, stopped (every running query with `StopQuery`)
-    /// when the queries' statistics pass it. `None`: no cap.
+    /// The most GB one report may scan (`--max-scan-gb`), all its reads together (the
+    /// previous period and the anomaly baseline too): refused before the first query when a
+    /// low estimate already passes it, stopped (every running query with `StopQuery`) when
+    /// the queries' statistics pass it. `None`: no cap.
     pub max_scan_gb: Option<f64>,
 }
 
@@ -90,27 +91,56 @@ impl UsageSource for InsightsSource {
         progress: &dyn ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<UsageReport, SourceError> {
+        let read = Read { query, phase: None };
+        let mut reports = self.collect_reads(&[read], progress, cancel).await?;
+        reports
+            .pop()
+            .ok_or_else(|| SourceError::Internal("no report for the read".to_owned()))
+    }
+
+    /// The reads one after the other under one `--max-scan-gb` budget: one preflight over
+    /// all their periods before any query, and one meter that every read's queries add to.
+    async fn collect_reads(
+        &self,
+        reads: &[Read<'_>],
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<UsageReport>, SourceError> {
         // Refuse bad filter values before anything is sent.
-        let filters = query_text::filter_clause(query.filters())?;
-        let group_by = query_text::group_clause(query.group_by_metadata())?;
+        let shapes = reads
+            .iter()
+            .map(|read| {
+                let filters = query_text::filter_clause(read.query.filters())?;
+                let group_by = query_text::group_clause(read.query.group_by_metadata())?;
+                Ok((filters, group_by))
+            })
+            .collect::<Result<Vec<_>, SourceError>>()?;
         let (client, region) = self.client.get().await?;
         let cap = self.options.max_scan_gb.map(cost::cap_bytes);
         if let Some(cap) = cap {
-            cost::preflight(&client, &self.log_group, query, cap, cancel).await?;
+            let queries = reads.iter().map(|read| read.query);
+            cost::preflight(&client, &self.log_group, queries, cap, cancel).await?;
         }
         let meter = cost::ScanMeter::new(cap);
-        let run = run::Run {
-            client: &client,
-            log_group: &self.log_group,
-            granularity: query.granularity(),
-            filters: filters.as_deref(),
-            group_by: &group_by,
-            options: &self.options,
-            meter: &meter,
-        };
-        collect::Collection::new(&run, query, self.info(region), progress, cancel)
-            .run()
-            .await
+        let mut reports = Vec::with_capacity(reads.len());
+        for (read, (filters, group_by)) in reads.iter().zip(&shapes) {
+            if let Some(phase) = read.phase {
+                progress.phase(phase);
+            }
+            let run = run::Run {
+                client: &client,
+                log_group: &self.log_group,
+                granularity: read.query.granularity(),
+                filters: filters.as_deref(),
+                group_by,
+                options: &self.options,
+                meter: &meter,
+            };
+            let info = self.info(region.clone());
+            let collection = collect::Collection::new(&run, read.query, info, progress, cancel);
+            reports.push(collection.run().await?);
+        }
+        Ok(reports)
     }
 
     fn describe(&self) -> SourceInfo {
