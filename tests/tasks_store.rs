@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use bedrock_usage_mcp::store::dynamodb::{MAX_ITEM_BYTES, create_table};
 use bedrock_usage_mcp::store::{
-    DynamoStore, MemoryStore, SessionStore, StoreError, TaskId, TaskRecord, unix_now_ms,
+    DynamoStore, MAX_TASKS_PER_OWNER, MemoryStore, SessionStore, StoreError, TaskId, TaskRecord,
+    unix_now_ms,
 };
 use mcp_testkit::moto::{Moto, unique_table};
 
@@ -137,6 +138,52 @@ async fn oversized_tasks_are_refused(dynamo: bool) {
     );
 }
 
+/// An owner holds at most `MAX_TASKS_PER_OWNER` live tasks, counted across both handles
+/// (two instances); expired ones do not count, and other owners are not affected.
+async fn an_owner_holds_a_bounded_number_of_live_tasks(dynamo: bool) {
+    let (a, b, _moto) = stores(dynamo).await;
+    for i in 0..MAX_TASKS_PER_OWNER {
+        let store = if i % 2 == 0 { &a } else { &b };
+        store
+            .tasks()
+            .unwrap()
+            .create_task(&task(60_000, "{}"))
+            .await
+            .unwrap();
+    }
+    for store in [&a, &b] {
+        let refused = store
+            .tasks()
+            .unwrap()
+            .create_task(&task(60_000, "{}"))
+            .await;
+        match refused {
+            Err(StoreError::Full(message)) => assert!(message.contains("live tasks"), "{message}"),
+            other => panic!("expected Full, got {other:?}"),
+        }
+    }
+    let other = TaskRecord {
+        owner: "session:other".to_owned(),
+        ..task(60_000, "{}")
+    };
+    b.tasks().unwrap().create_task(&other).await.unwrap();
+
+    // Expired tasks leave room.
+    let (a, _b, _moto) = stores(dynamo).await;
+    for _ in 0..MAX_TASKS_PER_OWNER {
+        a.tasks()
+            .unwrap()
+            .create_task(&task(-1_000, "{}"))
+            .await
+            .unwrap();
+    }
+    a.tasks()
+        .unwrap()
+        .create_task(&task(60_000, "{}"))
+        .await
+        .unwrap();
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod memory {
@@ -152,5 +199,6 @@ both!(
     created_tasks_are_read_by_either_handle,
     one_of_two_racing_replacements_is_stored,
     expired_tasks_are_gone,
-    oversized_tasks_are_refused
+    oversized_tasks_are_refused,
+    an_owner_holds_a_bounded_number_of_live_tasks
 );

@@ -19,6 +19,7 @@
 //! | `S#<sid>`   | `R#<reply key>`                | `message`, `expires_at`                 |
 //! | `K#<name>`  | `SECRET`                       | `secret` (64 hex digits), `created_at`; no `expires_at`: never expires |
 //! | `T#<task>`  | `TASK`                         | `owner`, `version`, `data` (the task's JSON), `expires_at_ms`, `writer`, `expires_at` (see `task`) |
+//! | `TO#<owner>` | `TASKS`                        | `live` (a map of the owner's task ids to their expiry in ms), `version`, `writer`, `expires_at` (see `task_owner`: creating a task costs 1 R and 1 W more, to count the owner's live tasks) |
 //!
 //! A `K#` item holds a secret every instance on the table shares, such as the key that seals
 //! `requestState` (see [`SessionStore::shared_secret`]); the first instance that needs it
@@ -104,6 +105,7 @@ mod session;
 mod stream;
 mod table;
 mod task;
+mod task_owner;
 
 pub use calls::CallCounts;
 pub use item::MAX_ITEM_BYTES;

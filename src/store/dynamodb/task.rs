@@ -1,4 +1,5 @@
-//! Task records: one item each, under their own partition `T#<task id>`, sort key `TASK`.
+//! Task records: one item each, under their own partition `T#<task id>`, sort key `TASK`;
+//! each owner's live tasks are counted in an item of their own (`task_owner`).
 //!
 //! Creation is conditional on the item being absent (or expired); a replacement on the
 //! stored `version` being the one before it, and the item not expired. A replacement the SDK
@@ -104,6 +105,9 @@ impl DynamoStore {
 #[async_trait::async_trait]
 impl TaskStore for DynamoStore {
     async fn create_task(&self, record: &TaskRecord) -> Result<(), StoreError> {
+        // Refuse a record too large before it takes one of its owner's places.
+        item::check_size(&to_item(record, &item::writer_token()), record.data.len())?;
+        self.reserve_task_slot(record).await?;
         let condition = "attribute_not_exists(pk) OR #expires_at_ms <= :now";
         match self.put_task(record, condition, None).await? {
             Ok(()) => Ok(()),

@@ -53,10 +53,7 @@ impl TaskStore for MemoryTasks {
             .filter(|t| t.owner == record.owner && t.expires_at_ms > now)
             .count();
         if owned >= MAX_TASKS_PER_OWNER {
-            return Err(StoreError::Full(format!(
-                "this caller already holds {MAX_TASKS_PER_OWNER} live tasks, the most one may; \
-                 retry when one expires, or call the tool without a task"
-            )));
+            return Err(super::owner_full());
         }
         if tasks.len() >= MAX_TASKS {
             tasks.retain(|_, t| t.expires_at_ms > now);

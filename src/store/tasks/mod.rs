@@ -17,6 +17,14 @@ pub use memory::MemoryTasks;
 /// other owners' tasks, whatever TTL it asks for.
 pub const MAX_TASKS_PER_OWNER: usize = 100;
 
+/// The refusal of a task whose owner already holds [`MAX_TASKS_PER_OWNER`] live ones.
+pub(crate) fn owner_full() -> StoreError {
+    StoreError::Full(format!(
+        "this caller already holds {MAX_TASKS_PER_OWNER} live tasks, the most one may; \
+         retry when one expires, or call the tool without a task"
+    ))
+}
+
 use std::fmt;
 
 use async_trait::async_trait;
