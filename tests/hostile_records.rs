@@ -179,16 +179,8 @@ async fn request_metadata_is_bounded_and_cleaned() {
     let path = dir.join("metadata.jsonl");
     std::fs::write(&path, record).expect("writing the record");
     let app = app(path);
-    let call = async |id: u64, arguments: serde_json::Value| {
-        let response = app
-            .modern(
-                id,
-                "tools/call",
-                json!({ "name": "get_bedrock_usage_report", "arguments": arguments }),
-                json!({}),
-            )
-            .await;
-        body_json(response).await["result"].clone()
+    let call = |id: u64, arguments: serde_json::Value| {
+        app.call_tool(id, "get_bedrock_usage_report", arguments)
     };
     let result = call(
         1,

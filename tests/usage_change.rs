@@ -537,20 +537,7 @@ async fn the_tool_and_the_prompt_use_both() {
         Arc::new(MemoryStore::new()),
         TransportConfig::default(),
     );
-    let call = |id: u64, arguments: Value| {
-        let app = &app;
-        async move {
-            let response = app
-                .modern(
-                    id,
-                    "tools/call",
-                    json!({ "name": "get_bedrock_usage_report", "arguments": arguments }),
-                    json!({}),
-                )
-                .await;
-            body_json(response).await["result"].clone()
-        }
-    };
+    let call = |id: u64, arguments: Value| app.call_tool(id, "get_bedrock_usage_report", arguments);
     let result = call(
         1,
         json!({

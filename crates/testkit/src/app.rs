@@ -156,6 +156,14 @@ pub fn modern_meta(capabilities: Value) -> Value {
 }
 
 impl App {
+    /// The JSON-RPC `result` of a 2026-07-28 `tools/call` of `name` with `arguments`
+    /// (`Null` when the server answered with an error instead).
+    pub async fn call_tool(&self, id: u64, name: &str, arguments: Value) -> Value {
+        let params = json!({ "name": name, "arguments": arguments });
+        let response = self.modern(id, "tools/call", params, json!({})).await;
+        body_json(response).await["result"].clone()
+    }
+
     /// POSTs a well-formed 2026-07-28 request: `_meta` merged into `params`, and the
     /// `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers set from the body.
     pub async fn modern(
