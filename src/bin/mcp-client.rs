@@ -119,6 +119,9 @@ enum Command {
         /// Only records that ran in this region (inferenceRegion).
         #[arg(long)]
         inference_region: Option<String>,
+        /// Only calls made through this application inference profile (its ARN).
+        #[arg(long, value_name = "ARN")]
+        inference_profile: Option<String>,
         /// Only records whose requestMetadata has KEY=VALUE (repeatable).
         #[arg(long, value_name = "KEY=VALUE")]
         metadata: Vec<String>,
@@ -326,6 +329,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             granularity,
             top_n,
             inference_region,
+            inference_profile,
             metadata,
             group_by_metadata,
             compare_to,
@@ -356,6 +360,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             set("granularity", granularity.map(Value::from));
             set("top_n", top_n.map(Value::from));
             set("inference_region", inference_region.map(Value::from));
+            set("inference_profile", inference_profile.map(Value::from));
             set(
                 "metadata",
                 (!filters.is_empty()).then_some(Value::Object(filters)),

@@ -33,6 +33,8 @@ pub(crate) struct ReportArguments {
     #[serde(default)]
     pub include_chart: bool,
     pub inference_region: Option<String>,
+    /// An application inference profile ARN.
+    pub inference_profile: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
     /// `None`: the server's default keys.
@@ -110,12 +112,17 @@ impl ReportArguments {
                 "metadata: the value of {key:?} has a control character, which no logged value has"
             ));
         }
+        if let Some(arn) = self.inference_profile.as_deref().filter(|a| !a.is_empty()) {
+            crate::usage::profiles::ProfileArn::parse(arn)
+                .map_err(|e| format!("inference_profile: {e}"))?;
+        }
         let filters = UsageFilters {
             region: self.region.clone(),
             aws_account_id: self.aws_account_id,
             model_id: self.model_id,
             user: self.user,
             inference_region: self.inference_region,
+            inference_profile: self.inference_profile,
             metadata: self.metadata,
         };
         let compare_to = match self.compare_to.as_deref() {
@@ -165,6 +172,7 @@ pub(crate) fn input_schema() -> Value {
                        "description": "Entries kept per breakdown; the rest is folded into one (other) entry." },
             "include_chart": { "type": "boolean", "default": false, "description": "Also return a PNG chart of tokens per day by model." },
             "inference_region": { "type": "string", "description": "Only records that ran in this region (the record's inferenceRegion, set by cross-region inference profiles)." },
+            "inference_profile": { "type": "string", "description": "Only calls made through this application inference profile (its ARN, arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID, as logged in modelId)." },
             "metadata": {
                 "type": "object", "maxProperties": MAX_GROUP_BY_METADATA,
                 "propertyNames": { "pattern": METADATA_KEY_PATTERN },
@@ -222,6 +230,10 @@ mod tests {
             (json!({ "top_n": 0 }), "top_n"),
             (json!({ "bogus": 1 }), "unknown field"),
             (json!({ "days": "7" }), "invalid"),
+            (
+                json!({ "inference_profile": "us.amazon.nova-pro-v1:0" }),
+                "inference_profile: not an application inference profile ARN",
+            ),
         ] {
             let error = parse(args.clone()).unwrap_err();
             assert!(error.contains(reason), "{args}: {error}");

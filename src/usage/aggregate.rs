@@ -11,11 +11,12 @@ use std::collections::HashMap;
 
 use super::cost::CostCells;
 use super::key_series::KeySeries;
+use super::profiles::arn::is_application_profile;
 use super::query::UsageQuery;
 use super::record::InvocationRecord;
 use super::report::{
-    Counters, MetadataBreakdown, ModelSeries, NONE_KEY, OTHER_KEY, Period, Row, SourceInfo,
-    UNKNOWN_KEY, UsageReport, Warning,
+    Counters, MetadataBreakdown, ModelSeries, NONE_KEY, OTHER_KEY, Period, ProfileRow, Row,
+    SourceInfo, UNKNOWN_KEY, UsageReport, Warning,
 };
 use super::time::Timestamp;
 
@@ -183,6 +184,8 @@ pub struct Aggregator {
     by_inference_region: Breakdown,
     /// One per `group_by_metadata` key, in its order.
     by_metadata: Vec<(String, Breakdown)>,
+    /// By application inference profile ARN; `(none)` for other model ids.
+    by_inference_profile: Breakdown,
     /// Per-day series by key, when the query asks (for anomalies).
     key_series: Option<KeySeries>,
     /// Total tokens per bucket for each model, for the chart.
@@ -214,6 +217,7 @@ impl Aggregator {
                 .iter()
                 .map(|key| (key.clone(), Breakdown::default()))
                 .collect(),
+            by_inference_profile: Breakdown::default(),
             model_series: HashMap::new(),
             cost_cells: CostCells::default(),
             skipped: 0,
@@ -288,6 +292,9 @@ impl Aggregator {
         for (key, breakdown) in &mut self.by_metadata {
             breakdown.add(Some(dims.metadata(key).unwrap_or(NONE_KEY)), counters);
         }
+        let profile = dims.model_id.filter(|m| is_application_profile(m));
+        self.by_inference_profile
+            .add(Some(profile.unwrap_or(NONE_KEY)), counters);
         if let Some(series) = &mut self.key_series {
             series.add(at, dims, counters);
         }
@@ -330,6 +337,7 @@ impl Aggregator {
             ("user", &self.by_user),
             ("operation", &self.by_operation),
             ("inference region", &self.by_inference_region),
+            ("inference profile", &self.by_inference_profile),
         ]
         .into_iter()
         .chain(
@@ -375,6 +383,9 @@ impl Aggregator {
                     rows: breakdown.into_rows(top_n),
                 })
                 .collect(),
+            by_inference_profile: (self.by_inference_profile.into_rows(top_n).into_iter())
+                .map(ProfileRow::from)
+                .collect(),
             skipped_records: self.skipped,
             warnings,
             query_cost: None,
@@ -385,6 +396,7 @@ impl Aggregator {
             compare_to: None,
             anomalies: None,
             key_series: self.key_series,
+            inference_profiles: Default::default(),
         }
     }
 }
@@ -448,6 +460,7 @@ fn matches_filters(query: &UsageQuery, dims: &Dimensions<'_>) -> bool {
         && ok(&f.model_id, dims.model_id)
         && ok(&f.user, dims.user)
         && ok(&f.inference_region, dims.inference_region)
+        && ok(&f.inference_profile, dims.model_id)
         && f.metadata
             .iter()
             .all(|(key, want)| dims.metadata(key) == Some(want.as_str()))

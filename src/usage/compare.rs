@@ -15,8 +15,8 @@ use std::collections::{HashMap, HashSet};
 use super::aggregate::fold_series;
 use super::query::UsageQuery;
 use super::report::{
-    Change, CompareTo, Comparison, Counters, MetadataBreakdown, OTHER_KEY, QueryCost, Row,
-    UsageReport, Warning,
+    Change, CompareTo, Comparison, Counters, MetadataBreakdown, OTHER_KEY, ProfileRow, QueryCost,
+    Row, UsageReport, Warning,
 };
 use super::time::Timestamp;
 
@@ -44,6 +44,22 @@ pub(crate) fn merge(mut current: UsageReport, previous: UsageReport, top_n: usiz
         &previous.by_inference_region,
         top_n,
     );
+    current.by_inference_profile = compare_rows(
+        current
+            .by_inference_profile
+            .into_iter()
+            .map(|r| r.row)
+            .collect(),
+        &previous
+            .by_inference_profile
+            .iter()
+            .map(|r| r.row.clone())
+            .collect::<Vec<_>>(),
+        top_n,
+    )
+    .into_iter()
+    .map(ProfileRow::from)
+    .collect();
     current.by_metadata = current
         .by_metadata
         .into_iter()

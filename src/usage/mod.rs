@@ -15,6 +15,8 @@
 //!   `anomalies` (the rule in `anomaly`, over the per-day [`key_series`]), in one or two more
 //!   reads of the same source.
 //! - [`chart`]: a PNG chart of tokens over time, stacked by model (no fonts or image crates).
+//! - [`profiles`]: application inference profiles resolved (Bedrock API, or the sample's
+//!   synthetic catalogue) behind a trait, for `by_inference_profile` and the estimate.
 //! - [`cost`]: estimated cost from the operator's table and the AWS Price List (no built-in
 //!   prices), in integer micro-units shown as decimal strings.
 
@@ -25,6 +27,7 @@ pub mod chart;
 pub(crate) mod compare;
 pub mod cost;
 pub mod key_series;
+pub mod profiles;
 pub mod query;
 pub mod record;
 pub mod report;

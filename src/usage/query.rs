@@ -139,6 +139,9 @@ pub struct UsageFilters {
     /// The record's `inferenceRegion` (where a cross-region profile ran the request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inference_region: Option<String>,
+    /// The application inference profile (its ARN, the record's `modelId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_profile: Option<String>,
     /// `requestMetadata` values: the record must carry each key with exactly that value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
@@ -185,6 +188,7 @@ impl UsageFilters {
             &mut self.model_id,
             &mut self.user,
             &mut self.inference_region,
+            &mut self.inference_profile,
         ] {
             if f.as_deref().is_some_and(str::is_empty) {
                 *f = None;
@@ -201,6 +205,7 @@ impl UsageFilters {
             && self.model_id.is_none()
             && self.user.is_none()
             && self.inference_region.is_none()
+            && self.inference_profile.is_none()
             && self.metadata.is_empty()
     }
 }

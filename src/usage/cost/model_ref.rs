@@ -70,6 +70,69 @@ pub fn parse(model_id: &str) -> ModelRef<'_> {
     ModelRef::Model { base, scope }
 }
 
+/// The model id an application inference profile is priced as, from the models it routes to
+/// (`GetInferenceProfile`'s `models[].modelArn`): the one foundation model, reached in-region
+/// when the profile lists one region; through a geographic profile (`us.`, `eu.`, `apac.`,
+/// ...) when it lists several regions of one geography (a copy of a cross-region profile);
+/// through `global.` when its regions span geographies or an ARN names no region. Why not,
+/// when it routes to several models or to no foundation model.
+pub fn routed_model_id(model_arns: &[String]) -> Result<String, String> {
+    let mut base: Option<&str> = None;
+    let mut regions: Vec<&str> = Vec::new();
+    for arn in model_arns {
+        let (region, id) = match (arn.split(':').nth(3), arn.split_once("foundation-model/")) {
+            (Some(region), Some((_, id))) if arn.starts_with("arn:") => (region, id),
+            _ => {
+                return Err(format!(
+                    "the profile routes to {arn}, not a foundation model"
+                ));
+            }
+        };
+        let ModelRef::Model {
+            base: this,
+            scope: Scope::InRegion,
+        } = parse(id)
+        else {
+            return Err(format!(
+                "the profile routes to {arn}, not a foundation model"
+            ));
+        };
+        match base {
+            Some(seen) if seen != this => {
+                return Err(format!(
+                    "the profile routes to several models ({seen}, {this})"
+                ));
+            }
+            _ => base = Some(this),
+        }
+        if !regions.contains(&region) {
+            regions.push(region);
+        }
+    }
+    let base = base.ok_or("the profile lists no model")?;
+    let geography = |region: &str| -> &'static str {
+        match region.split('-').next().unwrap_or_default() {
+            "us" if region.starts_with("us-gov-") => "us-gov",
+            "us" => "us",
+            "eu" => "eu",
+            "ap" => "apac",
+            "ca" => "ca",
+            _ => "",
+        }
+    };
+    Ok(match regions.as_slice() {
+        [region] if !region.is_empty() => base.to_owned(),
+        _ if regions.iter().any(|r| r.is_empty()) => format!("global.{base}"),
+        [first, rest @ ..]
+            if !geography(first).is_empty()
+                && rest.iter().all(|r| geography(r) == geography(first)) =>
+        {
+            format!("{}.{base}", geography(first))
+        }
+        _ => format!("global.{base}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +170,39 @@ mod tests {
         assert_eq!(parse(custom), ModelRef::Other(custom));
         assert_eq!(parse(""), ModelRef::Other(""));
         assert_eq!(parse("global."), ModelRef::Other("global."));
+        // An application profile is priced as the model it routes to.
+        let fm = |region: &str| format!("arn:aws:bedrock:{region}::foundation-model/{haiku}");
+        let routed =
+            |regions: &[&str]| routed_model_id(&regions.iter().map(|r| fm(r)).collect::<Vec<_>>());
+        assert_eq!(routed(&["us-east-1"]).unwrap(), haiku);
+        let us = ["us-east-1", "us-east-2", "us-west-2"];
+        assert_eq!(routed(&us).unwrap(), format!("us.{haiku}"));
+        assert_eq!(
+            routed(&["eu-west-1", "eu-central-1"]).unwrap(),
+            format!("eu.{haiku}")
+        );
+        assert_eq!(
+            routed(&["us-east-1", "eu-west-1", "ap-northeast-1"]).unwrap(),
+            format!("global.{haiku}")
+        );
+        assert_eq!(routed(&[""]).unwrap(), format!("global.{haiku}"));
+        for model in [&fm("us-east-1"), &fm("us-west-2")] {
+            assert_eq!(
+                parse(&routed_model_id(&[model.clone()]).unwrap()),
+                parse(haiku)
+            );
+        }
+        let two = [
+            fm("us-east-1"),
+            "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0".to_owned(),
+        ];
+        assert!(
+            routed_model_id(&two)
+                .unwrap_err()
+                .contains("several models")
+        );
+        assert!(routed_model_id(&[]).is_err());
+        assert!(routed_model_id(&[custom.to_owned()]).is_err());
         // A provider named like a prefix is not a profile when nothing follows.
         assert_eq!(parse("us.model"), model("us.model", Scope::InRegion));
     }

@@ -7,12 +7,13 @@ use serde_json::{Map, Value, json};
 use super::schema::COUNTER_FIELDS;
 
 /// The breakdowns whose entries gain `previous` and `change` with `compare_to`.
-const BREAKDOWNS: [&str; 5] = [
+const BREAKDOWNS: [&str; 6] = [
     "by_region",
     "by_model",
     "by_user",
     "by_operation",
     "by_inference_region",
+    "by_inference_profile",
 ];
 
 /// An object with one field per counter, each of `field`'s schema.

@@ -8,6 +8,8 @@
 //!   "by_region" | "by_model" | "by_user" | "by_operation" | "by_inference_region":
 //!       [{"key": ..., ...COUNTERS}],
 //!   "by_metadata": [{"key": METADATA KEY, "rows": [{"key": VALUE or "(none)", ...COUNTERS}]}],
+//!   "by_inference_profile": [{"key": PROFILE ARN or "(none)", "name", "tags", "models",
+//!       "resolved_by", ...COUNTERS}],
 //!   "skipped_records": N,
 //!   "warnings": [{"code": ..., "message": ...}] }
 //! ```
@@ -20,6 +22,7 @@
 mod change;
 mod change_schema;
 mod change_text;
+mod profiles;
 mod query_cost;
 mod schema;
 mod text;
@@ -28,6 +31,7 @@ pub use change::{
     Anomalies, Anomaly, AnomalyRule, Change, CompareTo, Comparison, RelativeCounters,
     SignedCounters,
 };
+pub use profiles::ProfileRow;
 pub use query_cost::{BYTES_PER_GB, Currency, Limitation, QueryCost, gb};
 pub use schema::report_json_schema;
 pub use text::render_text;
@@ -235,6 +239,10 @@ pub struct UsageReport {
     /// One breakdown per `group_by_metadata` key, in that order.
     #[serde(default)]
     pub by_metadata: Vec<MetadataBreakdown>,
+    /// By application inference profile (the `modelId` ARN), with each profile's name, tags
+    /// and models once resolved; `(none)` for calls not made through one.
+    #[serde(default)]
+    pub by_inference_profile: Vec<ProfileRow>,
     /// Records that could not be read (bad JSON, no usable `timestamp`, oversized lines).
     pub skipped_records: u64,
     /// Why the numbers may not be what the reader expects (e.g. the log group does not exist
@@ -269,6 +277,10 @@ pub struct UsageReport {
     /// asks (for anomalies). Not part of the JSON contract.
     #[serde(skip)]
     pub key_series: Option<KeySeries>,
+    /// Every application inference profile of the report as resolved (also those folded into
+    /// `(other)`): what the cost estimate prices them as. Not part of the JSON contract.
+    #[serde(skip)]
+    pub inference_profiles: crate::usage::profiles::Resolved,
 }
 
 /// Something the reader of a report should know: a stable `code` for scripts and a sentence

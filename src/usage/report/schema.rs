@@ -72,6 +72,7 @@ pub fn report_json_schema() -> Value {
         super::query_cost::add_schemas(properties);
         super::change_schema::add_schemas(properties);
         crate::usage::cost::schema::add_schemas(properties);
+        super::profiles::add_schema(&mut properties["by_inference_profile"]["items"]);
     }
     schema
 }
@@ -143,6 +144,10 @@ fn base_schema() -> Value {
                     "required": ["key", "rows"],
                 },
             },
+            "by_inference_profile": breakdown(
+                "application inference profile (the modelId of calls made through one; name, tags and models resolved through Bedrock where possible)",
+                "The profile ARN as logged, or \"(none)\" for calls not made through an application inference profile.",
+            ),
             "skipped_records": {
                 "type": "integer",
                 "minimum": 0,
@@ -163,7 +168,8 @@ fn base_schema() -> Value {
         },
         "required": [
             "source", "period", "totals", "daily", "by_region", "by_model", "by_user",
-            "by_operation", "by_inference_region", "by_metadata", "skipped_records", "warnings",
+            "by_operation", "by_inference_region", "by_metadata", "by_inference_profile",
+            "skipped_records", "warnings",
         ],
     })
 }

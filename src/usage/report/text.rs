@@ -101,6 +101,7 @@ pub fn render_text(report: &UsageReport) -> String {
         "Inference region",
         &report.by_inference_region,
     );
+    super::profiles::render_text(&mut out, &report.by_inference_profile);
     for breakdown in &report.by_metadata {
         let title = format!("By metadata {}", shown_key(&breakdown.key));
         table(&mut out, &title, "Value", &breakdown.rows);
@@ -110,7 +111,7 @@ pub fn render_text(report: &UsageReport) -> String {
 
 /// Appends one titled table of rows; rows compared with a previous period (`compare_to`) get
 /// its total, the change and the change in percent.
-fn table(out: &mut String, title: &str, key_header: &str, rows: &[Row]) {
+pub(super) fn table(out: &mut String, title: &str, key_header: &str, rows: &[Row]) {
     let _ = write!(out, "\n{title}\n");
     if rows.is_empty() {
         out.push_str("  (none)\n");

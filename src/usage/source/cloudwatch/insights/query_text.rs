@@ -49,6 +49,8 @@ pub(super) fn filter_clause(filters: &UsageFilters) -> Result<Option<String>, So
         ("modelId", &filters.model_id),
         ("identity.arn", &filters.user),
         ("inferenceRegion", &filters.inference_region),
+        // An application inference profile is the modelId its calls log.
+        ("modelId", &filters.inference_profile),
     ] {
         if let Some(value) = value {
             conditions.push(format!("{field} = {}", string_literal(value)?));
@@ -162,6 +164,18 @@ mod tests {
         let plain = query_text(0, 1, Granularity::Day, &UsageFilters::default(), &[]).unwrap();
         assert!(!plain.contains("ispresent"));
         assert!(plain.contains("by bin(24h),"));
+        let profile = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/a1b2";
+        let by_profile = UsageFilters {
+            inference_profile: Some(profile.into()),
+            ..UsageFilters::default()
+        };
+        let text = query_text(0, 1, Granularity::Day, &by_profile, &[]).unwrap();
+        assert!(
+            text.contains(&format!(
+                "| filter (not ispresent(timestamp)) or (modelId = \"{profile}\")\n"
+            )),
+            "{text}"
+        );
         let mut filters = UsageFilters {
             inference_region: Some("us-west-2".into()),
             ..UsageFilters::default()
