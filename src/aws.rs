@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 // The smithy types every SDK crate re-exports (the same types for DynamoDB).
 use aws_sdk_cloudwatchlogs::config::SharedHttpClient;
@@ -49,6 +50,18 @@ pub(crate) async fn load_config() -> SdkConfig {
         .retry_config(RetryPolicy::DEFAULT.config())
         .load()
         .await
+}
+
+/// Timeouts of `attempt` per attempt and `call` per call (retries included), the rest of
+/// `base`'s timeouts kept: each client sets its own from how long its API takes to answer.
+pub(crate) fn timeouts(base: &SdkConfig, attempt: Duration, call: Duration) -> TimeoutConfig {
+    let ours = TimeoutConfig::builder()
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(call);
+    match base.timeout_config() {
+        Some(given) => ours.take_unset_from(given.to_builder()).build(),
+        None => ours.build(),
+    }
 }
 
 /// Whether `region` looks like an AWS region name (`us-east-1`, `us-gov-west-1`): lowercase

@@ -42,11 +42,5 @@ impl Base {
 /// 10 s per attempt and 30 s per call (a page of either API answers in about a second), the
 /// rest of `base`'s timeouts kept.
 pub(crate) fn timeouts(base: &SdkConfig) -> TimeoutConfig {
-    let ours = TimeoutConfig::builder()
-        .operation_attempt_timeout(Duration::from_secs(10))
-        .operation_timeout(Duration::from_secs(30));
-    match base.timeout_config() {
-        Some(given) => ours.take_unset_from(given.to_builder()).build(),
-        None => ours.build(),
-    }
+    crate::aws::timeouts(base, Duration::from_secs(10), Duration::from_secs(30))
 }

@@ -158,14 +158,7 @@ where
     clean_text(&text, MAX_REASON_CHARS).into_owned()
 }
 
-/// 5 s per attempt and 15 s per call (a lookup answers in well under a second), the rest of
-/// `base`'s timeouts kept.
+/// 5 s per attempt and 15 s per call: a lookup answers in well under a second.
 fn timeouts(base: &SdkConfig) -> TimeoutConfig {
-    let ours = TimeoutConfig::builder()
-        .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(15));
-    match base.timeout_config() {
-        Some(given) => ours.take_unset_from(given.to_builder()).build(),
-        None => ours.build(),
-    }
+    crate::aws::timeouts(base, Duration::from_secs(5), Duration::from_secs(15))
 }
