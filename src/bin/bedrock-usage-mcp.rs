@@ -8,7 +8,7 @@ use bedrock_usage_mcp::config::{HttpArgs, ScanCostArgs, Switch, init_tracing};
 use bedrock_usage_mcp::store::StoreArgs;
 use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server_with};
 use bedrock_usage_mcp::usage::UsageSource;
-use bedrock_usage_mcp::usage::cost::billed::BilledCosts;
+use bedrock_usage_mcp::usage::cost::billed::{BilledCosts, SampleBill};
 use bedrock_usage_mcp::usage::cost::{CostEstimator, PriceList, PricingTable};
 use bedrock_usage_mcp::usage::source::cloudwatch::{ClientCache, ScanOptions};
 use bedrock_usage_mcp::usage::source::{
@@ -87,8 +87,8 @@ async fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
     let on_lambda = lambda::detected();
-    let sources = choose_source(&cli, on_lambda)?;
-    let costs = cost_estimator(&cli, on_lambda)?;
+    let (sources, sample) = choose_source(&cli, on_lambda)?;
+    let costs = cost_estimator(&cli, on_lambda, sample)?;
     let group_by: Vec<String> = cli
         .group_by_metadata
         .iter()
@@ -101,8 +101,14 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How reports are priced: the operator's table, the AWS Price List, both, or not at all.
-fn cost_estimator(cli: &Cli, on_lambda: bool) -> anyhow::Result<Option<Arc<CostEstimator>>> {
+/// How reports are priced: the operator's table, the AWS Price List, both, or not at all. With
+/// the bundled sample (`sample`), always: its made-up `synthetic-sample` prices stand in for the
+/// Price List and, with `--billed-cost`, its synthetic bill for Cost Explorer (no AWS call).
+fn cost_estimator(
+    cli: &Cli,
+    on_lambda: bool,
+    sample: Option<SampleSource>,
+) -> anyhow::Result<Option<Arc<CostEstimator>>> {
     let table = match (&cli.pricing_file, &cli.pricing_json) {
         (Some(path), _) => Some(PricingTable::from_file(path)?),
         (None, Some(json)) => Some(PricingTable::from_json(json)?),
@@ -122,22 +128,30 @@ fn cost_estimator(cli: &Cli, on_lambda: bool) -> anyhow::Result<Option<Arc<CostE
     } else {
         None
     };
-    let billed = cli.billed_cost.then(|| Arc::new(BilledCosts::from_env()));
-    if table.is_none() && price_list.is_none() && billed.is_none() {
+    let sample_prices = sample.is_some();
+    let billed = (cli.billed_cost && !sample_prices).then(|| Arc::new(BilledCosts::from_env()));
+    let sample_bill = (sample.filter(|_| cli.billed_cost)).map(SampleBill::new);
+    if table.is_none() && price_list.is_none() && billed.is_none() && !sample_prices {
         return Ok(None);
     }
     Ok(Some(Arc::new(CostEstimator {
         table,
         price_list,
         billed,
+        sample_prices,
+        sample_bill,
     })))
 }
 
 /// The configured source: a file, CloudWatch Logs, or (locally, with neither) the bundled
-/// sample, announced loudly so nobody mistakes it for their data. Nothing here touches the
+/// sample, announced loudly so nobody mistakes it for their data, and then also returned so
+/// that its synthetic prices and bill can be wired to it alone. Nothing here touches the
 /// network or checks that the log group exists: a fresh account, where Bedrock logging is not
 /// on yet, starts and answers reports with zero usage and a warning.
-fn choose_source(cli: &Cli, on_lambda: bool) -> anyhow::Result<Arc<dyn SourceSelector>> {
+fn choose_source(
+    cli: &Cli,
+    on_lambda: bool,
+) -> anyhow::Result<(Arc<dyn SourceSelector>, Option<SampleSource>)> {
     let source: Arc<dyn UsageSource> = if let Some(path) = &cli.usage_file {
         if !path.is_file() {
             bail!("--usage-file {} is not a readable file", path.display());
@@ -188,15 +202,20 @@ fn choose_source(cli: &Cli, on_lambda: bool) -> anyhow::Result<Arc<dyn SourceSel
             %mode,
             "reading usage from CloudWatch Logs"
         );
-        return Ok(Arc::new(selector));
+        return Ok((Arc::new(selector), None));
     } else {
         eprintln!(
             "\n  *** No usage source configured: serving the BUNDLED SAMPLE DATASET (synthetic data, \
-             re-dated to end today).\n  *** Point the server at your data with --log-group NAME \
-             (CloudWatch Logs) or --usage-file PATH.\n"
+             re-dated to end today).\n  *** Its costs use made-up SYNTHETIC-SAMPLE prices (and, \
+             with --billed-cost, a synthetic bill), never AWS's.\n  *** Point the server at your \
+             data with --log-group NAME (CloudWatch Logs) or --usage-file PATH.\n"
         );
         tracing::warn!("serving the bundled sample dataset");
-        Arc::new(SampleSource::new())
+        let sample = SampleSource::new();
+        return Ok((
+            Arc::new(FixedSource(Arc::new(sample.clone()))),
+            Some(sample),
+        ));
     };
-    Ok(Arc::new(FixedSource(source)))
+    Ok((Arc::new(FixedSource(source)), None))
 }

@@ -1,6 +1,8 @@
 //! The estimated cost of a report: every (model, region) pair the logs show, priced by the
 //! operator's table where it has an entry, otherwise by the AWS Price List through the explicit
-//! model mapping ([`super::catalog`]), otherwise listed as unpriced with the reason.
+//! model mapping ([`super::catalog`]) (for a report of the bundled sample with the Price List
+//! off, by the [`synthetic-sample`](super::sample_prices) prices instead), otherwise listed as
+//! unpriced with the reason.
 //! Nothing is guessed: a pair with tokens of a kind the chosen source has no price for is
 //! unpriced as a whole.
 
@@ -10,14 +12,15 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use super::billed::{self, BilledCost, BilledCosts};
+use super::billed::{self, BilledCost, BilledCosts, SampleBill};
 use super::catalog::{self, MARKETPLACE, Product};
 use super::cells::{PairCells, Tokens};
 use super::model_ref::{self, ModelRef, Scope};
 use super::money::{Exact, Micros, Rate};
 use super::pricelist::{PriceList, RegionPrices, TokenKind};
+use super::sample_prices;
 use super::table::PricingTable;
-use crate::usage::report::{OTHER_KEY, UsageReport};
+use crate::usage::report::{OTHER_KEY, SourceKind, UsageReport};
 use crate::usage::time::Date;
 
 /// The currency of the AWS Price List.
@@ -30,6 +33,12 @@ pub struct CostEstimator {
     pub price_list: Option<Arc<PriceList>>,
     /// Cost Explorer, when billed cost is on (`--billed-cost`).
     pub billed: Option<Arc<BilledCosts>>,
+    /// Whether reports of the bundled sample are priced by the `synthetic-sample` prices where
+    /// the table has no entry and the Price List is off. Never applied to another source.
+    pub sample_prices: bool,
+    /// The bundled sample's synthetic bill, used instead of Cost Explorer for reports of the
+    /// bundled sample (and only for them) when billed cost is on.
+    pub sample_bill: Option<SampleBill>,
 }
 
 /// One priced figure: a key (model, user or day) and its cost.
@@ -53,7 +62,7 @@ pub struct Rates {
 pub struct PriceSource {
     pub model: String,
     pub region: String,
-    /// `aws-price-list` or `file`.
+    /// `aws-price-list`, `file` or `synthetic-sample`.
     pub source: &'static str,
     /// Price List: `in-region`, `geo` or `global`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,11 +128,21 @@ impl CostEstimator {
     /// Prices `report` (fetching Price List prices it does not have yet).
     pub async fn estimate(&self, report: &UsageReport) -> EstimatedCost {
         let cells = &report.cost_cells;
+        let sample = is_sample(report);
         // What the Price List is asked for: one fetch per (service code, region).
         let mut wanted = BTreeSet::new();
         let mut plans = Vec::new();
         for (model, region, pair) in cells.pairs() {
-            let plan = self.plan(model, region);
+            // An application inference profile the table neither prices nor maps is priced as
+            // the model it routes to (resolved with the report).
+            let table_says = self.table.as_ref().is_some_and(|t| {
+                t.price_of(model).is_some() || t.inference_profiles.contains_key(model)
+            });
+            let plan = match model_ref::application_target(model, &report.inference_profiles) {
+                Some(Ok(id)) if !table_says => self.plan(&id, region, sample),
+                Some(Err(why)) if !table_says => Plan::Unpriced(why),
+                _ => self.plan(model, region, sample),
+            };
             if let Plan::PriceList { product, .. } = &plan {
                 wanted.insert((product.service_code.clone(), region.to_owned()));
             }
@@ -161,10 +180,14 @@ impl CostEstimator {
                 }),
             }
         }
-        estimate.finish(
-            self.currency(),
-            self.table.as_ref().and_then(|t| t.note.clone()),
-        )
+        let table_note = self.table.as_ref().and_then(|t| t.note.clone());
+        let sample_priced = (estimate.sources.iter()).any(|s| s.source == sample_prices::SOURCE);
+        let note = match (table_note, sample_priced) {
+            (Some(note), true) => Some(format!("{}; {note}", sample_prices::NOTE)),
+            (None, true) => Some(sample_prices::NOTE.to_owned()),
+            (note, false) => note,
+        };
+        estimate.finish(self.currency(), note)
     }
 
     /// The Price List product name of `model` by the mapping, or the model id itself.
@@ -204,7 +227,10 @@ impl CostEstimator {
         report: &UsageReport,
         estimate: &EstimatedCost,
     ) -> Option<Result<BilledCost, String>> {
-        let costs = self.billed.as_ref()?;
+        let sample_bill = self.sample_bill.as_ref().filter(|_| is_sample(report));
+        if sample_bill.is_none() && self.billed.is_none() {
+            return None;
+        }
         let days = Accumulator::new(report).days;
         if days.is_empty() {
             return Some(Err(format!(
@@ -221,26 +247,30 @@ impl CostEstimator {
         );
         services.sort_unstable();
         services.dedup();
-        let bill = match costs.days(&days, &services).await {
-            Ok(bill) => bill,
-            Err(e) => return Some(Err(e)),
+        let (bill, requests) = match (sample_bill, &self.billed) {
+            (Some(sample), _) => (sample.days(&days), 0),
+            (None, Some(costs)) => match costs.days(&days, &services).await {
+                Ok(bill) => (bill, costs.requests()),
+                Err(e) => return Some(Err(e)),
+            },
+            (None, None) => return None,
         };
         let names: BTreeSet<String> = products.into_iter().map(|p| p.name).collect();
         let currency = bill
             .values()
             .find_map(|d| d.currency.clone())
             .unwrap_or_else(|| PRICE_LIST_CURRENCY.to_owned());
-        Some(Ok(billed::reconcile(
-            &estimate.by_product_day,
-            &bill,
-            &names,
-            &currency,
-            costs.requests(),
-        )))
+        let mut out =
+            billed::reconcile(&estimate.by_product_day, &bill, &names, &currency, requests);
+        if sample_bill.is_some() {
+            out.source = billed::sample::SOURCE;
+            out.note = Some(billed::sample::NOTE.to_owned());
+        }
+        Some(Ok(out))
     }
 
-    /// Which source prices `model` in `region`.
-    fn plan(&self, model: &str, region: &str) -> Plan {
+    /// Which source prices `model` in `region` (`sample`: the report is of the bundled sample).
+    fn plan(&self, model: &str, region: &str, sample: bool) -> Plan {
         if model == OTHER_KEY {
             return Plan::Unpriced(format!(
                 "more than {} distinct (model, region) pairs: the rest are not priced",
@@ -270,6 +300,18 @@ impl CostEstimator {
         let ModelRef::Model { base, scope } = model_ref::parse(target) else {
             return Plan::Unpriced("not a foundation model or inference profile id".to_owned());
         };
+        if sample && self.sample_prices && self.price_list.is_none() {
+            return match (sample_prices::rates(base), catalog::builtin(base)) {
+                (Some(rates), Some(product)) => Plan::Sample {
+                    rates,
+                    product,
+                    scope,
+                },
+                _ => Plan::Unpriced(format!(
+                    "{base} has no synthetic sample price (the bundled sample's made-up prices)"
+                )),
+            };
+        }
         if self.price_list.is_none() {
             return Plan::Unpriced(
                 "not in the pricing table, and the AWS Price List is off (--price-list)".to_owned(),
@@ -322,6 +364,25 @@ impl CostEstimator {
                     rates_per_million: rates(TokenKind::ALL.map(|kind| price.rate(kind))),
                 },
                 product: None,
+            }),
+            Plan::Sample {
+                rates: found,
+                product,
+                scope,
+            } => Ok(Priced {
+                rates: found,
+                product: Some(product.name.clone()),
+                source: PriceSource {
+                    model: String::new(),
+                    region: region.to_owned(),
+                    source: sample_prices::SOURCE,
+                    scope: Some(scope.as_str()),
+                    product: Some(product),
+                    publication_date: None,
+                    discount_percent: None,
+                    file_match: None,
+                    rates_per_million: rates(found),
+                },
             }),
             Plan::PriceList { product, scope } => {
                 let prices = match fetched.get(&(product.service_code.clone(), region.to_owned())) {
@@ -383,8 +444,23 @@ impl CostEstimator {
 
 enum Plan {
     File(super::table::ModelPrice),
-    PriceList { product: Product, scope: Scope },
+    PriceList {
+        product: Product,
+        scope: Scope,
+    },
+    /// The bundled sample's synthetic prices.
+    Sample {
+        rates: [Rate; 4],
+        product: Product,
+        scope: Scope,
+    },
     Unpriced(String),
+}
+
+/// Whether `report` was read from the bundled sample: the only reports synthetic prices and
+/// the synthetic bill may touch.
+fn is_sample(report: &UsageReport) -> bool {
+    report.source.kind == SourceKind::BundledSample
 }
 
 fn rates([input, output, cache_read, cache_write]: [Rate; 4]) -> Rates {

@@ -1,5 +1,5 @@
 //! What the usage cost: estimates from the logs' token counts priced by the operator's table
-//! or the AWS Price List.
+//! or the AWS Price List (the bundled sample alone by made-up `synthetic-sample` prices).
 //!
 //! Money is never a binary float: prices and costs are integer micro-units, shown as decimal
 //! strings with six decimals ([`money`]).
@@ -10,10 +10,11 @@
 //! - [`catalog`]: the explicit model id → Price List product mapping (names, no prices).
 //! - [`pricelist`]: `pricing:GetProducts`, its items read into token prices, cached per day.
 //! - [`table`]: the operator's pricing table, which wins where it has an entry.
+//! - [`sample_prices`]: the bundled sample's made-up prices, for its reports only.
 //! - [`cells`]: the per (model, region) token counts, by caller and day, a report keeps.
 //! - [`estimate`]: the `estimated_cost` section.
-//! - [`billed`]: the `billed_cost` section (Cost Explorer) and its reconciliation with the
-//!   estimate.
+//! - [`billed`]: the `billed_cost` section (Cost Explorer, or the bundled sample's synthetic
+//!   bill) and its reconciliation with the estimate.
 //! - `text`: its readable form; [`schema`]: its JSON Schema.
 
 pub mod billed;
@@ -23,6 +24,7 @@ pub mod estimate;
 pub mod model_ref;
 pub mod money;
 pub mod pricelist;
+pub mod sample_prices;
 pub mod schema;
 mod sdk;
 pub mod table;

@@ -36,10 +36,10 @@ pub fn estimated_cost_schema() -> Value {
     let rate = |what: &str| money(&format!("Price of {what} per million tokens."));
     json!({
         "type": "object",
-        "description": "Present when costs are configured (a pricing table, the AWS Price List, or both): the cost of the period's tokens, by the operator's table where it has an entry, otherwise by the AWS Price List through an explicit model-to-product mapping. Models neither prices are listed in unpriced_models, never guessed.",
+        "description": "Present when costs are configured (a pricing table, the AWS Price List, or both) and for the bundled sample: the cost of the period's tokens, by the operator's table where it has an entry, otherwise by the AWS Price List through an explicit model-to-product mapping (a report of the bundled sample with the Price List off: by made-up synthetic-sample prices, said in note). Models no source prices are listed in unpriced_models, never guessed.",
         "properties": {
             "currency": {"type": "string", "description": "ISO 4217: the table's currency, or USD (the Price List's)."},
-            "note": {"type": ["string", "null"], "description": "The pricing table's note."},
+            "note": {"type": ["string", "null"], "description": "The pricing table's note; with synthetic-sample prices, a warning that they are made up."},
             "price_sources": {
                 "type": "array",
                 "description": "Per (model, region) priced: where its prices came from.",
@@ -48,11 +48,11 @@ pub fn estimated_cost_schema() -> Value {
                     "properties": {
                         "model": {"type": "string", "description": "modelId as logged."},
                         "region": {"type": "string", "description": "The region the calls were billed in (the record's region)."},
-                        "source": {"type": "string", "enum": ["aws-price-list", "file"]},
+                        "source": {"type": "string", "enum": ["aws-price-list", "file", "synthetic-sample"], "description": "synthetic-sample: the bundled sample's made-up prices (only ever for the bundled sample)."},
                         "scope": {"type": "string", "enum": ["in-region", "geo", "global"], "description": "Price List: how the call was routed (plain model id, geographic cross-region profile such as us./eu./apac., or global. profile)."},
                         "product": {
                             "type": "object",
-                            "description": "Price List: the product the model maps to.",
+                            "description": "Price List and synthetic-sample: the product the model maps to.",
                             "properties": {
                                 "service_code": {"type": "string", "enum": ["AmazonBedrock", "AmazonBedrockFoundationModels"]},
                                 "name": {"type": "string", "description": "The model (AmazonBedrock) or servicename (AmazonBedrockFoundationModels) attribute."},
@@ -104,9 +104,11 @@ pub fn billed_cost_schema() -> Value {
     let is_final = json!({"type": "boolean", "description": "Cost Explorer has finalised the day (it lags by up to a day and revises days until then)."});
     json!({
         "type": "object",
-        "description": "Present with --billed-cost (BEDROCK_BILLED_COST=true): what Cost Explorer (ce:GetCostAndUsage, UnblendedCost, daily) says AWS billed for Amazon Bedrock and the Marketplace models sold through it, and its reconciliation with estimated_cost. When Cost Explorer cannot be read, only error is present.",
+        "description": "Present with --billed-cost (BEDROCK_BILLED_COST=true): what Cost Explorer (for the bundled sample, a synthetic bill in the same shape) (ce:GetCostAndUsage, UnblendedCost, daily) says AWS billed for Amazon Bedrock and the Marketplace models sold through it, and its reconciliation with estimated_cost. When Cost Explorer cannot be read, only error is present.",
         "properties": {
             "error": {"type": "string", "description": "Why Cost Explorer could not be read; no other field is present then."},
+            "source": {"type": "string", "enum": ["cost-explorer", "synthetic-sample"], "description": "Where the bill comes from: Cost Explorer, or (the bundled sample only) a synthetic bill made from the sample's records."},
+            "note": {"type": "string", "description": "With a synthetic bill: a warning that it is made up."},
             "currency": {"type": "string"},
             "total": money("Billed over the period's days."),
             "daily": {

@@ -2,6 +2,7 @@
 
 use super::billed::BilledCost;
 use super::estimate::{CostRow, EstimatedCost};
+use super::sample_prices;
 use crate::usage::report::shown_key;
 
 /// Callers and days shown in the text section (the JSON has them all).
@@ -14,6 +15,11 @@ impl EstimatedCost {
             "Estimated cost ({}, from the logs' token counts)\n",
             self.currency
         );
+        if (self.price_sources.iter()).any(|s| s.source == sample_prices::SOURCE) {
+            out.push_str(
+                "  *** SYNTHETIC SAMPLE PRICES (bundled sample only): not AWS's prices ***\n",
+            );
+        }
         if let Some(note) = &self.note {
             out.push_str(&format!("  Prices: {note}\n"));
         }
@@ -37,6 +43,9 @@ impl EstimatedCost {
             );
             for s in &self.price_sources {
                 let origin = match (&s.product, &s.file_match) {
+                    (Some(product), _) if s.source == sample_prices::SOURCE => {
+                        format!("SYNTHETIC sample price, {:?}", product.name)
+                    }
                     (Some(product), _) => format!(
                         "AWS Price List {} {:?} {}{}",
                         product.service_code,
@@ -82,11 +91,19 @@ impl BilledCost {
     /// A readable section for the text report: the bill, the days not final yet, and the
     /// biggest drifts.
     pub fn render_text(&self) -> String {
+        let origin = if self.source == super::billed::sample::SOURCE {
+            "SYNTHETIC SAMPLE BILL, not Cost Explorer"
+        } else {
+            "Cost Explorer"
+        };
         let mut out = format!(
-            "Billed cost ({}, Cost Explorer; final through {})\n",
+            "Billed cost ({}, {origin}; final through {})\n",
             self.currency,
             self.final_through.as_deref().unwrap_or("no day yet")
         );
+        if let Some(note) = &self.note {
+            out.push_str(&format!("  *** {note} ***\n"));
+        }
         out.push_str(&format!(
             "  {:<60} {:>14}\n",
             "Total",

@@ -5,12 +5,15 @@
 //! product, e.g. `Claude 3.5 Haiku (Amazon Bedrock Edition)`), grouped by `SERVICE` and
 //! `USAGE_TYPE`, following `NextPageToken`. AWS charges $0.01 per request, so days are cached:
 //! a finalised day (`Estimated: false`) for good, a day Cost Explorer still estimates for an
-//! hour; only the days missing from the cache are asked for. The endpoint is
+//! hour; only the days missing from the cache are asked for. Days after today (UTC) are not
+//! asked for and have no bill: AWS documents `TimePeriod.Start` as "equal to or no later than
+//! the current date" (a later one is a validation error) and `End` as exclusive, so the latest
+//! `End` sent is tomorrow, which covers today. The endpoint is
 //! `ce.us-east-1.amazonaws.com` whatever the region (`AWS_ENDPOINT_URL_COST_EXPLORER` points
 //! the SDK elsewhere).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -57,6 +60,8 @@ struct Cached {
 /// The Cost Explorer client and its per-day cache. Making one does no I/O.
 pub struct BilledCosts {
     base: Base,
+    /// Today (UTC): no day after it is asked for.
+    today: Arc<dyn Fn() -> Date + Send + Sync>,
     client: OnceCell<Client>,
     cache: Mutex<HashMap<Date, Cached>>,
     requests: std::sync::atomic::AtomicU64,
@@ -82,10 +87,17 @@ impl BilledCosts {
     fn new(base: Base) -> Self {
         BilledCosts {
             base,
+            today: Arc::new(Date::today),
             client: OnceCell::new(),
             cache: Mutex::new(HashMap::new()),
             requests: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The same client whose today comes from `today` (tests pin it).
+    pub fn with_clock(mut self, today: impl Fn() -> Date + Send + Sync + 'static) -> Self {
+        self.today = Arc::new(today);
+        self
     }
 
     /// `GetCostAndUsage` requests sent so far (each costs $0.01).
@@ -107,12 +119,15 @@ impl BilledCosts {
             .await
     }
 
-    /// The bill of each day of `days` (ascending, contiguous), for `services`.
+    /// The bill of each day of `days` (ascending, contiguous) up to today, for `services`.
     pub async fn days(
         &self,
         days: &[Date],
         services: &[String],
     ) -> Result<BTreeMap<Date, BilledDay>, String> {
+        let today = (self.today)();
+        let days: Vec<Date> = days.iter().copied().filter(|d| *d <= today).collect();
+        let days = days.as_slice();
         let (Some(first), Some(last)) = (days.first(), days.last()) else {
             return Ok(BTreeMap::new());
         };

@@ -9,8 +9,10 @@
 //! the longest that fits); what fits none is `(unattributed)`.
 
 mod fetch;
+pub mod sample;
 
 pub use fetch::{BEDROCK_SERVICE, BilledCosts, BilledDay};
+pub use sample::SampleBill;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -55,9 +57,17 @@ pub struct Reconciliation {
     pub is_final: bool,
 }
 
+/// The `source` of a bill read from Cost Explorer.
+pub const COST_EXPLORER: &str = "cost-explorer";
+
 /// The `billed_cost` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BilledCost {
+    /// `cost-explorer`, or `synthetic-sample` for the bundled sample's made-up bill.
+    pub source: &'static str,
+    /// Said with a synthetic bill ([`sample::NOTE`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub currency: String,
     pub total: Micros,
     pub daily: Vec<BilledDayRow>,
@@ -158,6 +168,8 @@ pub fn reconcile(
         .collect();
     by_usage_type.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.key.cmp(&b.key)));
     BilledCost {
+        source: COST_EXPLORER,
+        note: None,
         currency: currency.to_owned(),
         total,
         daily,

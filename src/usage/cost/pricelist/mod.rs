@@ -4,8 +4,11 @@
 //! The API answers in three regions only (`us-east-1`, `eu-central-1`, `ap-south-1`: the
 //! endpoint, not the prices' region) and serves every region's prices from each. One fetch is
 //! `GetProducts` with `ServiceCode` and a `TERM_MATCH` filter on `regionCode`, 100 products a
-//! page, following `NextToken` for at most [`MAX_PAGES`] pages. `AWS_ENDPOINT_URL_PRICING` (or
-//! `AWS_ENDPOINT_URL`) points the SDK elsewhere, as tests do.
+//! page (the API's maximum), following `NextToken` for at most [`MAX_PAGES`] pages; each page
+//! is read into token prices as it arrives, so only the prices are kept, never the pages. An
+//! answer with more pages is refused as a whole (the models stay unpriced, saying why), never
+//! priced from a partial list. `AWS_ENDPOINT_URL_PRICING` (or `AWS_ENDPOINT_URL`) points the
+//! SDK elsewhere, as tests do.
 
 mod parse;
 
@@ -30,9 +33,13 @@ use super::sdk::Base;
 /// The regions the Price List Query API answers in.
 pub const ENDPOINT_REGIONS: [&str; 3] = ["us-east-1", "eu-central-1", "ap-south-1"];
 
-/// Pages of 100 products read per service code and region (Bedrock has a few hundred per
-/// region); a longer answer is an error rather than a silently partial price list.
-pub const MAX_PAGES: usize = 30;
+/// Pages of 100 products read per service code and region. Each Bedrock model has a product
+/// per token kind and per tier (on-demand, batch, flex, priority, cross-region, global,
+/// latency-optimized, provisioned, customization), so a region with most models holds a few
+/// thousand (AWS's all-region `AmazonBedrock` file is about 16 MB, some 10,000 products);
+/// 100 pages leave room for several times that. A longer answer is an error rather than a
+/// silently partial price list.
+pub const MAX_PAGES: usize = 100;
 
 /// How long fetched prices are reused (AWS publishes Bedrock prices a few times a month).
 pub const TTL: Duration = Duration::from_secs(24 * 3600);
@@ -66,18 +73,23 @@ impl RegionPrices {
     pub fn from_items<'a>(items: impl IntoIterator<Item = &'a str>) -> Self {
         let mut book = RegionPrices::default();
         for item in items {
-            book.items += 1;
-            match parse_item(item) {
-                Ok(Some(sku)) => book.insert(sku),
-                Ok(None) => {}
-                Err(why) => {
-                    if book.refused.len() < 20 {
-                        book.refused.push(why);
-                    }
+            book.add_item(item);
+        }
+        book
+    }
+
+    /// Reads one `PriceList` item into the book.
+    pub fn add_item(&mut self, item: &str) {
+        self.items += 1;
+        match parse_item(item) {
+            Ok(Some(sku)) => self.insert(sku),
+            Ok(None) => {}
+            Err(why) => {
+                if self.refused.len() < 20 {
+                    self.refused.push(why);
                 }
             }
         }
-        book
     }
 
     fn insert(&mut self, sku: Sku) {
@@ -203,8 +215,7 @@ impl PriceList {
         if let Some(cached) = self.lock().get(&key).filter(|c| c.at.elapsed() < TTL) {
             return Ok(cached.prices.clone());
         }
-        let items = self.fetch(service_code, region).await?;
-        let prices = Arc::new(RegionPrices::from_items(items.iter().map(String::as_str)));
+        let prices = Arc::new(self.fetch(service_code, region).await?);
         let mut cache = self.lock();
         if cache.len() >= MAX_CACHED && !cache.contains_key(&key) {
             let oldest = cache
@@ -225,7 +236,11 @@ impl PriceList {
         Ok(prices)
     }
 
-    async fn fetch(&self, service_code: &str, region: &str) -> Result<Vec<String>, PriceListError> {
+    async fn fetch(
+        &self,
+        service_code: &str,
+        region: &str,
+    ) -> Result<RegionPrices, PriceListError> {
         let error = |message: String| PriceListError {
             service_code: service_code.to_owned(),
             region: region.to_owned(),
@@ -238,7 +253,7 @@ impl PriceList {
             .build()
             .map_err(|e| error(e.to_string()))?;
         let client = self.client().await;
-        let mut items = Vec::new();
+        let mut book = RegionPrices::default();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let page = client
@@ -251,14 +266,18 @@ impl PriceList {
                 .send()
                 .await
                 .map_err(|e| error(DisplayErrorContext(&e).to_string()))?;
-            items.extend(page.price_list().iter().cloned());
+            for item in page.price_list() {
+                book.add_item(item);
+            }
             match page.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(items),
+                _ => return Ok(book),
             }
         }
         Err(error(format!(
-            "more than {MAX_PAGES} pages of products; not using a partial price list"
+            "more than {MAX_PAGES} pages of {} products: the answer was cut short, so none of \
+             it is used (a partial price list would price some models and silently miss others)",
+            book.items
         )))
     }
 
