@@ -2,6 +2,8 @@
 //! a geographic cross-region inference profile (`us.`, `eu.`, `apac.`, ...), through a global
 //! profile (`global.`), or an application inference profile (an ARN that hides the model).
 
+use crate::usage::profiles::Resolved;
+
 /// How a call reached its model, which decides the price AWS bills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
@@ -68,6 +70,22 @@ pub fn parse(model_id: &str) -> ModelRef<'_> {
         return ModelRef::Other(model_id);
     }
     ModelRef::Model { base, scope }
+}
+
+/// What the application inference profile `model` is priced as, by what its report resolved
+/// (`usage::profiles`): the id of the model it routes to ([`routed_model_id`]), or why it cannot
+/// be priced; `None` when `model` is no application profile or was not looked up.
+pub fn application_target(model: &str, resolved: &Resolved) -> Option<Result<String, String>> {
+    let ModelRef::ApplicationProfile(arn) = parse(model) else {
+        return None;
+    };
+    Some(match resolved.get(arn)? {
+        Ok(profile) => routed_model_id(&profile.models),
+        Err(why) => Err(format!(
+            "an application inference profile not resolved ({why}): name its model in the \
+             pricing table's inference_profiles (or price it under models)"
+        )),
+    })
 }
 
 /// The model id an application inference profile is priced as, from the models it routes to
