@@ -10,6 +10,7 @@ use bedrock_usage_mcp::tools::{FixedSource, SourceSelector, usage_server_with};
 use bedrock_usage_mcp::usage::UsageSource;
 use bedrock_usage_mcp::usage::cost::billed::{BilledCosts, SampleBill};
 use bedrock_usage_mcp::usage::cost::{CostEstimator, PriceList, PricingTable};
+use bedrock_usage_mcp::usage::profiles::{BedrockProfiles, ProfileResolver, SyntheticProfiles};
 use bedrock_usage_mcp::usage::source::cloudwatch::{ClientCache, ScanOptions};
 use bedrock_usage_mcp::usage::source::{
     CloudWatchMode, CloudWatchSelector, FileSource, SampleSource,
@@ -80,6 +81,12 @@ struct Cli {
     /// at most 5), e.g. team,project.
     #[arg(long, env = "BEDROCK_GROUP_BY_METADATA", value_delimiter = ',')]
     group_by_metadata: Vec<String>,
+    /// Names, tags and models of application inference profiles (by_inference_profile, and
+    /// pricing a profile as its model) through bedrock:GetInferenceProfile and
+    /// ListTagsForResource: `auto` does so for CloudWatch sources, not for a file unless `on`;
+    /// the bundled sample always uses its synthetic catalogue (unless `off`).
+    #[arg(long, env = "BEDROCK_INFERENCE_PROFILES", default_value = "auto", value_parser = ["auto", "on", "off"])]
+    inference_profiles: String,
 }
 
 #[tokio::main]
@@ -88,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let on_lambda = lambda::detected();
     let (sources, sample) = choose_source(&cli, on_lambda)?;
+    let profiles = profile_resolver(&cli, sample.is_some());
     let costs = cost_estimator(&cli, on_lambda, sample)?;
     let group_by: Vec<String> = cli
         .group_by_metadata
@@ -96,9 +104,19 @@ async fn main() -> anyhow::Result<()> {
         .filter(|k| !k.is_empty())
         .collect();
     bedrock_usage_mcp::usage::query::check_metadata_keys("--group-by-metadata", group_by.iter())?;
-    let server = usage_server_with(sources, costs, cli.http.state_key()?, group_by);
+    let server = usage_server_with(sources, costs, cli.http.state_key()?, group_by, profiles);
     serve::run(server, &cli.http, &cli.store).await?;
     Ok(())
+}
+
+/// Who resolves application inference profiles (see `--inference-profiles`).
+fn profile_resolver(cli: &Cli, sample: bool) -> Option<Arc<dyn ProfileResolver>> {
+    match (cli.inference_profiles.as_str(), sample) {
+        ("off", _) => None,
+        (_, true) => Some(Arc::new(SyntheticProfiles)),
+        ("auto", false) if cli.usage_file.is_some() => None,
+        _ => Some(Arc::new(BedrockProfiles::from_env())),
+    }
 }
 
 /// How reports are priced: the operator's table, the AWS Price List, both, or not at all. With

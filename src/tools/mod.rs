@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::server::{CacheHints, McpServer};
 use crate::usage::cost::CostEstimator;
+use crate::usage::profiles::ProfileResolver;
 
 const INSTRUCTIONS: &str = "This server reports Amazon Bedrock usage from model-invocation \
 logs. Call get_bedrock_usage_report for requests, tokens and errors by day, region, model, \
@@ -29,17 +30,19 @@ pub fn usage_server(
     costs: Option<Arc<CostEstimator>>,
     state_key: Option<Vec<u8>>,
 ) -> McpServer {
-    usage_server_with(sources, costs, state_key, Vec::new())
+    usage_server_with(sources, costs, state_key, Vec::new(), None)
 }
 
 /// [`usage_server`] whose report tool breaks usage down by the `requestMetadata` keys
 /// `group_by_metadata` when a call names none (`--group-by-metadata`; checked by
-/// [`crate::usage::query::check_metadata_keys`]).
+/// [`crate::usage::query::check_metadata_keys`]) and resolves application inference profiles
+/// through `profiles` (none: they are shown by ARN).
 pub fn usage_server_with(
     sources: Arc<dyn SourceSelector>,
     costs: Option<Arc<CostEstimator>>,
     state_key: Option<Vec<u8>>,
     group_by_metadata: Vec<String>,
+    profiles: Option<Arc<dyn ProfileResolver>>,
 ) -> McpServer {
     let mut builder = McpServer::builder("bedrock-usage-mcp", env!("CARGO_PKG_VERSION"))
         .title("Amazon Bedrock usage")
@@ -47,7 +50,8 @@ pub fn usage_server_with(
         .tool(
             ReportTool::new(sources.clone())
                 .with_costs(costs)
-                .with_default_group_by_metadata(group_by_metadata),
+                .with_default_group_by_metadata(group_by_metadata)
+                .with_profiles(profiles),
         )
         .resources(report_resource::ReportResources::new(sources.clone()))
         .prompt(review_prompt::ReviewPrompt::new(sources.clone()))

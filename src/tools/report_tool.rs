@@ -13,16 +13,19 @@ use crate::server::{HandlerError, RequestContext, TaskSupport, ToolHandler};
 use crate::usage::change::ChangePlan;
 use crate::usage::cost::billed::BilledCost;
 use crate::usage::cost::{CostEstimator, EstimatedCost};
+use crate::usage::profiles::{ProfileResolver, resolve_report};
 use crate::usage::{Date, SourceError, UsageReport, render_text, report_json_schema};
 
 pub const NAME: &str = "get_bedrock_usage_report";
 
 const DESCRIPTION: &str = "Reports how this organisation uses Amazon Bedrock, from Bedrock's \
 model-invocation logs: requests, input/output tokens, cache read/write tokens, total tokens and \
-errors, per day (or hour), region, model, user (IAM identity ARN), operation and inference region \
-(where cross-region profiles ran the request), and by the requestMetadata keys named in \
+errors, per day (or hour), region, model, user (IAM identity ARN), operation, inference region \
+(where cross-region profiles ran the request) and application inference profile (with its name, \
+tags and model), and by the requestMetadata keys named in \
 group_by_metadata (e.g. team), for the last `days` days or a start/end period, optionally \
-filtered by region, account, model, user, inference region or metadata values. \
+filtered by region, account, model, user, inference region, application inference profile or \
+metadata values. \
 With compare_to \"previous_period\", each breakdown entry also carries the previous period's \
 counters and the change; with anomalies, the report lists the days, models, users and metadata \
 values whose tokens or errors jumped against their 14-day baseline, with the evidence. \
@@ -39,6 +42,8 @@ pub(crate) struct ReportTool {
     today: Arc<dyn Fn() -> Date + Send + Sync>,
     /// `group_by_metadata` when a call does not give it (`--group-by-metadata`).
     default_group_by_metadata: Vec<String>,
+    /// Resolves application inference profiles (`--inference-profiles`); none: shown by ARN.
+    profiles: Option<Arc<dyn ProfileResolver>>,
 }
 
 impl ReportTool {
@@ -62,7 +67,15 @@ impl ReportTool {
             costs: None,
             today: Arc::new(today),
             default_group_by_metadata: Vec::new(),
+            profiles: None,
         }
+    }
+
+    /// Resolves the application inference profiles of each report (names, tags, models; the
+    /// estimate prices a profile as its model) through `profiles`.
+    pub(crate) fn with_profiles(mut self, profiles: Option<Arc<dyn ProfileResolver>>) -> Self {
+        self.profiles = profiles;
+        self
     }
 
     /// The metadata keys reports break down by when a call names none.
@@ -139,7 +152,8 @@ impl ToolHandler for ReportTool {
             forwarder.forward(ctx, event).await?;
         }
         match outcome {
-            Ok(report) => {
+            Ok(mut report) => {
+                resolve_report(&mut report, self.profiles.as_deref()).await;
                 let (estimate, billed) = match &self.costs {
                     Some(costs) => {
                         let estimate = costs.estimate(&report).await;
