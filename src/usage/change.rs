@@ -14,6 +14,7 @@
 //! go to the source together ([`UsageSource::collect_reads`]), so that a per-report limit such
 //! as Logs Insights' `--max-scan-gb` bounds them all, not each.
 
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::anomaly::{self, BASELINE_DAYS};
@@ -33,8 +34,9 @@ pub struct ChangeOptions {
     pub anomalies: bool,
 }
 
-/// The reads one report needs, checked before any is made.
-#[derive(Debug, Clone)]
+/// The reads one report needs, checked before any is made. Serialisable so that a report
+/// task can keep it between polls.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChangePlan {
     top_n: usize,
     current: UsageQuery,
@@ -103,21 +105,16 @@ impl ChangePlan {
         .flatten()
     }
 
-    /// Reads the source (one read after the other, under one `--max-scan-gb` budget where
-    /// the source has one) and puts the report together.
-    pub async fn collect(
-        &self,
-        source: &dyn UsageSource,
-        progress: &dyn ProgressSink,
-        cancel: &CancellationToken,
-    ) -> Result<UsageReport, SourceError> {
+    /// The reads, in order (the period, the previous period, the anomaly baseline), each
+    /// with the phase announced before it.
+    pub fn read_list(&self) -> Vec<Read<'_>> {
         fn phased<'a>(query: Option<&'a UsageQuery>, phase: &'a str) -> Option<Read<'a>> {
             query.map(|query| Read {
                 query,
                 phase: Some(phase),
             })
         }
-        let reads: Vec<Read<'_>> = [
+        [
             Some(Read {
                 query: &self.current,
                 phase: None,
@@ -130,11 +127,27 @@ impl ChangePlan {
         ]
         .into_iter()
         .flatten()
-        .collect();
-        let mut reports = source
-            .collect_reads(&reads, progress, cancel)
-            .await?
-            .into_iter();
+        .collect()
+    }
+
+    /// Reads the source (one read after the other, under one `--max-scan-gb` budget where
+    /// the source has one) and puts the report together.
+    pub async fn collect(
+        &self,
+        source: &dyn UsageSource,
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<UsageReport, SourceError> {
+        let reports = source
+            .collect_reads(&self.read_list(), progress, cancel)
+            .await?;
+        self.assemble(reports)
+    }
+
+    /// The report from the reports of [`Self::read_list`]'s reads, in their order (however
+    /// they were read: within one call, or across a task's polls).
+    pub fn assemble(&self, reports: Vec<UsageReport>) -> Result<UsageReport, SourceError> {
+        let mut reports = reports.into_iter();
         let mut next = || {
             reports.next().ok_or_else(|| {
                 SourceError::Internal("the source returned fewer reports than reads".to_owned())

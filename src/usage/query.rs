@@ -210,8 +210,9 @@ impl UsageFilters {
     }
 }
 
-/// A validated request for a usage report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A validated request for a usage report. Serialisable so that a report task can keep it
+/// between polls (read back only from the server's own task records).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageQuery {
     start: Timestamp,
     end: Timestamp,
