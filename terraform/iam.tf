@@ -52,6 +52,15 @@ locals {
         Resource = ["*"]
       },
       {
+        # Names, tags and models of the application inference profiles the logs name
+        # (by_inference_profile; the estimate prices a profile as its model): this account's
+        # profiles only, in whichever region a profile lives (its ARN says which).
+        Sid      = "ReadApplicationInferenceProfiles"
+        Effect   = "Allow"
+        Action   = ["bedrock:GetInferenceProfile", "bedrock:ListTagsForResource"]
+        Resource = ["arn:${local.partition}:bedrock:*:${local.account_id}:application-inference-profile/*"]
+      },
+      {
         Sid    = "SessionTable"
         Effect = "Allow"
         Action = [

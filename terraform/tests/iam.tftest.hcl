@@ -21,11 +21,12 @@ run "lambda_role_is_least_privilege" {
     condition = {
       for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Sid => s.Action
       } == {
-      WriteOwnLogs              = ["logs:CreateLogStream", "logs:PutLogEvents"]
-      ReadBedrockInvocationLogs = ["logs:StartQuery", "logs:FilterLogEvents"]
-      FollowInsightsQueries     = ["logs:GetQueryResults", "logs:StopQuery"]
-      ReadPriceList             = ["pricing:GetProducts"]
-      ReadBedrockMetrics        = ["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"]
+      WriteOwnLogs                     = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      ReadBedrockInvocationLogs        = ["logs:StartQuery", "logs:FilterLogEvents"]
+      FollowInsightsQueries            = ["logs:GetQueryResults", "logs:StopQuery"]
+      ReadPriceList                    = ["pricing:GetProducts"]
+      ReadBedrockMetrics               = ["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"]
+      ReadApplicationInferenceProfiles = ["bedrock:GetInferenceProfile", "bedrock:ListTagsForResource"]
       SessionTable = [
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -35,7 +36,7 @@ run "lambda_role_is_least_privilege" {
         "dynamodb:ConditionCheckItem",
       ]
     }
-    error_message = "The role must allow exactly the log, query, price list, metrics and table actions the server uses (Cost Explorer is off by default)."
+    error_message = "The role must allow exactly the log, query, price list, metrics, inference profile and table actions the server uses (Cost Explorer is off by default)."
   }
 
   assert {
@@ -50,7 +51,10 @@ run "lambda_role_is_least_privilege" {
       FollowInsightsQueries = ["*"]
       ReadPriceList         = ["*"]
       ReadBedrockMetrics    = ["*"]
-      SessionTable          = ["arn:aws:dynamodb:eu-west-1:123456789012:table/bedrock-usage-mcp-sessions"]
+      # Application inference profiles only (no foundation models, no system profiles), of
+      # this account, in any region.
+      ReadApplicationInferenceProfiles = ["arn:aws:bedrock:*:123456789012:application-inference-profile/*"]
+      SessionTable                     = ["arn:aws:dynamodb:eu-west-1:123456789012:table/bedrock-usage-mcp-sessions"]
     }
     error_message = "Every statement must be scoped to its resource; only the actions without resource-level permissions (GetQueryResults/StopQuery, GetProducts, ListMetrics/GetMetricData) may use *."
   }
