@@ -121,6 +121,7 @@ async fn field_names_are_the_contract() {
             "by_operation",
             "by_inference_region",
             "by_metadata",
+            "by_inference_profile",
             "skipped_records",
             "warnings",
         ])
@@ -148,6 +149,14 @@ async fn field_names_are_the_contract() {
         for row in report[section].as_array().unwrap() {
             assert_eq!(keys(row), row_keys, "{section}");
         }
+    }
+    // A breakdown row plus what is known of the profile (resolved by the report tool).
+    let mut profile_keys = row_keys.clone();
+    profile_keys.extend(["name", "tags", "models", "resolved_by"]);
+    let profiles = report["by_inference_profile"].as_array().unwrap();
+    assert_eq!(profiles.len(), 2, "the sample's profile and (none)");
+    for row in profiles {
+        assert_eq!(keys(row), profile_keys, "by_inference_profile");
     }
     let by_metadata = report["by_metadata"].as_array().unwrap();
     assert_eq!(by_metadata.len(), 2, "one breakdown per requested key");
