@@ -410,6 +410,16 @@ fn the_binary_wires_them_to_the_sample_alone() {
         .unwrap();
     assert!(!sources.is_empty());
     assert!(sources.iter().all(|s| s["source"] == "synthetic-sample"));
+    // The sample's profile catalogue resolves its application profile to Claude 3.5 Haiku,
+    // which the synthetic prices then price.
+    let profile = (sources.iter())
+        .find(|s| s["model"] == APP_PROFILE)
+        .unwrap_or_else(|| panic!("the profile is priced: {:.600}", priced["estimated_cost"]));
+    assert_eq!(
+        profile["product"]["name"],
+        "Claude 3.5 Haiku (Amazon Bedrock Edition)"
+    );
+    assert_eq!(profile["rates_per_million"]["output"], "4.000000");
     let billed = &priced["billed_cost"];
     assert_eq!(billed["source"], "synthetic-sample", "{billed}");
     assert_eq!(billed["requests_sent"], 0);

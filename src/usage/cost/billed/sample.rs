@@ -50,12 +50,12 @@ const GUARDED_CALLER: &str =
 /// What a guarded call costs: two text units at 0.15 per 1,000 text units, in micro-units.
 const GUARDRAIL_MICROS_PER_CALL: i64 = 300;
 
-/// The model the sample's application inference profile routes to (Claude 3.5 Haiku in
-/// us-east-1, as the sample's synthetic profile catalogue says): its calls are billed under
-/// that model, as Bedrock bills them.
+/// The model the sample's application inference profile routes to, from the sample's synthetic
+/// profile catalogue (Claude 3.5 Haiku in us-east-1): its calls are billed under that model,
+/// as Bedrock bills them.
 pub fn profile_model(arn: &str) -> Option<&'static str> {
-    (arn == crate::usage::source::synthetic::MODELS[5])
-        .then_some("anthropic.claude-3-5-haiku-20241022-v1:0")
+    use crate::usage::profiles::synthetic::{SAMPLE_PROFILE_ARN, SAMPLE_PROFILE_MODEL};
+    (arn == SAMPLE_PROFILE_ARN).then_some(SAMPLE_PROFILE_MODEL)
 }
 
 /// The synthetic bill of the bundled sample whose clock says what today is.
