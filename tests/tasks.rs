@@ -72,7 +72,7 @@ async fn a_2025_11_25_task_runs_to_its_result() {
     };
     assert_eq!(
         init_caps["tasks"],
-        json!({ "cancel": {}, "requests": { "tools": { "call": {} } } })
+        json!({ "list": {}, "cancel": {}, "requests": { "tools": { "call": {} } } })
     );
     assert!(init_caps.get("extensions").is_none(), "{init_caps}");
 

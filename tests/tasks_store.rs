@@ -1,8 +1,9 @@
 //! The task records of the session store ([`TaskStore`]), run against both implementations:
 //! the in-memory store, and two DynamoDB store objects on one table (moto), as two Lambda
 //! instances would hold. What the tasks of `server::tasks` rely on: a created task is read
-//! back at once by either handle, an expired one reads as gone, and of two replacements of
-//! one version only one is stored.
+//! back at once by either handle, an expired one reads as gone, of two replacements of
+//! one version only one is stored, an owner's tasks are listed (2025-11-25 `tasks/list`),
+//! and a creation that fails holds none of its owner's places.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -184,6 +185,175 @@ async fn an_owner_holds_a_bounded_number_of_live_tasks(dynamo: bool) {
         .unwrap();
 }
 
+/// `list_tasks` gives an owner's live tasks, created through either handle, and no one
+/// else's; expired ones are not listed.
+async fn an_owners_live_tasks_are_listed(dynamo: bool) {
+    let (a, b, _moto) = stores(dynamo).await;
+    let mut mine = Vec::new();
+    for i in 0..5 {
+        let store = if i % 2 == 0 { &a } else { &b };
+        let record = task(60_000, "{}");
+        store.tasks().unwrap().create_task(&record).await.unwrap();
+        mine.push(record.id);
+    }
+    a.tasks()
+        .unwrap()
+        .create_task(&task(-1_000, "{}"))
+        .await
+        .unwrap();
+    let other = TaskRecord {
+        owner: "session:other".to_owned(),
+        ..task(60_000, "{}")
+    };
+    b.tasks().unwrap().create_task(&other).await.unwrap();
+
+    for store in [&a, &b] {
+        let mut listed = store
+            .tasks()
+            .unwrap()
+            .list_tasks("session:abc")
+            .await
+            .unwrap();
+        listed.sort();
+        mine.sort();
+        assert_eq!(listed, mine);
+        let theirs = store
+            .tasks()
+            .unwrap()
+            .list_tasks("session:other")
+            .await
+            .unwrap();
+        assert_eq!(theirs, vec![other.id.clone()]);
+        assert!(
+            store
+                .tasks()
+                .unwrap()
+                .list_tasks("session:nobody")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+/// A creation refused because its id is taken (by another owner's task) leaves the owner's
+/// places as they were: it is not listed, and all `MAX_TASKS_PER_OWNER` places stay free.
+async fn a_refused_creation_keeps_no_place(dynamo: bool) {
+    let (a, b, _moto) = stores(dynamo).await;
+    let taken = TaskRecord {
+        owner: "session:first".to_owned(),
+        ..task(60_000, "{}")
+    };
+    a.tasks().unwrap().create_task(&taken).await.unwrap();
+    let clash = TaskRecord {
+        id: taken.id.clone(),
+        ..task(60_000, "{}")
+    };
+    let refused = b.tasks().unwrap().create_task(&clash).await;
+    assert!(
+        matches!(refused, Err(StoreError::AlreadyExists(_))),
+        "{refused:?}"
+    );
+    assert!(
+        a.tasks()
+            .unwrap()
+            .list_tasks("session:abc")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    fill_every_place(&a).await;
+}
+
+/// Creates `MAX_TASKS_PER_OWNER` tasks for the test owner (all must fit), then checks the
+/// next is refused.
+async fn fill_every_place(store: &Arc<dyn SessionStore>) {
+    for i in 0..MAX_TASKS_PER_OWNER {
+        let created = store
+            .tasks()
+            .unwrap()
+            .create_task(&task(60_000, "{}"))
+            .await;
+        assert!(created.is_ok(), "place {i}: {created:?}");
+    }
+    let over = store
+        .tasks()
+        .unwrap()
+        .create_task(&task(60_000, "{}"))
+        .await;
+    assert!(matches!(over, Err(StoreError::Full(_))), "{over:?}");
+}
+
+/// A DynamoDB client whose `PutItem` of a task record (`T#…`) fails before it is sent, as
+/// a throttled or unreachable table would fail it; every other call goes through.
+fn failing_task_writes(client: &aws_sdk_dynamodb::Client) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+    use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+    use aws_sdk_dynamodb::error::BoxError;
+
+    #[derive(Debug)]
+    struct FailTaskWrites;
+    impl Intercept for FailTaskWrites {
+        fn name(&self) -> &'static str {
+            "FailTaskWrites"
+        }
+        fn read_before_transmit(
+            &self,
+            context: &BeforeTransmitInterceptorContextRef<'_>,
+            _: &RuntimeComponents,
+            _: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let request = context.request();
+            let put =
+                (request.headers().get("x-amz-target")).is_some_and(|t| t.ends_with("PutItem"));
+            let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default());
+            if put && body.contains("\"T#") {
+                return Err("injected failure of a task write".into());
+            }
+            Ok(())
+        }
+    }
+    let config = client
+        .config()
+        .to_builder()
+        .interceptor(FailTaskWrites)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// DynamoDB: a task whose place was reserved in its owner's item but whose own write then
+/// failed gives the place back (it used to hold it until the task's expiry).
+#[tokio::test]
+async fn a_failed_task_write_gives_its_place_back() {
+    let moto = Moto::shared();
+    let client = moto.dynamodb();
+    let table = unique_table("tasks");
+    assert!(create_table(&client, &table).await.unwrap());
+    let failing = DynamoStore::new(failing_task_writes(&client), &table);
+    let healthy: Arc<dyn SessionStore> = Arc::new(DynamoStore::new(client, &table));
+    for _ in 0..3 {
+        let refused = failing
+            .tasks()
+            .unwrap()
+            .create_task(&task(60_000, "{}"))
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Backend(_))),
+            "{refused:?}"
+        );
+    }
+    assert!(
+        healthy
+            .tasks()
+            .unwrap()
+            .list_tasks("session:abc")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    fill_every_place(&healthy).await;
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod memory {
@@ -200,5 +370,7 @@ both!(
     one_of_two_racing_replacements_is_stored,
     expired_tasks_are_gone,
     oversized_tasks_are_refused,
-    an_owner_holds_a_bounded_number_of_live_tasks
+    an_owner_holds_a_bounded_number_of_live_tasks,
+    an_owners_live_tasks_are_listed,
+    a_refused_creation_keeps_no_place
 );

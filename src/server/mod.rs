@@ -158,7 +158,7 @@ impl McpServer {
 
     /// The server's capabilities for a request of `era` at `version`: [`McpServer::capabilities`]
     /// plus tasks as that revision declares them (2026-07-28: the extension; 2025-11-25:
-    /// `tasks`, without `list`, which would need an index of each owner's tasks).
+    /// `tasks` with `list`, `cancel` and task-augmented `tools/call`).
     pub fn capabilities_for(&self, era: crate::protocol::version::Era, version: &str) -> Value {
         let mut caps = self.capabilities();
         if self.offers_tasks() {
@@ -167,8 +167,7 @@ impl McpServer {
                     caps["extensions"] = json!({ tasks::TASKS_EXTENSION: {} });
                 }
                 crate::protocol::version::Era::Legacy if version == "2025-11-25" => {
-                    caps["tasks"] =
-                        json!({ "cancel": {}, "requests": { "tools": { "call": {} } } });
+                    caps["tasks"] = json!({ "list": {}, "cancel": {}, "requests": { "tools": { "call": {} } } });
                 }
                 crate::protocol::version::Era::Legacy => {}
             }

@@ -21,6 +21,11 @@ pub trait Session: Send + Sync {
     /// instance delivers it.
     async fn notify(&self, method: &str, params: Value) -> Result<(), SessionError>;
 
+    /// [`Session::notify`], but only if the client has opened the standalone stream (on any
+    /// instance, at any time in the session): for news the client also gets by polling, so
+    /// nothing is stored for a client that never listens. Returns whether it was sent.
+    async fn notify_if_listening(&self, method: &str, params: Value) -> Result<bool, SessionError>;
+
     /// The resources the client is subscribed to.
     async fn subscriptions(&self) -> Result<BTreeSet<String>, SessionError>;
 

@@ -68,4 +68,9 @@ impl TaskBook for StoreTaskBook {
             .await
             .map_err(book_error)
     }
+
+    async fn list(&self, owner: &str) -> Result<Vec<String>, TaskBookError> {
+        let ids = self.store()?.list_tasks(owner).await.map_err(book_error)?;
+        Ok(ids.into_iter().map(|id| id.as_str().to_owned()).collect())
+    }
 }

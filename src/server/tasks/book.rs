@@ -42,4 +42,7 @@ pub trait TaskBook: Send + Sync {
     /// Stores `task` if the stored version is `task.version - 1`; `false` if another writer
     /// stored that version first (or the task expired).
     async fn replace(&self, task: &StoredTask) -> Result<bool, TaskBookError>;
+    /// The ids of `owner`'s live tasks (at most the store's per-owner bound), in no
+    /// particular order; an id may name a task that has gone since.
+    async fn list(&self, owner: &str) -> Result<Vec<String>, TaskBookError>;
 }

@@ -6,6 +6,23 @@ use serde_json::{Map, Value};
 
 use super::TaskStep;
 
+/// The longest `statusMessage` taken from a tool's error text.
+const MAX_STATUS_MESSAGE_CHARS: usize = 500;
+
+/// A failed task's `statusMessage` ("SHOULD include a statusMessage field with diagnostic
+/// information"): the tool error's first text, shortened.
+fn tool_error_message(result: &Value) -> String {
+    let text = (result["content"].as_array().into_iter().flatten())
+        .find_map(|c| c["text"].as_str())
+        .unwrap_or("the tool reported an error");
+    let mut message = format!("Tool execution failed: {text}");
+    if let Some((cut, _)) = message.char_indices().nth(MAX_STATUS_MESSAGE_CHARS) {
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TaskData {
@@ -48,8 +65,16 @@ impl TaskData {
         }
     }
 
-    /// Records the outcome of a step taken at `now_ms`.
-    pub fn apply(&mut self, step: Result<TaskStep, rmcp::model::ErrorData>, now_ms: u64) {
+    /// Records the outcome of a step taken at `now_ms`. A tool result with `isError` ends
+    /// the task `failed` when `tool_error_fails` (2025-11-25: "For tool calls specifically,
+    /// this includes cases where the tool call result has `isError` set to true"), else
+    /// `completed` (2026-07-28, where `failed` is for JSON-RPC errors only).
+    pub fn apply(
+        &mut self,
+        step: Result<TaskStep, rmcp::model::ErrorData>,
+        now_ms: u64,
+        tool_error_fails: bool,
+    ) {
         self.updated_ms = now_ms;
         self.responses.clear();
         self.input_requests.clear();
@@ -66,10 +91,16 @@ impl TaskData {
                 self.status_message = None;
             }
             Ok(TaskStep::Done(result)) => {
-                self.status = TaskStatus::Completed;
+                let failed = tool_error_fails && result.is_error == Some(true);
+                let result = serde_json::to_value(result).unwrap_or_default();
+                self.status = if failed {
+                    TaskStatus::Failed
+                } else {
+                    TaskStatus::Completed
+                };
                 self.state = Value::Null;
-                self.status_message = None;
-                self.result = Some(serde_json::to_value(result).unwrap_or_default());
+                self.status_message = failed.then(|| tool_error_message(&result));
+                self.result = Some(result);
             }
             Err(error) => {
                 self.status = TaskStatus::Failed;

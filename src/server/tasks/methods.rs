@@ -152,7 +152,7 @@ impl McpServer {
         self.inner.tasks.as_ref()
     }
 
-    fn book(&self) -> Result<&Arc<dyn TaskBook>, HandlerError> {
+    pub(super) fn book(&self) -> Result<&Arc<dyn TaskBook>, HandlerError> {
         self.task_book()
             .ok_or_else(|| HandlerError::internal("this server keeps no tasks"))
     }
@@ -190,7 +190,8 @@ impl McpServer {
             result: None,
             error: None,
         };
-        data.apply(Ok(step), now);
+        let modern = ctx.era() == Era::Modern;
+        data.apply(Ok(step), now, !modern);
         let id = random_id();
         let mut record = StoredTask {
             id: id.clone(),
@@ -199,7 +200,6 @@ impl McpServer {
             expires_at_ms: now + ttl_ms,
             data: encode(&data)?,
         };
-        let modern = ctx.era() == Era::Modern;
         match book.create(&record).await {
             Ok(()) => {}
             Err(TaskBookError::TooLarge { .. } | TaskBookError::Full(_))
@@ -231,7 +231,7 @@ impl McpServer {
         let known = match method {
             "tasks/get" | "tasks/cancel" => true,
             "tasks/update" => modern,
-            "tasks/result" => !modern,
+            "tasks/result" | "tasks/list" => !modern,
             _ => false,
         };
         if !known || !self.era_has_tasks(ctx) {
@@ -246,6 +246,7 @@ impl McpServer {
             "tasks/get" => self.get_task(ctx, params.as_ref()).await,
             "tasks/update" => self.update_task(ctx, params.as_ref()).await,
             "tasks/cancel" => self.cancel_task(ctx, params.as_ref()).await,
+            "tasks/list" => self.list_tasks(ctx, params.as_ref()).await,
             _ => self.task_result(ctx, params.as_ref()).await,
         })
     }
@@ -284,7 +285,7 @@ impl McpServer {
             )),
         };
         let mut next = data;
-        next.apply(step, unix_now_ms());
+        next.apply(step, unix_now_ms(), ctx.era() == Era::Legacy);
         let mut record = StoredTask {
             version: stored.version + 1,
             data: encode(&next)?,
@@ -309,17 +310,22 @@ impl McpServer {
         }
     }
 
+    /// Loads the task and runs its next step if it wants one; also says whether the step
+    /// this poll stored changed the task's status (a poll that lost the race to store it
+    /// leaves that news to the winner).
     async fn poll(
         &self,
         ctx: &RequestContext,
         id: &str,
-    ) -> Result<(StoredTask, TaskData), HandlerError> {
+    ) -> Result<(StoredTask, TaskData, bool), HandlerError> {
         let (stored, data) = self.load_owned(ctx, id).await?;
-        if data.wants_step() {
-            self.advance(ctx, stored, data).await
-        } else {
-            Ok((stored, data))
+        if !data.wants_step() {
+            return Ok((stored, data, false));
         }
+        let (before, version) = (data.status, stored.version);
+        let (stored, data) = self.advance(ctx, stored, data).await?;
+        let changed = stored.version == version + 1 && data.status != before;
+        Ok((stored, data, changed))
     }
 
     async fn get_task(
@@ -328,7 +334,10 @@ impl McpServer {
         params: Option<&Value>,
     ) -> Result<Value, HandlerError> {
         let id = task_id(params)?;
-        let (_, data) = self.poll(ctx, &id).await?;
+        let (_, data, changed) = self.poll(ctx, &id).await?;
+        if changed {
+            self.status_to_listener(ctx, &id, &data).await;
+        }
         Ok(match ctx.era() {
             Era::Modern => wire::modern_detailed(&id, &data),
             Era::Legacy => wire::legacy_task(&id, &data),
@@ -410,8 +419,13 @@ impl McpServer {
         params: Option<&Value>,
     ) -> Result<Value, HandlerError> {
         let id = task_id(params)?;
+        let mut seen = None;
         loop {
-            let (_, data) = self.poll(ctx, &id).await?;
+            let (_, data, changed) = self.poll(ctx, &id).await?;
+            if changed || seen.is_some_and(|status| status != data.status) {
+                self.status_on_stream(ctx, &id, &data).await?;
+            }
+            seen = Some(data.status);
             match data.status {
                 TaskStatus::Completed => {
                     let result = data.result.unwrap_or_default();

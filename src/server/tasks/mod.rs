@@ -9,14 +9,18 @@
 //!
 //! The two eras see the same tasks in their own shapes (`wire`): the 2025-11-25 experimental
 //! tasks (`params.task` on `tools/call`, `{task}` results, `tasks/get|result|list|cancel`,
-//! `ttl`/`pollInterval`) and the 2026-07-28 `io.modelcontextprotocol/tasks` extension
-//! (server-directed creation for clients that declare the extension, flat `resultType:
-//! "task"` results, `tasks/get|update|cancel`, `ttlMs`/`pollIntervalMs`, results inlined on
-//! `tasks/get`).
+//! `ttl`/`pollInterval`, `tasks/list` as `list` pages it, status notifications as `status`
+//! sends them, a tool error failing the task) and the 2026-07-28
+//! `io.modelcontextprotocol/tasks` extension (server-directed creation for clients that
+//! declare the extension, flat `resultType: "task"` results, `tasks/get|update|cancel`,
+//! `ttlMs`/`pollIntervalMs`, results inlined on `tasks/get`, a tool error a `completed`
+//! task's result).
 
 mod book;
 mod data;
+mod list;
 mod methods;
+mod status;
 mod wire;
 
 pub use book::{StoredTask, TaskBook, TaskBookError};

@@ -4,6 +4,7 @@
 //! Creation is conditional on the item being absent (or expired); a replacement on the
 //! stored `version` being the one before it, and the item not expired. A replacement the SDK
 //! retried after it had in fact succeeded finds its own `writer` token and counts as stored.
+//! An owner's tasks are listed from its owner item, never by a scan.
 
 use super::super::StoreError;
 use super::super::records::unix_now_ms;
@@ -107,12 +108,19 @@ impl TaskStore for DynamoStore {
     async fn create_task(&self, record: &TaskRecord) -> Result<(), StoreError> {
         // Refuse a record too large before it takes one of its owner's places.
         item::check_size(&to_item(record, &item::writer_token()), record.data.len())?;
-        self.reserve_task_slot(record).await?;
+        let reserved = self.reserve_task_slot(record).await?;
         let condition = "attribute_not_exists(pk) OR #expires_at_ms <= :now";
-        match self.put_task(record, condition, None).await? {
-            Ok(()) => Ok(()),
-            Err(()) => Err(StoreError::AlreadyExists(format!("task {}", record.id))),
+        let outcome = match self.put_task(record, condition, None).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(())) => Err(StoreError::AlreadyExists(format!("task {}", record.id))),
+            Err(e) => Err(e),
+        };
+        // The task was not written: give its place back, so that a failed creation does
+        // not hold one of the owner's places until the task's expiry.
+        if reserved && let Err(e) = self.release_task_slot(record).await {
+            tracing::warn!(error = %e, "a failed task creation's place could not be released");
         }
+        outcome
     }
 
     async fn load_task(&self, id: &TaskId) -> Result<Option<TaskRecord>, StoreError> {
@@ -130,5 +138,9 @@ impl TaskStore for DynamoStore {
             .put_task(record, condition, Some(("#version", ":previous", previous)))
             .await?;
         Ok(stored.is_ok())
+    }
+
+    async fn list_tasks(&self, owner: &str) -> Result<Vec<TaskId>, StoreError> {
+        self.owner_task_ids(owner).await
     }
 }

@@ -89,6 +89,14 @@ impl TaskStore for MemoryTasks {
             _ => Ok(false),
         }
     }
+
+    async fn list_tasks(&self, owner: &str) -> Result<Vec<TaskId>, StoreError> {
+        let now = unix_now_ms();
+        Ok((self.lock().values())
+            .filter(|t| t.owner == owner && t.expires_at_ms > now)
+            .map(|t| t.id.clone())
+            .collect())
+    }
 }
 
 #[cfg(test)]

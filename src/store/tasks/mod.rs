@@ -89,4 +89,10 @@ pub trait TaskStore: Send + Sync + 'static {
     /// returns whether it was stored. `false` means another writer got there first (or the
     /// task expired): reload it.
     async fn replace_task(&self, record: &TaskRecord) -> Result<bool, StoreError>;
+
+    /// The ids of `owner`'s live tasks: at most [`MAX_TASKS_PER_OWNER`], in no particular
+    /// order, read without scanning other owners' tasks. An id may name a task that has
+    /// expired since, or (DynamoDB, briefly) one whose creation is still under way: callers
+    /// load each task and check its owner.
+    async fn list_tasks(&self, owner: &str) -> Result<Vec<TaskId>, StoreError>;
 }

@@ -40,6 +40,17 @@ impl Session for StoredSession {
             .map_err(session_error)
     }
 
+    /// One read of the standalone stream's first event (its priming event, stored when a GET
+    /// opened it), then the notification if there is one.
+    async fn notify_if_listening(&self, method: &str, params: Value) -> Result<bool, SessionError> {
+        let key = StreamKey::new(self.id.clone(), StreamId::standalone());
+        let opened = self.store.read_events(&key, None, 1).await;
+        if opened.map_err(session_error)?.is_empty() {
+            return Ok(false);
+        }
+        self.notify(method, params).await.map(|()| true)
+    }
+
     async fn subscriptions(&self) -> Result<BTreeSet<String>, SessionError> {
         let record = self
             .store
