@@ -19,7 +19,7 @@
 //! | `S#<sid>`   | `R#<reply key>`                | `message`, `expires_at`                 |
 //! | `K#<name>`  | `SECRET`                       | `secret` (64 hex digits), `created_at`; no `expires_at`: never expires |
 //! | `T#<task>`  | `TASK`                         | `owner`, `version`, `data` (the task's JSON), `expires_at_ms`, `writer`, `expires_at` (see `task`) |
-//! | `TO#<owner>` | `TASKS`                        | `live` (a map of the owner's task ids to their expiry in ms), `version`, `writer`, `expires_at` (see `task_owner`: creating a task costs 1 R and 1 W more, to count the owner's live tasks) |
+//! | `TO#<owner>` | `TASKS`                        | `live` (a map of the owner's task ids to their expiry in ms), `version`, `writer`, `expires_at` (see `task_owner`: creating a task costs 1 R and 1 W more, to count the owner's live tasks, and 1 R and 1 W more again to give the place back if the task write fails; 2025-11-25 `tasks/list` reads it once a page, then each listed task) |
 //!
 //! A `K#` item holds a secret every instance on the table shares, such as the key that seals
 //! `requestState` (see [`SessionStore::shared_secret`]); the first instance that needs it
