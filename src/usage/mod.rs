@@ -18,7 +18,8 @@
 //! - [`profiles`]: application inference profiles resolved (Bedrock API, or the sample's
 //!   synthetic catalogue) behind a trait, for `by_inference_profile` and the estimate.
 //! - [`cost`]: estimated cost from the operator's table and the AWS Price List (no built-in
-//!   prices), in integer micro-units shown as decimal strings.
+//!   prices for real data; the bundled sample alone has made-up ones), in integer micro-units
+//!   shown as decimal strings.
 
 pub(crate) mod aggregate;
 pub(crate) mod anomaly;
