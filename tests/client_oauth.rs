@@ -14,6 +14,7 @@ use bedrock_usage_mcp::client::{
     BearerAuth, ClientCredentials, ClientError, ClientOptions, McpClient,
 };
 use bedrock_usage_mcp::serve;
+use mcp_testkit::jsonrpc;
 use mcp_testkit::oauth::{LocalIssuer, OAuthServer, SCOPE};
 use serde_json::{Value, json};
 
@@ -380,11 +381,9 @@ async fn no_token_is_sent_to_plain_http_elsewhere() {
 async fn the_proxy_sends_the_token() {
     let (issuer, server) = setup().await;
     let lines = [
-        json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": { "name": "host", "version": "1" } } }),
-        json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
-        json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list" }),
+        jsonrpc::initialize(1, "2025-11-25", "host", json!({})),
+        jsonrpc::notification("notifications/initialized", Value::Null),
+        jsonrpc::request(2, "tools/list", Value::Null),
     ];
     let stdin: String = lines.iter().map(|l| format!("{l}\n")).collect();
     // Stdin closes at once: the proxy still answers what it read before ending the session.

@@ -9,6 +9,7 @@ use bedrock_usage_mcp::store::{MemoryStore, SessionId, SessionStore};
 use bedrock_usage_mcp::transport::TransportConfig;
 use http_body_util::BodyExt;
 use mcp_testkit::app::{App, body_json, call, content_type};
+use mcp_testkit::jsonrpc::{self, initialize, notification, request};
 use mcp_testkit::sse::{EventJson as _, SseReader};
 use serde_json::{Value, json};
 
@@ -100,8 +101,10 @@ async fn cancelled_requests_stop_and_send_no_response() {
     let mut stream = SseReader::new(response.into_body());
     stream.next(WAIT).await.expect("priming");
     stream.next(WAIT).await.expect("first progress");
-    let cancel = json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
-                         "params": { "requestId": 7, "reason": "test" } });
+    let cancel = notification(
+        "notifications/cancelled",
+        json!({ "requestId": 7, "reason": "test" }),
+    );
     assert_eq!(app.post(Some(&session), cancel).await.status(), 202);
     let rest = stream.until_response(Duration::from_secs(2)).await;
     assert!(
@@ -121,8 +124,7 @@ async fn a_cancelled_json_request_ends_its_post_without_a_body() {
     let post = app.post(Some(&session), call(5, "test_long_operation", args, None));
     let cancel = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let cancel = json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
-                             "params": { "requestId": 5 } });
+        let cancel = notification("notifications/cancelled", json!({ "requestId": 5 }));
         app.post(Some(&session), cancel).await.status()
     };
     let (response, cancelled) = tokio::join!(post, cancel);
@@ -145,8 +147,7 @@ async fn a_cancelled_json_request_ends_its_post_without_a_body() {
 async fn a_cancellation_for_an_id_not_in_flight_is_dropped() {
     let app = App::new(TransportConfig::default());
     let session = app.initialize("2025-11-25").await;
-    let cancel = json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
-                         "params": { "requestId": 42 } });
+    let cancel = notification("notifications/cancelled", json!({ "requestId": 42 }));
     assert_eq!(app.post(Some(&session), cancel).await.status(), 202);
     // Past the allowance for clocks of two instances: the cancellation is stale by now.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
@@ -171,7 +172,7 @@ async fn responses_that_answer_no_server_request_are_not_kept() {
     let id = SessionId::parse(&session).expect("a session id");
     let big = "x".repeat(256 * 1024);
     for fake in [json!("srv-made-up"), json!(7), json!("anything")] {
-        let reply = json!({ "jsonrpc": "2.0", "id": fake, "result": { "padding": big } });
+        let reply = jsonrpc::response(fake.clone(), json!({ "padding": big }));
         assert_eq!(app.post(Some(&session), reply).await.status(), 202);
         let kept = store
             .get_reply(&id, &fake.to_string())
@@ -238,7 +239,7 @@ async fn resource_updates_reach_subscribers_only() {
     let mut standalone = SseReader::new(app.get(&session, None).await.into_body());
     standalone.next(WAIT).await.expect("priming");
     let uri = "test://watched-resource";
-    let subscribe = json!({ "jsonrpc": "2.0", "id": 1, "method": "resources/subscribe", "params": { "uri": uri } });
+    let subscribe = request(1, "resources/subscribe", json!({ "uri": uri }));
     assert_eq!(
         body_json(app.post(Some(&session), subscribe).await).await["result"],
         json!({})
@@ -254,7 +255,7 @@ async fn resource_updates_reach_subscribers_only() {
     assert_eq!(note["method"], "notifications/resources/updated");
     assert_eq!(note["params"]["uri"], uri);
 
-    let unsubscribe = json!({ "jsonrpc": "2.0", "id": 3, "method": "resources/unsubscribe", "params": { "uri": uri } });
+    let unsubscribe = request(3, "resources/unsubscribe", json!({ "uri": uri }));
     app.post(Some(&session), unsubscribe).await;
     app.post(
         Some(&session),
@@ -290,7 +291,7 @@ async fn log_level_filters_messages_and_quiet_calls_answer_as_json() {
         .count();
     assert_eq!(logs, 3);
 
-    let set_level = json!({ "jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": { "level": "error" } });
+    let set_level = request(2, "logging/setLevel", json!({ "level": "error" }));
     assert_eq!(
         body_json(app.post(Some(&session), set_level).await).await["result"],
         json!({})
@@ -318,9 +319,9 @@ async fn batches_are_answered_for_2025_03_26_sessions() {
     let app = App::new(TransportConfig::default());
     let session = app.initialize("2025-03-26").await;
     let batch = json!([
-        { "jsonrpc": "2.0", "id": "a", "method": "ping" },
-        { "jsonrpc": "2.0", "method": "notifications/cancelled", "params": { "requestId": "zzz" } },
-        { "jsonrpc": "2.0", "id": "b", "method": "tools/call", "params": { "name": "test_simple_text" } },
+        request("a", "ping", Value::Null),
+        notification("notifications/cancelled", json!({ "requestId": "zzz" })),
+        request("b", "tools/call", json!({ "name": "test_simple_text" })),
     ]);
     let answer = body_json(app.post(Some(&session), batch).await).await;
     let answers = answer.as_array().expect("a JSON array");
@@ -337,7 +338,7 @@ async fn batches_are_answered_for_2025_03_26_sessions() {
         by_id("b")["result"]["content"][0]["text"],
         "This is a simple text response for testing."
     );
-    let notifications_only = json!([{ "jsonrpc": "2.0", "method": "notifications/initialized" }]);
+    let notifications_only = json!([notification("notifications/initialized", Value::Null)]);
     assert_eq!(
         app.post(Some(&session), notifications_only).await.status(),
         202
@@ -368,8 +369,10 @@ async fn server_to_client_requests_complete_with_the_clients_reply() {
         .expect("request");
     assert_eq!(request["method"], "elicitation/create");
     assert_eq!(request["params"]["message"], "Your name?");
-    let reply = json!({ "jsonrpc": "2.0", "id": request["id"],
-                        "result": { "action": "accept", "content": { "response": "Ada" } } });
+    let reply = jsonrpc::response(
+        request["id"].clone(),
+        json!({ "action": "accept", "content": { "response": "Ada" } }),
+    );
     assert_eq!(app.post(Some(&session), reply.clone()).await.status(), 202);
     let answer = stream.until_response(WAIT).await;
     let answer = answer.last().and_then(|e| e.json()).expect("answer");
@@ -432,7 +435,7 @@ async fn deleted_sessions_answer_404() {
     let deleted = app.initialize("2025-11-25").await;
     let kept = app.initialize("2025-11-25").await;
     assert_eq!(app.delete(&deleted).await.status(), 200);
-    let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    let ping = request(1, "ping", Value::Null);
     assert_eq!(app.post(Some(&deleted), ping.clone()).await.status(), 404);
     assert_eq!(app.delete(&deleted).await.status(), 404);
     assert_eq!(app.post(Some(&kept), ping).await.status(), 200);
@@ -450,14 +453,7 @@ async fn expired_sessions_answer_404() {
     // with a 1 s TTL is gone from second N + 1; waiting TTL + 1 s passes that whatever the load
     // (a slow machine only waits longer).
     let response = app
-        .post(
-            None,
-            json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": { "name": "tests", "version": "1" },
-            } }),
-        )
+        .post(None, initialize(0, "2025-11-25", "tests", json!({})))
         .await;
     assert_eq!(response.status(), 200);
     let session = response.headers()["mcp-session-id"]
@@ -465,7 +461,7 @@ async fn expired_sessions_answer_404() {
         .expect("ascii")
         .to_owned();
     tokio::time::sleep(ttl + Duration::from_secs(1)).await;
-    let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
+    let ping = request(1, "ping", Value::Null);
     assert_eq!(app.post(Some(&session), ping).await.status(), 404);
     assert_eq!(app.delete(&session).await.status(), 404);
 }
@@ -592,10 +588,7 @@ async fn browsers_on_allowed_origins_can_read_the_session_header() {
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .body(axum::body::Body::from(
-            json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {},
-                "clientInfo": { "name": "browser", "version": "1" } } })
-            .to_string(),
+            initialize(1, "2025-11-25", "browser", json!({})).to_string(),
         ))
         .expect("request");
     let response = app.send(request).await;

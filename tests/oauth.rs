@@ -27,6 +27,8 @@ use bedrock_usage_mcp::store::{DynamoStore, MemoryStore, SessionId, SessionStore
 use bedrock_usage_mcp::transport::{McpService, TransportConfig};
 use clap::Parser;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use mcp_testkit::app::modern_meta;
+use mcp_testkit::jsonrpc;
 use mcp_testkit::lambda::{GATEWAY_DOMAIN, InstanceSpec, LambdaHarness, Options, STAGE};
 use mcp_testkit::moto::{Moto, unique_table};
 use mcp_testkit::oauth::SigningKey;
@@ -256,9 +258,7 @@ async fn initialize(server: &Server, authorization: &[&str], query: &str) -> Ans
 
 /// [`initialize`] at `url`.
 async fn initialize_at(url: &str, authorization: &[&str]) -> Answer {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": { "name": "oauth-test", "version": "1" } } });
+    let body = jsonrpc::initialize(1, "2025-11-25", "oauth-test", json!({}));
     let mut request = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
@@ -275,10 +275,7 @@ async fn with_token(server: &Server, token: &str) -> Answer {
 
 /// A 2026-07-28 `tools/list`.
 async fn modern_list(server: &Server, token: Option<&str>) -> Answer {
-    let body = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": { "_meta": {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": { "name": "oauth-test", "version": "1" },
-        "io.modelcontextprotocol/clientCapabilities": {} } } });
+    let body = jsonrpc::request(2, "tools/list", json!({ "_meta": modern_meta(json!({})) }));
     let mut request = reqwest::Client::new()
         .post(server.resource())
         .header("content-type", "application/json")
@@ -373,7 +370,7 @@ async fn a_valid_token_is_accepted_in_both_eras() {
         .to_str()
         .expect("ascii")
         .to_owned();
-    let note = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let note = jsonrpc::notification("notifications/initialized", Value::Null);
     let in_session = |token: Option<String>| {
         let mut request = reqwest::Client::new()
             .post(server.resource())
@@ -807,7 +804,7 @@ async fn sessions_are_bound_to_their_principal(backend: Backend) {
         .to_str()
         .expect("ascii")
         .to_owned();
-    let note = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let note = jsonrpc::notification("notifications/initialized", Value::Null);
     let post = |server, token, body| {
         in_session(
             server,
@@ -854,7 +851,7 @@ async fn sessions_are_bound_to_their_principal(backend: Backend) {
         assert!(!format!("{item:?}").contains(signature), "no token stored");
     }
 
-    let ping = json!({ "jsonrpc": "2.0", "id": 7, "method": "ping" });
+    let ping = jsonrpc::request(7, "ping", Value::Null);
     for (who, token) in &strangers {
         for server in [&one, &two] {
             let posted = post(server, token, ping.clone()).await;
@@ -1002,15 +999,13 @@ async fn request_state_is_bound_to_its_principal() {
     let (alice, bob) = (token("alice"), token("bob"));
     let tool = "test_input_required_result_multi_round";
     let call = |token: String, extra: Value| {
-        let mut params = json!({ "name": tool, "_meta": {
-            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientInfo": { "name": "oauth-test", "version": "1" },
-            "io.modelcontextprotocol/clientCapabilities": { "elicitation": {} } } });
+        let mut params =
+            json!({ "name": tool, "_meta": modern_meta(json!({ "elicitation": {} })) });
         params
             .as_object_mut()
             .expect("object")
             .extend(extra.as_object().cloned().unwrap_or_default());
-        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params });
+        let body = jsonrpc::request(1, "tools/call", params);
         let request = reqwest::Client::new()
             .post(server.resource())
             .header("content-type", "application/json")

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail, ensure};
+use mcp_testkit::jsonrpc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -93,7 +94,7 @@ impl VirtualClient {
         let session = self.initialize().await?;
         self.notify(
             &session,
-            json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+            jsonrpc::notification("notifications/initialized", Value::Null),
         )
         .await?;
         let tools = self
@@ -214,11 +215,7 @@ impl VirtualClient {
     }
 
     async fn initialize(&mut self) -> Result<String> {
-        let params = json!({
-            "protocolVersion": LEGACY,
-            "capabilities": {},
-            "clientInfo": { "name": "soak", "version": "1" }
-        });
+        let params = jsonrpc::initialize(0, LEGACY, "soak", json!({}))["params"].take();
         let (answer, session) = self.exchange(None, "initialize", params).await?;
         ensure!(
             answer["result"]["protocolVersion"] == LEGACY,
@@ -247,10 +244,7 @@ impl VirtualClient {
     ) -> Result<(Value, Option<String>)> {
         loop {
             let (id, ticket, response) = self
-                .post_taken(
-                    session,
-                    |id| json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }),
-                )
+                .post_taken(session, |id| jsonrpc::request(id, method, params.clone()))
                 .await?;
             let status = response.status();
             let session_id = response
@@ -311,7 +305,7 @@ impl VirtualClient {
             }
         }
         Stats::add(&self.stats.deletes);
-        let ping = |id| json!({ "jsonrpc": "2.0", "id": id, "method": "ping" });
+        let ping = |id| jsonrpc::request(id, "ping", Value::Null);
         let (_, _, response) = self.post_taken(Some(session), ping).await?;
         ensure!(
             response.status() == 404,
@@ -339,10 +333,8 @@ impl VirtualClient {
         loop {
             let (id, writer, response) = self
                 .post_taken(Some(session), |id| {
-                    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
-                        "name": "test_long_operation",
-                        "arguments": { "steps": steps, "interval_ms": interval_ms },
-                        "_meta": { "progressToken": token(id) } } })
+                    let arguments = json!({ "steps": steps, "interval_ms": interval_ms });
+                    jsonrpc::call(id, "test_long_operation", arguments, Some(&token(id)))
                 })
                 .await?;
             let token = token(id);
@@ -401,8 +393,10 @@ impl VirtualClient {
                     Plan::Cancel(after) if call.progress.len() >= after => {
                         acted = true;
                         cancelled = true;
-                        let cancel = json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
-                                             "params": { "requestId": call.id.clone(), "reason": "soak" } });
+                        let cancel = jsonrpc::notification(
+                            "notifications/cancelled",
+                            json!({ "requestId": call.id.clone(), "reason": "soak" }),
+                        );
                         self.notify(session, cancel).await?;
                         Stats::add(&self.stats.cancels);
                     }
