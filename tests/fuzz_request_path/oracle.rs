@@ -1,5 +1,6 @@
 //! What every answer of the request path must be, whatever was sent.
 
+use bedrock_usage_mcp::client::SseDecoder;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
@@ -108,26 +109,23 @@ fn messages(reply: &Reply, batch: bool) -> Result<Vec<Value>, String> {
     ))
 }
 
-/// The data of each SSE event, as JSON (events without data, such as priming events and
-/// comments, carry none). A cut last event is ignored.
+/// The data of each SSE event, as JSON, read with the client's parser (events without data,
+/// such as priming events and comments, carry none). A cut last event is ignored.
 fn sse_messages(body: &[u8]) -> Result<Vec<Value>, String> {
-    let text = std::str::from_utf8(body).map_err(|e| format!("SSE that is not UTF-8: {e}"))?;
-    let text = text.replace("\r\n", "\n");
-    let complete = text.rsplit_once("\n\n").map_or("", |(done, _)| done);
+    std::str::from_utf8(body).map_err(|e| format!("SSE that is not UTF-8: {e}"))?;
     let mut out = Vec::new();
-    for event in complete.split("\n\n") {
-        let data: Vec<&str> = event
-            .lines()
-            .filter_map(|line| line.strip_prefix("data:"))
-            .map(|d| d.strip_prefix(' ').unwrap_or(d))
-            .collect();
-        let data = data.join("\n");
-        if data.is_empty() {
+    for event in SseDecoder::default().push(body) {
+        if event.data.is_empty() {
             continue;
         }
-        match serde_json::from_str::<Value>(&data) {
+        match serde_json::from_str::<Value>(&event.data) {
             Ok(value) => out.push(value),
-            Err(e) => return Err(format!("SSE data that is not JSON ({e}): {data:.300}")),
+            Err(e) => {
+                return Err(format!(
+                    "SSE data that is not JSON ({e}): {:.300}",
+                    event.data
+                ));
+            }
         }
     }
     Ok(out)
