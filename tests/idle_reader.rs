@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use bedrock_usage_mcp::store::{
     ChangeSignal, DynamoStore, EventSeq, MemoryStore, SessionId, SessionRecord, SessionStore,
     SessionUpdate, StoreError, StoredEvent, StreamKey, Topic, dynamodb,
@@ -21,6 +20,7 @@ use bedrock_usage_mcp::store::{
 use bedrock_usage_mcp::transport::TransportConfig;
 use mcp_conformance::conformance_server;
 use mcp_testkit::app::{App, body_json, call};
+use mcp_testkit::moto::dynamodb_at;
 use mcp_testkit::sse::{EventJson as _, SseReader};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -35,13 +35,9 @@ struct PollingStore {
 }
 
 /// A DynamoDB store with the default settings that never reaches a table (it makes no request
-/// unless asked to).
+/// unless asked to; its endpoint, port 1 on loopback, would refuse one).
 fn offline_dynamo_store() -> DynamoStore {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .build();
-    DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), "unused")
+    DynamoStore::new(dynamodb_at("http://127.0.0.1:1"), "unused")
 }
 
 impl PollingStore {

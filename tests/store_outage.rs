@@ -6,10 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use axum::Router;
 use axum::body::Body;
-use bedrock_usage_mcp::aws::http_client;
 use bedrock_usage_mcp::store::{
     ChangeSignal, DynamoStore, EventSeq, SessionId, SessionRecord, SessionStore, SessionUpdate,
     StoreArgs, StoreError, StoredEvent, StreamKey, Topic,
@@ -19,6 +17,7 @@ use clap::Parser;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use mcp_conformance::conformance_server;
+use mcp_testkit::moto::dynamodb_at;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -161,15 +160,8 @@ async fn a_black_holed_dynamodb_is_answered_503_within_the_store_timeouts() {
             held.push(socket);
         }
     });
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(format!("http://{addr}"))
-        .http_client(http_client())
-        .build();
     let args = default_store_args();
-    let client = args.with_timeouts(&aws_sdk_dynamodb::Client::from_conf(config));
+    let client = args.with_timeouts(&dynamodb_at(&format!("http://{addr}")));
     let store = Arc::new(DynamoStore::new(client, "sessions"));
     let operation = Duration::from_millis(args.operation_timeout_ms);
     let slowest = assert_all_unavailable(

@@ -97,14 +97,7 @@ impl Moto {
 
     /// A DynamoDB client for this server, with dummy credentials.
     pub fn dynamodb(&self) -> Client {
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-            .endpoint_url(&self.endpoint)
-            .http_client(http_client())
-            .build();
-        Client::from_conf(config)
+        dynamodb_at(&self.endpoint)
     }
 
     /// The environment that points the standard AWS configuration at this server, with
@@ -131,6 +124,19 @@ impl Drop for Moto {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
     }
+}
+
+/// A DynamoDB client for an endpoint on this machine (moto, or a stand-in that misbehaves),
+/// with dummy credentials, in [`REGION`], on the product's HTTPS client.
+pub fn dynamodb_at(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .endpoint_url(endpoint)
+        .http_client(http_client())
+        .build();
+    Client::from_conf(config)
 }
 
 /// What `op` returns, and the DynamoDB requests `store` made while it ran (the requests one
