@@ -1,35 +1,25 @@
 //! What crossing instances costs with the DynamoDB store: the added latency per hop and the
-//! DynamoDB requests per tool call. Starts `moto_server` on 127.0.0.1 and two in-process
-//! "instances" (two stores on one table, each with its own in-process wake-ups).
+//! DynamoDB requests per tool call. Starts moto on 127.0.0.1 (the test kit's `Moto`, which
+//! answers one request at a time, as in the tests) and two in-process "instances" (two stores
+//! on one table, each with its own in-process wake-ups).
 //!
 //! Also the latency of the first event after an idle spell, which the idle reader's back-off
 //! (the poll interval doubling up to `DEFAULT_MAX_POLL_INTERVAL`) adds to.
 //!
 //! `cargo run --release --example cross_instance_latency -- [POLL_MS] [ROUNDS] [IDLE_ROUNDS]`
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use bedrock_usage_mcp::store::dynamodb::{self, DynamoStore, create_table};
 use bedrock_usage_mcp::transport::TransportConfig;
 use http_body_util::BodyExt;
 use mcp_conformance::conformance_server;
 use mcp_testkit::app::App;
 use mcp_testkit::jsonrpc::{self, call};
+use mcp_testkit::moto::Moto;
 use mcp_testkit::sse::SseReader;
 use serde_json::{Value, json};
-
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -38,26 +28,8 @@ async fn main() -> anyhow::Result<()> {
     let rounds: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
     let idle_rounds: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(3);
 
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let _moto = Moto(
-        Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    let endpoint = format!("http://127.0.0.1:{port}");
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
-        .endpoint_url(&endpoint)
-        .http_client(bedrock_usage_mcp::aws::http_client())
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let moto = Moto::start();
+    let client = moto.dynamodb();
     create_table(&client, "bench").await?;
     let poll = Duration::from_millis(poll_ms);
     let store_a = Arc::new(DynamoStore::new(client.clone(), "bench").with_poll_interval(poll));
@@ -169,8 +141,10 @@ async fn reply_hop(on: &App, reply_to: &App, session: &str, id: u64) -> anyhow::
         .next_message(MESSAGE_WAIT)
         .await
         .ok_or_else(|| anyhow::anyhow!("no request"))?;
-    let reply = json!({ "jsonrpc": "2.0", "id": request["id"],
-                        "result": { "action": "accept", "content": { "response": "r" } } });
+    let reply = jsonrpc::response(
+        request["id"].clone(),
+        json!({ "action": "accept", "content": { "response": "r" } }),
+    );
     let started = Instant::now();
     let accepted = reply_to.post(Some(session), reply).await;
     anyhow::ensure!(accepted.status() == 202, "reply not accepted");

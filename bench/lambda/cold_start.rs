@@ -29,10 +29,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use mcp_testkit::jsonrpc;
 use mcp_testkit::lambda::{InstanceSpec, LambdaHarness, Options};
 use serde_json::json;
 
-use super::{initialize_params, ms, target_dir};
+use super::{PROTOCOL, ms, target_dir};
 
 struct Run {
     init: Duration,
@@ -149,11 +150,7 @@ async fn initialize(client: reqwest::Client, url: String) -> anyhow::Result<Inst
         .post(url)
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")
-        .body(
-            json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize",
-                    "params": initialize_params("cold-start") })
-            .to_string(),
-        )
+        .body(jsonrpc::initialize(0, PROTOCOL, "cold-start", json!({})).to_string())
         .send()
         .await?;
     let status = response.status();

@@ -37,10 +37,9 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
-/// The params of an `initialize` from client `name`.
+/// The params of an `initialize` from client `name` (the kit's message, `mcp_testkit::jsonrpc`).
 fn initialize_params(name: &str) -> Value {
-    json!({ "protocolVersion": PROTOCOL, "capabilities": {},
-            "clientInfo": { "name": name, "version": "1" } })
+    mcp_testkit::jsonrpc::initialize(0, PROTOCOL, name, json!({}))["params"].take()
 }
 
 fn median(values: impl Iterator<Item = Duration>) -> Duration {

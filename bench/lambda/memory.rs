@@ -31,6 +31,7 @@ use std::time::Duration;
 use bedrock_usage_mcp::client::sse::SseDecoder;
 use bedrock_usage_mcp::usage::Date;
 use bedrock_usage_mcp::usage::source::sample::sample_lines;
+use mcp_testkit::jsonrpc;
 use mcp_testkit::lambda::{InstanceSpec, LambdaHarness, Options};
 use serde_json::{Value, json};
 
@@ -370,8 +371,7 @@ struct Session {
 impl Session {
     async fn call(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
         self.next_id += 1;
-        let body =
-            json!({ "jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params });
+        let body = jsonrpc::request(self.next_id, method, params);
         let (is_sse, text) = self.send(body).await?;
         // JSON or SSE: the answer is the last JSON-RPC message carrying our id.
         let messages = if is_sse {
@@ -393,7 +393,7 @@ impl Session {
     }
 
     async fn notify(&mut self, method: &str) -> anyhow::Result<()> {
-        self.send(json!({ "jsonrpc": "2.0", "method": method }))
+        self.send(jsonrpc::notification(method, Value::Null))
             .await
             .map(drop)
     }
