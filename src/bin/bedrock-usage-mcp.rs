@@ -11,7 +11,7 @@ use bedrock_usage_mcp::usage::UsageSource;
 use bedrock_usage_mcp::usage::cost::billed::{BilledCosts, SampleBill};
 use bedrock_usage_mcp::usage::cost::{CostEstimator, PriceList, PricingTable};
 use bedrock_usage_mcp::usage::profiles::{BedrockProfiles, ProfileResolver, SyntheticProfiles};
-use bedrock_usage_mcp::usage::source::cloudwatch::{ClientCache, ScanOptions};
+use bedrock_usage_mcp::usage::source::cloudwatch::{ClientCache, LogGroupId, ScanOptions};
 use bedrock_usage_mcp::usage::source::{
     CloudWatchMode, CloudWatchSelector, FileSource, SampleSource,
 };
@@ -29,9 +29,13 @@ struct Cli {
     http: HttpArgs,
     #[command(flatten)]
     store: StoreArgs,
-    /// CloudWatch log group of Bedrock's model-invocation logs.
-    #[arg(long, env = "BEDROCK_LOG_GROUP")]
-    log_group: Option<String>,
+    /// CloudWatch log group of Bedrock's model-invocation logs: a name (in --region) or an
+    /// ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME, e.g. a source account's group seen
+    /// from a cross-account observability monitoring account). Repeat it, or give a comma
+    /// list in BEDROCK_LOG_GROUP, to merge several log groups, regions and accounts into one
+    /// report that lists each with its status (at most 50).
+    #[arg(long, env = "BEDROCK_LOG_GROUP", value_delimiter = ',')]
+    log_group: Vec<String>,
     /// AWS region of the log group (default: the SDK's region chain).
     #[arg(long, env = "AWS_REGION")]
     region: Option<String>,
@@ -178,7 +182,8 @@ fn choose_source(
         Arc::new(FileSource::new(path))
     } else if let Some(group) = cli
         .log_group
-        .as_deref()
+        .first()
+        .map(|g| g.trim())
         .or_else(|| {
             // The metrics need no log group: the name is kept for reports that name none.
             (cli.cloudwatch_mode == CloudWatchMode::Metrics.as_str())
@@ -214,7 +219,18 @@ fn choose_source(
         .map_err(anyhow::Error::msg)
         .context("--log-group / --region")?
         .with_metrics_fallback(cli.metrics_fallback == Switch::On);
+        let selector = if cli.log_group.len() > 1 {
+            (cli.log_group.iter())
+                .map(|g| LogGroupId::parse(g))
+                .collect::<Result<Vec<_>, _>>()
+                .and_then(|ids| selector.with_log_groups(ids))
+                .map_err(anyhow::Error::msg)
+                .context("--log-group")?
+        } else {
+            selector
+        };
         tracing::info!(
+            log_groups = %cli.log_group.join(","),
             log_group = %group,
             region = cli.region.as_deref().unwrap_or("(AWS configuration)"),
             %mode,

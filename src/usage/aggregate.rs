@@ -142,31 +142,45 @@ impl Breakdown {
 
     /// Sorted by `total_tokens` descending, ties by key; past `top_n` folded into `(other)`,
     /// which comes last (with what was folded early when the breakdown was full).
-    fn into_rows(mut self, top_n: usize) -> Vec<Row> {
-        let early = self.entries.remove(OTHER_KEY);
-        let mut rows: Vec<Row> = self
-            .entries
-            .into_iter()
-            .map(|(key, counters)| Row::new(key, counters))
-            .collect();
-        rows.sort_unstable_by(|a, b| {
-            b.counters
-                .total_tokens
-                .cmp(&a.counters.total_tokens)
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        let mut other = early;
-        if rows.len() > top_n {
-            let folded = other.get_or_insert_with(Counters::default);
-            for row in rows.drain(top_n..) {
-                folded.add(&row.counters);
-            }
-        }
-        if let Some(counters) = other {
-            rows.push(Row::new(OTHER_KEY, counters));
-        }
-        rows
+    fn into_rows(self, top_n: usize) -> Vec<Row> {
+        fold_rows(self.entries, top_n)
     }
+}
+
+/// `entries` as breakdown rows: sorted by `total_tokens` descending, ties by key; past
+/// `top_n` folded into `(other)`, which comes last (with an `(other)` entry already there:
+/// keys folded early when a breakdown was full).
+pub(crate) fn fold_rows(
+    entries: impl IntoIterator<Item = (impl Into<String>, Counters)>,
+    top_n: usize,
+) -> Vec<Row> {
+    let mut early = None;
+    let mut rows: Vec<Row> = Vec::new();
+    for (key, counters) in entries {
+        let key: String = key.into();
+        if key == OTHER_KEY {
+            early.get_or_insert_with(Counters::default).add(&counters);
+        } else {
+            rows.push(Row::new(key, counters));
+        }
+    }
+    rows.sort_unstable_by(|a, b| {
+        b.counters
+            .total_tokens
+            .cmp(&a.counters.total_tokens)
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    let mut other = early;
+    if rows.len() > top_n {
+        let folded = other.get_or_insert_with(Counters::default);
+        for row in rows.drain(top_n..) {
+            folded.add(&row.counters);
+        }
+    }
+    if let Some(counters) = other {
+        rows.push(Row::new(OTHER_KEY, counters));
+    }
+    rows
 }
 
 /// Folds records into the counters of one [`UsageQuery`].
@@ -390,6 +404,7 @@ impl Aggregator {
             warnings,
             query_cost: None,
             limitations: Vec::new(),
+            sources: Vec::new(),
             model_series,
             all_models,
             cost_cells: self.cost_cells,
@@ -403,7 +418,10 @@ impl Aggregator {
 
 /// The token series of the `top_n` biggest models (by total), the rest folded into
 /// `(other)`, biggest first.
-fn series_by_model(mut lines: HashMap<Box<str>, Vec<u64>>, top_n: usize) -> Vec<ModelSeries> {
+pub(crate) fn series_by_model(
+    mut lines: HashMap<Box<str>, Vec<u64>>,
+    top_n: usize,
+) -> Vec<ModelSeries> {
     // Models drawn as `(other)` early, when the series were full, join the folded ones.
     let other: Option<Vec<u64>> = lines.remove(OTHER_KEY);
     let mut lines: Vec<(Box<str>, Vec<u64>, u64)> = lines

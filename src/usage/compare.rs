@@ -99,15 +99,7 @@ pub(crate) fn merge(mut current: UsageReport, previous: UsageReport, top_n: usiz
 /// already says the same), and its query cost (the report's cost is that of every read, and
 /// `--max-scan-gb` bounds that total: the reads shared one meter).
 pub(crate) fn add_read(report: &mut UsageReport, other: UsageReport, what: &str) {
-    report.query_cost = match (report.query_cost, other.query_cost) {
-        (Some(a), Some(b)) => Some(QueryCost::new(
-            a.bytes_scanned.saturating_add(b.bytes_scanned),
-            a.queries.saturating_add(b.queries),
-            a.price_per_gb,
-            a.max_scan_gb,
-        )),
-        (a, b) => a.or(b),
-    };
+    report.query_cost = QueryCost::sum(report.query_cost, other.query_cost);
     for warning in other.warnings {
         if !report.warnings.contains(&warning) {
             report.warnings.push(Warning {

@@ -129,6 +129,39 @@ impl KeySeries {
         self.untracked_records = self.untracked_records.saturating_add(u64::from(untracked));
     }
 
+    /// Adds `other` (series of the same query read from another source, see
+    /// `usage::source::multi`) cell by cell, within the same cell budget: a key new to `self`
+    /// that no longer fits is left out, and its records count as untracked (at least one per
+    /// key left out: the series keep no record counts). Series over other days are ignored.
+    pub(crate) fn merge(&mut self, other: KeySeries) {
+        if other.first_day != self.first_day || other.totals.len() != self.totals.len() {
+            return;
+        }
+        for (cell, add) in self.totals.iter_mut().zip(&other.totals) {
+            *cell = cell.plus(*add);
+        }
+        let days = self.totals.len();
+        let mut untracked = other.untracked_records;
+        for (dimension, lines) in other.dimensions {
+            let Some((_, mine)) = self.dimensions.iter_mut().find(|(d, _)| *d == dimension) else {
+                continue;
+            };
+            for (key, line) in lines {
+                if let Some(existing) = mine.get_mut(&key) {
+                    for (cell, add) in existing.iter_mut().zip(&line) {
+                        *cell = cell.plus(*add);
+                    }
+                } else if self.cells + days <= MAX_KEY_SERIES_CELLS {
+                    self.cells += days;
+                    mine.insert(key, line);
+                } else {
+                    untracked = untracked.saturating_add(1);
+                }
+            }
+        }
+        self.untracked_records = self.untracked_records.saturating_add(untracked);
+    }
+
     /// The first day covered.
     pub fn first_day(&self) -> i64 {
         self.first_day

@@ -127,6 +127,45 @@ impl CostCells {
         pair.by_day.entry(day).or_default().add(&tokens);
     }
 
+    /// Adds `other` (the cells of the same query read from another source, see
+    /// `usage::source::multi`) within the same budgets: a pair, user or day that no longer
+    /// fits goes to `(other)` as in [`Self::add`].
+    pub fn merge(&mut self, other: CostCells) {
+        for ((model, region), cells) in other.pairs {
+            let key = if self.pairs.len() < MAX_PAIRS
+                || self.pairs.contains_key(&(model.clone(), region.clone()))
+            {
+                (model, region)
+            } else {
+                (OTHER_KEY.into(), OTHER_KEY.into())
+            };
+            let pair = self.pairs.entry(key).or_default();
+            pair.tokens.add(&cells.tokens);
+            for (user, tokens) in cells.by_user {
+                let user = if pair.by_user.contains_key(&user) || self.cells < MAX_CELLS {
+                    user
+                } else {
+                    OTHER_KEY.into()
+                };
+                if !pair.by_user.contains_key(&user) {
+                    self.cells += 1;
+                }
+                pair.by_user.entry(user).or_default().add(&tokens);
+            }
+            for (day, tokens) in cells.by_day {
+                let day = if pair.by_day.contains_key(&day) || self.cells < MAX_CELLS {
+                    day
+                } else {
+                    None
+                };
+                if !pair.by_day.contains_key(&day) {
+                    self.cells += 1;
+                }
+                pair.by_day.entry(day).or_default().add(&tokens);
+            }
+        }
+    }
+
     /// The pairs, in no particular order.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str, &PairCells)> {
         self.pairs

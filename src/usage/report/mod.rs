@@ -25,6 +25,7 @@ mod change_text;
 mod profiles;
 mod query_cost;
 mod schema;
+mod sources;
 mod text;
 
 pub use change::{
@@ -34,6 +35,7 @@ pub use change::{
 pub use profiles::ProfileRow;
 pub use query_cost::{BYTES_PER_GB, Currency, Limitation, QueryCost, gb};
 pub use schema::report_json_schema;
+pub use sources::{SourceState, SourceStatus};
 pub use text::render_text;
 pub(crate) use text::shown_key;
 
@@ -255,6 +257,9 @@ pub struct UsageReport {
     /// The fields this source cannot give (left empty), and why; absent when it gives them all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limitations: Vec<Limitation>,
+    /// When several log groups (regions, accounts) are merged: each with its status.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceStatus>,
     /// With `compare_to`: the previous period and its totals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare_to: Option<Comparison>,

@@ -54,6 +54,19 @@ impl QueryCost {
             max_scan_gb,
         }
     }
+
+    /// The cost of two sets of queries of one report (two reads, two sources) together.
+    pub fn sum(a: Option<QueryCost>, b: Option<QueryCost>) -> Option<QueryCost> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(QueryCost::new(
+                a.bytes_scanned.saturating_add(b.bytes_scanned),
+                a.queries.saturating_add(b.queries),
+                a.price_per_gb,
+                a.max_scan_gb,
+            )),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// What scanning `bytes` costs at `price_per_gb`, the price read through its shortest decimal

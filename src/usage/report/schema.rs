@@ -70,6 +70,7 @@ pub fn report_json_schema() -> Value {
     let mut schema = base_schema();
     if let Some(properties) = schema["properties"].as_object_mut() {
         super::query_cost::add_schemas(properties);
+        super::sources::add_schemas(properties);
         super::change_schema::add_schemas(properties);
         crate::usage::cost::schema::add_schemas(properties);
         super::profiles::add_schema(&mut properties["by_inference_profile"]["items"]);

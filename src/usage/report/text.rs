@@ -57,6 +57,7 @@ pub fn render_text(report: &UsageReport) -> String {
         let _ = writeln!(out, "\nWARNING ({}): {}", warning.code, warning.message);
     }
     super::query_cost::render_text(report, &mut out);
+    super::sources::render_text(&report.sources, &mut out);
 
     out.push_str("\nTotals\n");
     let t = &report.totals;

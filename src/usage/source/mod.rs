@@ -7,12 +7,15 @@
 //! generated dataset, drawn with [`synthetic`]'s seeded records). CloudWatch sources live beside them and share the same
 //! [`Aggregator`](super::aggregate::Aggregator).
 
+pub mod budget;
 pub mod cloudwatch;
 pub mod file;
 pub mod metrics;
+pub mod multi;
 pub mod sample;
 pub mod synthetic;
 
+pub use budget::ReportBudget;
 pub use cloudwatch::{CloudWatchMode, CloudWatchSelector, InsightsSource, ScanSource};
 pub use file::FileSource;
 pub use metrics::{MetricsSource, WithMetricsFallback};
@@ -51,8 +54,9 @@ pub enum SourceError {
     /// where that cannot be done.
     #[error("log source not found: {0}")]
     NotFound(String),
-    /// The report would scan (or has scanned) more than the operator's `--max-scan-gb` allows;
-    /// the message says how much and what to do.
+    /// The report would scan (or has scanned) more than the operator's `--max-scan-gb` allows,
+    /// or needs more Logs Insights queries than `max_queries`: a limit of the whole report
+    /// (all its reads and sources); the message says how much and what to do.
     #[error("{0}")]
     ScanCap(String),
     /// The task reading the source failed unexpectedly.
@@ -112,6 +116,21 @@ pub trait UsageSource: Send + Sync {
             reports.push(self.collect(read.query, progress, cancel).await?);
         }
         Ok(reports)
+    }
+
+    /// [`Self::collect_reads`] as one of several sources of one report
+    /// ([`multi::MultiSource`]): a source with per-report limits (Logs Insights' queries and
+    /// bytes scanned) takes them from `budget`, which the report's other sources share, so
+    /// that more log groups do not multiply what the operator allowed. Others ignore it.
+    async fn collect_reads_within(
+        &self,
+        reads: &[Read<'_>],
+        budget: &ReportBudget,
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<UsageReport>, SourceError> {
+        let _ = budget;
+        self.collect_reads(reads, progress, cancel).await
     }
 
     /// What kind of source this is and where it reads from, as reported in `source`.

@@ -166,6 +166,7 @@
 mod backoff;
 pub(crate) mod call;
 mod client;
+mod identifier;
 mod insights;
 mod log_group;
 mod scan;
@@ -173,6 +174,7 @@ mod selector;
 
 pub use backoff::Backoff;
 pub use client::{CallTimeouts, ClientCache, LogsClient};
+pub use identifier::LogGroupId;
 pub use insights::{
     DEFAULT_PRICE_PER_GB, InsightsOptions, InsightsSource, MAX_RESULT_ROWS, query_text,
 };

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use super::call::send;
+use super::identifier::{identifier_param, name_param};
 use super::log_group::{LogGroupSource, ReadOptions};
 use crate::usage::aggregate::Aggregator;
 use crate::usage::query::{UsageFilters, UsageQuery};
@@ -90,7 +91,8 @@ impl UsageSource for ScanSource {
             }
             let call = client
                 .filter_log_events()
-                .log_group_name(&self.log_group)
+                .set_log_group_name(name_param(&self.log_group))
+                .set_log_group_identifier(identifier_param(&self.log_group))
                 .start_time(start_ms.saturating_sub(slack))
                 // Inclusive.
                 .end_time(end_ms.saturating_add(slack) - 1)

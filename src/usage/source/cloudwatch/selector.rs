@@ -1,22 +1,17 @@
-//! Which log group and region a report reads: the server's defaults, or those a report names.
+//! Which log groups and regions a report reads: the server's defaults (one log group, or
+//! several merged by [`MultiSource`]), or the one a report names.
 
 use std::sync::Arc;
 
 use super::CloudWatchMode;
 use super::client::{ClientCache, LogsClient};
+use super::identifier::LogGroupId;
 use super::insights::{InsightsOptions, InsightsSource};
 use super::scan::{ScanOptions, ScanSource};
 use crate::aws::valid_region;
 use crate::usage::source::UsageSource;
 use crate::usage::source::metrics::{MetricsSource, WithMetricsFallback};
-
-/// Whether `name` is a valid CloudWatch log group name: 1 to 512 of `A-Z a-z 0-9 . _ - / #`.
-pub(crate) fn valid_log_group_name(name: &str) -> bool {
-    (1..=512).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b))
-}
+use crate::usage::source::multi::{MultiSource, SourceLabel};
 
 /// The CloudWatch sources of a server: a default log group and region, and any other the
 /// report names, read in one [`CloudWatchMode`]. Clients are made per region on first use
@@ -27,6 +22,8 @@ pub struct CloudWatchSelector {
     mode: CloudWatchMode,
     log_group: String,
     region: Option<String>,
+    /// Every default log group (the first is `log_group`); several are merged.
+    log_groups: Vec<LogGroupId>,
     clients: Arc<ClientCache>,
     insights: InsightsOptions,
     scan: ScanOptions,
@@ -86,6 +83,7 @@ impl CloudWatchSelector {
         check(&log_group, region.as_deref())?;
         let mut selector = CloudWatchSelector {
             mode,
+            log_groups: vec![LogGroupId::parse(&log_group)?],
             log_group,
             region,
             clients,
@@ -95,15 +93,90 @@ impl CloudWatchSelector {
             // A stand-in (cheap, no I/O), replaced on the next line.
             default: Arc::new(crate::usage::source::SampleSource::new()),
         };
-        selector.default = selector.build(&selector.log_group, selector.region.clone());
+        selector.default = selector.build_default();
         Ok(selector)
+    }
+
+    /// The same selector reading `log_groups` (names in its region, or ARNs in theirs) by
+    /// default, merged into one report with each one's status when there are several (see
+    /// [`MultiSource`]); why not, for an empty list, more than
+    /// [`crate::usage::source::multi::MAX_SOURCES`] or the same group twice.
+    pub fn with_log_groups(mut self, log_groups: Vec<LogGroupId>) -> Result<Self, String> {
+        let first = log_groups
+            .first()
+            .ok_or("no log group: give at least one")?
+            .clone();
+        for (i, id) in log_groups.iter().enumerate() {
+            let here = id.clone().in_region(self.region.clone());
+            if log_groups[..i]
+                .iter()
+                .any(|other| other.clone().in_region(self.region.clone()) == here)
+            {
+                return Err(format!("the log group {id} is listed twice"));
+            }
+        }
+        self.log_group = first.as_sent().to_owned();
+        self.log_groups = log_groups;
+        self.default = self.build_default();
+        if self.log_groups.len() > crate::usage::source::multi::MAX_SOURCES {
+            return Err(format!(
+                "{} log groups: a report reads at most {}",
+                self.log_groups.len(),
+                crate::usage::source::multi::MAX_SOURCES
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The default log groups.
+    pub fn log_groups(&self) -> &[LogGroupId] {
+        &self.log_groups
+    }
+
+    /// The source of the default log groups: one, or several merged.
+    fn build_default(&self) -> Arc<dyn UsageSource> {
+        self.build_all(&self.log_groups, self.region.as_deref())
+    }
+
+    /// `ids` (names in `region`, ARNs in theirs) as one source.
+    fn build_all(&self, ids: &[LogGroupId], region: Option<&str>) -> Arc<dyn UsageSource> {
+        let placed: Vec<LogGroupId> = ids
+            .iter()
+            .map(|id| id.clone().in_region(region.map(str::to_owned)))
+            .collect();
+        if let [one] = placed.as_slice() {
+            return self.build(one.as_sent(), one.region().map(str::to_owned));
+        }
+        let members = placed
+            .iter()
+            .map(|id| {
+                let label = SourceLabel {
+                    log_group: id.log_group_name().to_owned(),
+                    region: id.region().map(str::to_owned),
+                    account: id.account().map(str::to_owned),
+                };
+                (
+                    label,
+                    self.build(id.as_sent(), id.region().map(str::to_owned)),
+                )
+            })
+            .collect();
+        let cap = self
+            .insights
+            .max_scan_gb
+            .map(crate::usage::source::budget::cap_bytes);
+        match MultiSource::new(members, cap, self.insights.max_queries) {
+            Ok(multi) => Arc::new(multi),
+            // Only an empty or too long list (refused by `with_log_groups`).
+            Err(_) => self.build(&self.log_group, self.region.clone()),
+        }
     }
 
     /// The same selector, where a report whose log group does not exist comes from the
     /// `AWS/Bedrock` metrics of its region instead (see [`WithMetricsFallback`]) when `on`.
     pub fn with_metrics_fallback(mut self, on: bool) -> Self {
         self.metrics_fallback = on;
-        self.default = self.build(&self.log_group, self.region.clone());
+        self.default = self.build_default();
         self
     }
 
@@ -119,7 +192,8 @@ impl CloudWatchSelector {
                 Arc::new(ScanSource::new(client, log_group).with_options(self.scan.clone()))
             }
         };
-        if self.metrics_fallback {
+        // Another account's log group (an ARN) has no metrics here: they are the account's own.
+        if self.metrics_fallback && !log_group.starts_with("arn:") {
             Arc::new(WithMetricsFallback::new(logs, metrics()))
         } else {
             logs
@@ -136,20 +210,37 @@ impl CloudWatchSelector {
         &self.clients
     }
 
-    /// The source for a report naming `log_group` and/or `region` (either may be `None`: the
-    /// default), or why there is none.
+    /// The source for a report naming `log_group` (a name or an ARN) and/or `region` (either
+    /// may be `None`: the default), or why there is none. A region with the default log groups
+    /// reads those named by name in that region (ARNs stay in theirs).
     pub fn source_for(
         &self,
         log_group: Option<&str>,
         region: Option<&str>,
     ) -> Result<Arc<dyn UsageSource>, String> {
-        let group = log_group.unwrap_or(&self.log_group);
-        let region = region.or(self.region.as_deref());
-        if group == self.log_group && region == self.region.as_deref() {
+        if log_group.is_none() && (region.is_none() || region == self.region.as_deref()) {
             return Ok(self.default.clone());
         }
-        check(group, region)?;
-        Ok(self.build(group, region.map(str::to_owned)))
+        if let Some(region) = region
+            && !valid_region(region)
+        {
+            return Err(format!(
+                "{region:?} is not an AWS region name such as us-east-1"
+            ));
+        }
+        let Some(group) = log_group else {
+            return Ok(self.build_all(&self.log_groups, region));
+        };
+        let id = LogGroupId::parse(group)?;
+        if let (Some(own), Some(asked)) = (id.region(), region)
+            && own != asked
+        {
+            return Err(format!(
+                "the log group {id} is in {own}, not in the region {asked} asked for"
+            ));
+        }
+        let id = id.in_region(region.or(self.region.as_deref()).map(str::to_owned));
+        Ok(self.build(id.as_sent(), id.region().map(str::to_owned)))
     }
 
     /// The source of the default log group and region.
@@ -159,11 +250,7 @@ impl CloudWatchSelector {
 }
 
 fn check(log_group: &str, region: Option<&str>) -> Result<(), String> {
-    if !valid_log_group_name(log_group) {
-        return Err(format!(
-            "{log_group:?} is not a CloudWatch log group name (1 to 512 of A-Z a-z 0-9 . _ - / #)"
-        ));
-    }
+    LogGroupId::parse(log_group)?;
     if let Some(region) = region
         && !valid_region(region)
     {

@@ -9,7 +9,9 @@ use tokio_util::sync::CancellationToken;
 use super::MetricsSource;
 use crate::usage::query::UsageQuery;
 use crate::usage::report::{UsageReport, Warning};
-use crate::usage::source::{ProgressSink, Read, SourceError, SourceInfo, UsageSource};
+use crate::usage::source::{
+    ProgressSink, Read, ReportBudget, SourceError, SourceInfo, UsageSource,
+};
 
 /// The warning a fallback report carries, beside `log_group_not_found`.
 pub const METRICS_FALLBACK: &str = "metrics_fallback";
@@ -35,6 +37,21 @@ impl WithMetricsFallback {
 }
 
 impl WithMetricsFallback {
+    /// Each read's report, or the metrics' where its log group is missing.
+    async fn fall_back_each(
+        &self,
+        reads: &[Read<'_>],
+        reports: Vec<UsageReport>,
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<UsageReport>, SourceError> {
+        let mut out = Vec::with_capacity(reports.len());
+        for (read, report) in reads.iter().zip(reports) {
+            out.push(self.fall_back(read.query, report, progress, cancel).await?);
+        }
+        Ok(out)
+    }
+
     /// `report`, the primary's answer to `query`, or the metrics' when its log group is
     /// missing.
     async fn fall_back(
@@ -106,11 +123,21 @@ impl UsageSource for WithMetricsFallback {
         cancel: &CancellationToken,
     ) -> Result<Vec<UsageReport>, SourceError> {
         let reports = self.primary.collect_reads(reads, progress, cancel).await?;
-        let mut out = Vec::with_capacity(reports.len());
-        for (read, report) in reads.iter().zip(reports) {
-            out.push(self.fall_back(read.query, report, progress, cancel).await?);
-        }
-        Ok(out)
+        self.fall_back_each(reads, reports, progress, cancel).await
+    }
+
+    /// As [`Self::collect_reads`], the primary under the report's shared budget.
+    async fn collect_reads_within(
+        &self,
+        reads: &[Read<'_>],
+        budget: &ReportBudget,
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<UsageReport>, SourceError> {
+        let reports = (self.primary)
+            .collect_reads_within(reads, budget, progress, cancel)
+            .await?;
+        self.fall_back_each(reads, reports, progress, cancel).await
     }
 
     fn describe(&self) -> SourceInfo {

@@ -61,10 +61,13 @@ impl<'a> Collection<'a> {
             cancel,
             stop: cancel.child_token(),
             total: pending.len() as u64,
+            // The first cut comes out of the report's query budget, shared by all its reads
+            // and sources.
+            failure: (!run.meter.plan_queries(pending.len() as u64))
+                .then(|| over_budget(run.meter.max_queries(), query)),
             pending,
             done: 0,
             started: 0,
-            failure: None,
             scanned_before: run.meter.total(),
         }
     }
@@ -125,15 +128,24 @@ impl<'a> Collection<'a> {
     /// Queues the pieces of a truncated slice to run next, or fails the report when it cannot
     /// be split (too short, or over the query budget).
     fn split_truncated(&mut self, slice: Slice) {
-        let max_queries = self.run.options.max_queries;
-        let parts = split(slice, self.query.granularity(), self.run.options.split_into)
-            .filter(|parts| self.total + parts.len() as u64 - 1 <= max_queries as u64);
+        let max_queries = self.run.meter.max_queries();
+        let pieces = split(slice, self.query.granularity(), self.run.options.split_into);
+        let splittable = pieces.is_some();
+        // Every piece is one more query (the truncated one was run already).
+        let parts = pieces.filter(|parts| self.run.meter.plan_queries(parts.len() as u64));
         let Some(parts) = parts else {
-            self.fail(SourceError::Backend(format!(
+            // Out of the report's query budget: a limit of the whole report (every source
+            // shares it), not a failure of this log group.
+            let error = if splittable {
+                SourceError::ScanCap
+            } else {
+                SourceError::Backend
+            };
+            self.fail(error(format!(
                 "Logs Insights found {MAX_RESULT_ROWS} or more distinct \
                  (region, model, user, operation) combinations between {} and \
-                 {}, too many to split further within {max_queries} queries; use \
-                 --cloudwatch-mode scan",
+                 {}, too many to split further within the report's {max_queries} queries \
+                 (all its reads and log groups together); use --cloudwatch-mode scan",
                 slice.start(),
                 slice.end(),
             )));
@@ -190,4 +202,15 @@ impl<'a> Collection<'a> {
         report.query_cost = Some(cost);
         Ok(report)
     }
+}
+
+/// The error of a read whose first slices no longer fit in the report's query budget.
+fn over_budget(max_queries: u64, query: &UsageQuery) -> SourceError {
+    SourceError::ScanCap(format!(
+        "the report needs more than its {max_queries} Logs Insights queries (all its reads and \
+         log groups together) to read {} to {}; ask for a shorter period, fewer log groups or \
+         no compare_to, or use --cloudwatch-mode scan",
+        query.start(),
+        query.end(),
+    ))
 }

@@ -19,87 +19,20 @@
 //!   the cap by what the running queries scan in that time; the error says how much was
 //!   scanned.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use aws_sdk_cloudwatchlogs::Client;
 use tokio_util::sync::CancellationToken;
 
 use crate::usage::query::UsageQuery;
-use crate::usage::report::{BYTES_PER_GB, gb};
+use crate::usage::source::budget::show_gb;
 use crate::usage::source::SourceError;
 use crate::usage::source::cloudwatch::call::send;
+use crate::usage::source::cloudwatch::identifier::{identifier_param, name_param};
 use crate::usage::time::Timestamp;
 
-/// The bytes every query of one report (all its reads) has scanned so far, and the cap on
-/// their sum.
-#[derive(Debug, Default)]
-pub(super) struct ScanMeter {
-    cap: Option<u64>,
-    /// The latest `bytesScanned` of each query, by query id.
-    queries: Mutex<HashMap<String, u64>>,
-}
+/// What the report's queries have scanned (and planned), with the caps: one per report.
+pub(super) use crate::usage::source::budget::ReportBudget as ScanMeter;
 
-impl ScanMeter {
-    /// A meter that refuses to go past `cap` bytes (`None`: no cap).
-    pub(super) fn new(cap: Option<u64>) -> Self {
-        ScanMeter {
-            cap,
-            queries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Records that query `id` has scanned `bytes` so far; fails once the report's total
-    /// passes the cap.
-    pub(super) fn record(&self, id: &str, bytes: f64) -> Result<(), SourceError> {
-        let bytes = if bytes.is_finite() && bytes > 0.0 {
-            // Saturating: a float past u64::MAX becomes u64::MAX.
-            bytes as u64
-        } else {
-            0
-        };
-        let total = {
-            let mut queries = self.lock();
-            let seen = queries.entry(id.to_owned()).or_default();
-            // Statistics only grow; a smaller figure is a stale answer.
-            *seen = (*seen).max(bytes);
-            queries.values().fold(0u64, |sum, b| sum.saturating_add(*b))
-        };
-        match self.cap {
-            Some(cap) if total > cap => Err(SourceError::ScanCap(format!(
-                "the report was stopped after its Logs Insights queries scanned {} ({total} \
-                 bytes), over the cap of {} set by --max-scan-gb; every running query was \
-                 stopped. Ask for a shorter period or fewer filters' worth of data, raise \
-                 --max-scan-gb, or use --cloudwatch-mode scan (not billed per GB)",
-                show_gb(total),
-                show_gb(cap),
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    /// The bytes scanned so far by every query of the report.
-    pub(super) fn total(&self) -> u64 {
-        self.lock()
-            .values()
-            .fold(0u64, |sum, b| sum.saturating_add(*b))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
-        self.queries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// `max_scan_gb` in bytes (decimal GB, rounded down).
-pub(super) fn cap_bytes(max_scan_gb: f64) -> u64 {
-    // Saturating float-to-int conversion: huge caps become u64::MAX.
-    (max_scan_gb * BYTES_PER_GB) as u64
-}
-
-/// `bytes` as GB with three decimals, e.g. `1.250 GB`.
-fn show_gb(bytes: u64) -> String {
-    format!("{:.3} GB", gb(bytes))
-}
+pub(super) use crate::usage::source::budget::cap_bytes;
 
 /// What `DescribeLogGroups` says of a log group, for the preflight estimate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,33 +69,39 @@ impl StoredGroup {
 
 /// Refuses the report before any query starts when even a low estimate of what its reads
 /// (`queries`: the period, and the previous period or anomaly baseline) would scan together
-/// (see the module docs) passes `cap` bytes. A failed or empty `DescribeLogGroups` refuses
-/// nothing: the running guard still holds.
+/// (see the module docs), added to the estimates of the report's sources read before this one
+/// (several log groups), passes the budget's cap. A failed or empty `DescribeLogGroups`
+/// refuses nothing: the running guard still holds.
 pub(super) async fn preflight(
     client: &Client,
     log_group: &str,
     queries: impl Iterator<Item = &UsageQuery>,
-    cap: u64,
+    budget: &ScanMeter,
     cancel: &CancellationToken,
 ) -> Result<(), SourceError> {
+    let Some(cap) = budget.cap() else {
+        return Ok(());
+    };
     let Some(group) = describe(client, log_group, cancel).await? else {
         return Ok(());
     };
     let now = Timestamp::now().unix_millis();
-    let estimate = queries.fold(0u64, |sum, query| {
+    let own = queries.fold(0u64, |sum, query| {
         let share = group.share(query.start().unix_millis(), query.end().unix_millis(), now);
         sum.saturating_add(share)
     });
+    let estimate = budget.add_estimate(own);
     if estimate <= cap {
         return Ok(());
     }
     Err(SourceError::ScanCap(format!(
         "the report was refused before any Logs Insights query: the log group stores about {} \
          for the periods it reads (storedBytes, compressed, shared evenly over the time it \
-         keeps), and Logs Insights scans the uncompressed events, so the report would scan \
-         more than the cap of {} set by --max-scan-gb. Ask for a shorter period (or no \
-         compare_to or anomalies), raise --max-scan-gb, or use --cloudwatch-mode scan (not \
-         billed per GB)",
+         keeps; with the report's other log groups, {}), and Logs Insights scans the \
+         uncompressed events, so the report would scan more than the cap of {} set by \
+         --max-scan-gb. Ask for a shorter period (or no compare_to or anomalies), raise \
+         --max-scan-gb, or use --cloudwatch-mode scan (not billed per GB)",
+        show_gb(own),
         show_gb(estimate),
         show_gb(cap),
     )))
@@ -174,9 +113,12 @@ async fn describe(
     log_group: &str,
     cancel: &CancellationToken,
 ) -> Result<Option<StoredGroup>, SourceError> {
+    // An ARN (another account's group, seen from a monitoring account) is looked up as an
+    // identifier; a name by prefix, as before.
     let call = client
         .describe_log_groups()
-        .log_group_name_prefix(log_group)
+        .set_log_group_name_prefix(name_param(log_group))
+        .set_log_group_identifiers(identifier_param(log_group).map(|arn| vec![arn]))
         .limit(1)
         .send();
     let out = match send("DescribeLogGroups", cancel, true, call).await {
@@ -194,7 +136,7 @@ async fn describe(
     let group = out
         .log_groups()
         .iter()
-        .find(|g| g.log_group_name() == Some(log_group));
+        .find(|g| g.log_group_name() == Some(log_group) || g.log_group_arn() == Some(log_group));
     Ok(group.and_then(|group| {
         Some(StoredGroup {
             stored_bytes: u64::try_from(group.stored_bytes()?).ok()?,
@@ -211,29 +153,6 @@ mod tests {
     use super::*;
 
     const DAY: i64 = 86_400_000;
-
-    #[test]
-    fn the_meter_sums_the_latest_figure_of_each_query_and_trips_past_the_cap() {
-        let meter = ScanMeter::new(Some(1_000));
-        meter.record("a", 300.0).unwrap();
-        meter.record("a", 500.0).unwrap();
-        // A stale, smaller figure does not lower what was seen.
-        meter.record("a", 100.0).unwrap();
-        meter.record("b", 500.0).unwrap();
-        assert_eq!(meter.total(), 1_000);
-        let err = meter.record("c", 1.0).unwrap_err();
-        assert!(matches!(err, SourceError::ScanCap(_)), "{err:?}");
-        let text = err.to_string();
-        assert!(text.contains("1001 bytes"), "{text}");
-        assert!(text.contains("--max-scan-gb"), "{text}");
-        assert_eq!(meter.total(), 1_001);
-        // Without a cap nothing trips; junk figures count as zero.
-        let open = ScanMeter::new(None);
-        open.record("a", f64::MAX).unwrap();
-        open.record("b", f64::NAN).unwrap();
-        open.record("c", -5.0).unwrap();
-        assert_eq!(open.total(), u64::MAX);
-    }
 
     #[test]
     fn the_stored_share_follows_the_period_within_the_kept_time() {

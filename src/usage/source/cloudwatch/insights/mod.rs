@@ -24,7 +24,9 @@ use super::backoff::Backoff;
 use super::log_group::{LogGroupSource, ReadOptions};
 use crate::usage::query::UsageQuery;
 use crate::usage::report::UsageReport;
-use crate::usage::source::{ProgressSink, Read, SourceError, SourceInfo, SourceKind, UsageSource};
+use crate::usage::source::{
+    ProgressSink, Read, ReportBudget, SourceError, SourceInfo, SourceKind, UsageSource,
+};
 
 /// The most rows a Logs Insights query returns; a result this long is taken as truncated.
 pub const MAX_RESULT_ROWS: usize = 10_000;
@@ -98,11 +100,29 @@ impl UsageSource for InsightsSource {
             .ok_or_else(|| SourceError::Internal("no report for the read".to_owned()))
     }
 
-    /// The reads one after the other under one `--max-scan-gb` budget: one preflight over
-    /// all their periods before any query, and one meter that every read's queries add to.
+    /// The reads one after the other under one budget (`--max-scan-gb`, `max_queries`) for
+    /// the whole report.
     async fn collect_reads(
         &self,
         reads: &[Read<'_>],
+        progress: &dyn ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<UsageReport>, SourceError> {
+        let budget = ReportBudget::new(
+            self.options.max_scan_gb.map(cost::cap_bytes),
+            self.options.max_queries,
+        );
+        self.collect_reads_within(reads, &budget, progress, cancel)
+            .await
+    }
+
+    /// The reads one after the other under `budget`, which the report's other sources share:
+    /// one preflight over all their periods before any query, and one meter and query count
+    /// that every read's queries add to.
+    async fn collect_reads_within(
+        &self,
+        reads: &[Read<'_>],
+        budget: &ReportBudget,
         progress: &dyn ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<Vec<UsageReport>, SourceError> {
@@ -116,12 +136,8 @@ impl UsageSource for InsightsSource {
             })
             .collect::<Result<Vec<_>, SourceError>>()?;
         let (client, region) = self.client.get().await?;
-        let cap = self.options.max_scan_gb.map(cost::cap_bytes);
-        if let Some(cap) = cap {
-            let queries = reads.iter().map(|read| read.query);
-            cost::preflight(&client, &self.log_group, queries, cap, cancel).await?;
-        }
-        let meter = cost::ScanMeter::new(cap);
+        let queries = reads.iter().map(|read| read.query);
+        cost::preflight(&client, &self.log_group, queries, budget, cancel).await?;
         let mut reports = Vec::with_capacity(reads.len());
         for (read, (filters, group_by)) in reads.iter().zip(&shapes) {
             if let Some(phase) = read.phase {
@@ -134,7 +150,7 @@ impl UsageSource for InsightsSource {
                 filters: filters.as_deref(),
                 group_by,
                 options: &self.options,
-                meter: &meter,
+                meter: budget,
             };
             let info = self.info(region.clone());
             let collection = collect::Collection::new(&run, read.query, info, progress, cancel);

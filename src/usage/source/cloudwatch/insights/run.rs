@@ -16,6 +16,7 @@ use super::{InsightsOptions, MAX_RESULT_ROWS};
 use crate::usage::query::Granularity;
 use crate::usage::source::SourceError;
 use crate::usage::source::cloudwatch::call::send;
+use crate::usage::source::cloudwatch::identifier::{identifier_param, name_param};
 
 /// Consecutive `Unknown` statuses tolerated before giving up on a query.
 const MAX_UNKNOWN_POLLS: u32 = 5;
@@ -63,7 +64,8 @@ impl Run<'_> {
         let call = self
             .client
             .start_query()
-            .log_group_name(self.log_group)
+            .set_log_group_name(name_param(self.log_group))
+            .set_log_group_identifiers(identifier_param(self.log_group).map(|arn| vec![arn]))
             .start_time(start_s)
             .end_time(end_s)
             .query_string(text)
