@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use bedrock_usage_mcp::server::{
@@ -24,8 +25,8 @@ const RELATED: &str = "io.modelcontextprotocol/related-task";
 const BIG: usize = 500_000;
 
 /// `echo_size`: a result of `bytes` characters (task-optional; its one step is the whole
-/// call), with its own `_meta`.
-struct EchoSize;
+/// call), with its own `_meta`; counts its runs.
+struct EchoSize(Arc<AtomicUsize>);
 
 #[async_trait]
 impl ToolHandler for EchoSize {
@@ -50,6 +51,7 @@ impl ToolHandler for EchoSize {
         _: &RequestContext,
         args: JsonObject,
     ) -> Result<CallToolResult, HandlerError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
         let bytes = args.get("bytes").and_then(Value::as_u64).unwrap_or(1) as usize;
         Ok(serde_json::from_value(json!({
             "content": [{ "type": "text", "text": "x".repeat(bytes) }],
@@ -60,12 +62,21 @@ impl ToolHandler for EchoSize {
 }
 
 fn app() -> App {
-    let server = McpServer::builder("limits", "1").tool(EchoSize).build();
-    App::serving(
+    counting_app().0
+}
+
+/// The app, and how often `echo_size` ran in it.
+fn counting_app() -> (App, Arc<AtomicUsize>) {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let server = McpServer::builder("limits", "1")
+        .tool(EchoSize(runs.clone()))
+        .build();
+    let app = App::serving(
         server,
         Arc::new(MemoryStore::new()),
         TransportConfig::default(),
-    )
+    );
+    (app, runs)
 }
 
 async fn legacy(app: &App, session: &str, method: &str, params: Value) -> Value {
@@ -175,7 +186,7 @@ async fn tasks_result_keeps_the_tools_own_meta() {
 
 #[tokio::test]
 async fn an_owner_holds_a_bounded_number_of_tasks_and_others_are_unaffected() {
-    let app = app();
+    let (app, runs) = counting_app();
     let greedy = app.initialize("2025-11-25").await;
     let call =
         json!({ "name": "echo_size", "arguments": { "bytes": 1 }, "task": { "ttl": 86_400_000 } });
@@ -183,8 +194,11 @@ async fn an_owner_holds_a_bounded_number_of_tasks_and_others_are_unaffected() {
         let created = legacy(&app, &greedy, "tools/call", call.clone()).await;
         assert!(created["result"]["task"]["taskId"].is_string(), "{created}");
     }
+    assert_eq!(runs.load(Ordering::SeqCst), MAX_TASKS_PER_OWNER);
     let refused = legacy(&app, &greedy, "tools/call", call.clone()).await;
     assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    // Refused before the tool ran: no work is done for a task that cannot be kept.
+    assert_eq!(runs.load(Ordering::SeqCst), MAX_TASKS_PER_OWNER);
     let says = refused["error"]["message"].as_str().unwrap();
     assert!(
         says.contains("Too many tasks") && says.contains("100"),

@@ -69,6 +69,14 @@ impl TaskBook for StoreTaskBook {
             .map_err(book_error)
     }
 
+    async fn check_room(&self, owner: &str) -> Result<(), TaskBookError> {
+        let held = self.store()?.list_tasks(owner).await.map_err(book_error)?;
+        if held.len() >= crate::store::MAX_TASKS_PER_OWNER {
+            return Err(book_error(crate::store::tasks::owner_full()));
+        }
+        Ok(())
+    }
+
     async fn list(&self, owner: &str) -> Result<Vec<String>, TaskBookError> {
         let ids = self.store()?.list_tasks(owner).await.map_err(book_error)?;
         Ok(ids.into_iter().map(|id| id.as_str().to_owned()).collect())

@@ -45,4 +45,8 @@ pub trait TaskBook: Send + Sync {
     /// The ids of `owner`'s live tasks (at most the store's per-owner bound), in no
     /// particular order; an id may name a task that has gone since.
     async fn list(&self, owner: &str) -> Result<Vec<String>, TaskBookError>;
+    /// `Ok` if `owner` holds fewer live tasks than the book keeps for one owner, else
+    /// [`TaskBookError::Full`]: asked before a task's first step runs, so that a creation
+    /// the store would refuse does no work. [`TaskBook::create`] still enforces the bound.
+    async fn check_room(&self, owner: &str) -> Result<(), TaskBookError>;
 }

@@ -161,11 +161,14 @@ impl McpServer {
     /// in a 2026-07-28 multi-round-trip request passes that up before any task exists), and
     /// the task is stored before its id is returned, so an immediate `tasks/get` finds it.
     ///
-    /// A finished step whose result does not fit in the store, or an owner with no room
-    /// for another task: in 2026-07-28, where the server chooses whether to make a task,
-    /// the call answers with the result itself (the work is done). In 2025-11-25 the
-    /// client asked for a task, so it gets one: a result too large becomes a failed task
-    /// whose tool error says so and how to get it; no room is the store's error.
+    /// An owner with no room for another task is found before any work starts: in
+    /// 2026-07-28, where the server chooses whether to make a task, the tool then runs
+    /// within the call; in 2025-11-25, where the client asked for a task, the call is
+    /// refused (-32602) without running the tool. A finished step whose result does not fit
+    /// in the store (or an owner filled meanwhile by a racing creation): in 2026-07-28 the
+    /// call answers with the result itself (the work is done); in 2025-11-25 a result too
+    /// large becomes a failed task whose tool error says so and how to get it, no room is
+    /// the store's error.
     pub(in crate::server) async fn create_task(
         &self,
         ctx: &RequestContext,
@@ -174,6 +177,15 @@ impl McpServer {
         ttl_ms: u64,
     ) -> Result<Value, HandlerError> {
         let book = self.book()?;
+        match (book.check_room(ctx.task_owner()).await, ctx.era()) {
+            (Ok(()), _) => {}
+            (Err(TaskBookError::Full(_)), Era::Modern) => {
+                let result = tool.call(ctx, arguments).await?;
+                return serde_json::to_value(result)
+                    .map_err(|e| HandlerError::internal(e.to_string()));
+            }
+            (Err(e), _) => return Err(e.into()),
+        }
         let step = tool.start_task(ctx, arguments).await?;
         let now = unix_now_ms();
         let mut data = TaskData {
