@@ -26,12 +26,14 @@ locals {
         Resource = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
       },
       {
-        # Both forms of the group's ARN: IAM matches StartQuery and FilterLogEvents against
-        # the bare ARN or the ":*" form depending on the API version of the call.
+        # Both forms of each group's ARN: IAM matches StartQuery and FilterLogEvents against
+        # the bare ARN or the ":*" form depending on the API version of the call. With
+        # bedrock_extra_log_groups, each of those too (other regions; source accounts' groups,
+        # which this account reads as their cross-account observability monitoring account).
         Sid      = "ReadBedrockInvocationLogs"
         Effect   = "Allow"
         Action   = ["logs:StartQuery", "logs:FilterLogEvents"]
-        Resource = [local.bedrock_log_group_arn, "${local.bedrock_log_group_arn}:*"]
+        Resource = flatten([for arn in local.bedrock_log_group_arns : [arn, "${arn}:*"]])
       },
       {
         # GetQueryResults and StopQuery take a query id and support no resource-level
@@ -91,7 +93,7 @@ locals {
         Sid      = "EstimateInsightsScan"
         Effect   = "Allow"
         Action   = ["logs:DescribeLogGroups"]
-        Resource = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+        Resource = local.bedrock_log_group_scopes
       },
     ] : [],
     var.cost_data.price_list ? [

@@ -29,6 +29,18 @@ locals {
   bedrock_log_group_name = var.bedrock_log_group_name
   # Built from the name, so an existing group needs no lookup (and plans need no read access).
   bedrock_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.bedrock_log_group_name}"
+  # More groups merged into each report (names here, or ARNs in other regions and linked source
+  # accounts), as ARNs without ":*" for the role, and as given (":*" dropped) for the server.
+  bedrock_extra_log_groups = [for g in var.bedrock_extra_log_groups : trimsuffix(g, ":*")]
+  bedrock_extra_log_group_arns = [
+    for g in local.bedrock_extra_log_groups :
+    startswith(g, "arn:") ? g : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${g}"
+  ]
+  bedrock_log_group_arns = concat([local.bedrock_log_group_arn], local.bedrock_extra_log_group_arns)
+  # Where DescribeLogGroups (the scan cap's estimate) is asked: every region and account read.
+  bedrock_log_group_scopes = distinct([
+    for arn in local.bedrock_log_group_arns : "${join(":", slice(split(":", arn), 0, 5))}:log-group:*"
+  ])
 
   # --- Hosts and URLs ---------------------------------------------------------------------------
   custom_domain_name = try(var.custom_domain.domain_name, null)
@@ -39,7 +51,7 @@ locals {
 
   # --- The function's environment ------------------------------------------------------------
   lambda_environment_all = {
-    BEDROCK_LOG_GROUP             = local.bedrock_log_group_name
+    BEDROCK_LOG_GROUP             = join(",", concat([local.bedrock_log_group_name], local.bedrock_extra_log_groups))
     BEDROCK_USAGE_CLOUDWATCH_MODE = var.mcp.cloudwatch_mode
     MCP_SESSION_STORE             = "dynamodb"
     MCP_SESSION_TABLE             = aws_dynamodb_table.this.name

@@ -396,6 +396,33 @@ variable "bedrock_log_group_name" {
   }
 }
 
+variable "bedrock_extra_log_groups" {
+  description = "More log groups of Bedrock model-invocation logs merged into each report, beside bedrock_log_group_name: names (in this region and account) or ARNs arn:aws:logs:REGION:ACCOUNT:log-group:NAME (with or without :*), for other regions and for source accounts linked to this one through CloudWatch cross-account observability (this account must be their monitoring account in that region). Each is queried where it lives; the report lists each with its status, and one that cannot be read is named with its error while the others still count. The role is granted logs:StartQuery and logs:FilterLogEvents on exactly these groups."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([
+      for g in var.bedrock_extra_log_groups :
+      can(regex("^(arn:aws[a-z-]*:logs:[a-z0-9-]{1,32}:[0-9]{12}:log-group:[A-Za-z0-9_./#-]{1,512}(:\\*)?|[A-Za-z0-9_./#-]{1,512})$", g))
+    ])
+    error_message = "Each of bedrock_extra_log_groups must be a log group name (A-Z a-z 0-9 _ . / # -) or a log group ARN arn:aws:logs:REGION:ACCOUNT:log-group:NAME (12-digit account, optionally ending in :*); not a log stream or another resource."
+  }
+
+  validation {
+    # The server reads at most 50 log groups per report; Lambda's 4 KB of environment bounds
+    # the list sooner: BEDROCK_LOG_GROUP holds them all.
+    condition     = length(var.bedrock_extra_log_groups) <= 49 && length(join(",", var.bedrock_extra_log_groups)) <= 1500
+    error_message = "bedrock_extra_log_groups holds at most 49 groups and 1,500 characters in all (they travel in the function's environment, which Lambda limits to 4 KB)."
+  }
+
+  validation {
+    condition     = length(distinct([for g in var.bedrock_extra_log_groups : trimsuffix(g, ":*")])) == length(var.bedrock_extra_log_groups)
+    error_message = "bedrock_extra_log_groups lists a log group twice."
+  }
+}
+
 variable "bedrock_pricing_json" {
   description = "Optional pricing table (JSON, the server's BEDROCK_PRICING_JSON) for cost estimates; without one, reports carry token counts only. Lambda allows 4 KB of environment in total, so keep it under 3 KB."
   type        = string

@@ -637,3 +637,47 @@ async fn max_queries_bounds_the_whole_report_across_reads_and_log_groups() {
     assert!(report.compare_to.is_some());
     assert_eq!(report.sources.len(), 4);
 }
+
+/// The server given two log groups (a comma list in `BEDROCK_LOG_GROUP`, as Terraform sets
+/// it), one of which does not exist, and `mcp-client report` printing the sources section.
+#[tokio::test]
+async fn mcp_client_report_shows_each_source_with_its_status() {
+    let records = dataset();
+    let moto = Moto::shared();
+    let group = format!("/test/multi-server-{:016x}", rand::random::<u64>());
+    let missing = format!("{group}-missing");
+    let logs = client(&moto.endpoint, mcp_testkit::moto::REGION);
+    let mut events: Vec<&Record> = records.iter().collect();
+    events.sort_by_key(|r| r.at_ms);
+    load(&logs, &group, &events).await;
+    let mut env = moto.env();
+    env.push(("BEDROCK_LOG_GROUP", format!("{group},{missing}")));
+    let server = mcp_testkit::process::ServerProcess::start_with_env(
+        env!("CARGO_BIN_EXE_bedrock-usage-mcp"),
+        &["--cloudwatch-mode", "scan", "--metrics-fallback", "off"],
+        &env,
+    );
+    let query = query();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-client"))
+        .args(["--url", &server.url, "report"])
+        .args(["--start", &query.start().to_string()])
+        .args(["--end", &query.end().to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("Sources (2 log groups, 0 failed)"), "{text}");
+    assert!(
+        text.contains(&format!("ok        {group} (us-east-1): 240 records")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("not found {missing} (us-east-1): 0 records")),
+        "{text}"
+    );
+    assert!(text.contains("Requests"), "{text}");
+}
