@@ -80,8 +80,10 @@
 //! bucket, recursively, down to one second; a one-second slice that still has 10,000 distinct
 //! (region, model, user, operation) combinations is an error that names the scan mode. So is
 //! a report that would need more than [`InsightsOptions::max_queries`] (default 1,000)
-//! queries; the first cut uses at most a quarter of them (longer first slices for very long
-//! periods). Slices never overlap, so the merged report is exact whatever the splits.
+//! queries, all its reads and log groups together (`usage::source::budget`), each piece of a
+//! split slice counted; the first cut of a read uses at most a quarter of them (longer first
+//! slices for very long periods). Slices never overlap, so the merged report is exact
+//! whatever the splits. Several log groups: see `usage::source::multi`.
 //!
 //! ## Limits, polling and cancellation
 //!
