@@ -147,13 +147,11 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let text = match error.as_service_error() {
-        Some(service) => format!(
-            "{}: {}",
-            service.code().unwrap_or("error"),
-            service.message().unwrap_or("(no message)")
-        ),
-        None => DisplayErrorContext(error).to_string(),
+    let text = match error.as_service_error().map(|e| (e.code(), e.message())) {
+        Some((Some(code), message)) => format!("{code}: {}", message.unwrap_or("(no message)")),
+        // No code (not an AWS answer, or an unknown one): the SDK's whole account, status
+        // included.
+        _ => DisplayErrorContext(error).to_string(),
     };
     clean_text(&text, MAX_REASON_CHARS).into_owned()
 }
