@@ -591,9 +591,11 @@ async fn leases_are_kept_with_the_stream_and_renewed(backend: Backend) {
         [(0, StoredEvent::priming())]
     );
     assert_eq!(s.b.read_lease(&key).await.unwrap(), Some(lease.clone()));
-    s.b.renew_lease(&key, lease.until_ms + 10_000)
-        .await
-        .unwrap();
+    assert!(
+        s.b.renew_lease(&key, lease.until_ms + 10_000)
+            .await
+            .unwrap()
+    );
     let renewed = s.a.read_lease(&key).await.unwrap().expect("a lease");
     assert_eq!(renewed.until_ms, lease.until_ms + 10_000);
     assert_eq!(renewed.request_ids, lease.request_ids);
@@ -608,13 +610,14 @@ async fn leases_are_kept_with_the_stream_and_renewed(backend: Backend) {
     s.a.append_event(&plain, StoredEvent::priming())
         .await
         .unwrap();
-    s.a.renew_lease(&plain, unix_now_ms()).await.unwrap();
+    assert!(!s.a.renew_lease(&plain, unix_now_ms()).await.unwrap());
     let standalone = StreamKey::new(live.id.clone(), StreamId::standalone());
     s.a.append_event(&standalone, StoredEvent::priming())
         .await
         .unwrap();
     let unknown = StreamKey::new(live.id.clone(), StreamId::generate());
-    s.a.renew_lease(&unknown, unix_now_ms()).await.unwrap();
+    assert!(!s.a.renew_lease(&unknown, unix_now_ms()).await.unwrap());
+    assert!(!s.a.end_lease(&plain, 0).await.unwrap());
     for key in [&plain, &standalone, &unknown] {
         assert_eq!(s.b.read_lease(key).await.unwrap(), None, "{key:?}");
     }
@@ -690,6 +693,146 @@ async fn the_first_terminator_of_a_stream_wins(backend: Backend) {
     assert!(not_found(s.a.append_event_after(&key, late_seq, end).await));
 }
 
+async fn a_writer_loses_its_lease_once_a_reader_ends_it(backend: Backend) {
+    let s = backend.stores().await;
+    let live = live_session(&s.a).await;
+    let key = StreamKey::new(live.id.clone(), StreamId::generate());
+    // Lapsed a minute ago, as a reader on `b` finds it.
+    let lapsed = StreamLease::new(unix_now_ms() - 60_000, &[json!(1)]);
+    s.a.open_stream(&key, &lapsed).await.unwrap();
+    let seen = s.b.read_lease(&key).await.unwrap().expect("a lease");
+    // The writer on `a` renews before the reader acts: the reader's end fails, the writer's
+    // lease stands.
+    let renewed = unix_now_ms() + 30_000;
+    assert!(s.a.renew_lease(&key, renewed).await.unwrap());
+    assert!(!s.b.end_lease(&key, seen.until_ms).await.unwrap());
+    assert_eq!(
+        s.a.read_lease(&key).await.unwrap().map(|l| l.until_ms),
+        Some(renewed)
+    );
+    // A reader acting on what it read last ends the lease; from then on the writer's
+    // renewals fail and change nothing, and another reader finds it ended.
+    assert!(s.b.end_lease(&key, renewed).await.unwrap());
+    for _ in 0..2 {
+        assert!(!s.a.renew_lease(&key, unix_now_ms() + 30_000).await.unwrap());
+    }
+    let ended = s.a.read_lease(&key).await.unwrap().expect("a lease");
+    assert!(ended.is_ended(), "{ended:?}");
+    assert_eq!(ended.request_ids, [json!(1)]);
+    assert!(s.a.end_lease(&key, renewed).await.unwrap(), "already ended");
+    assert!(s.a.end_lease(&key, ended.until_ms).await.unwrap());
+    assert!(s.b.read_lease(&key).await.unwrap().unwrap().is_ended());
+}
+
+async fn replies_can_be_removed_and_recorded_again(backend: Backend) {
+    let s = backend.stores().await;
+    let live = live_session(&s.a).await;
+    let id = &live.id;
+    assert!(s.a.put_reply(id, "cancel:n:3", "100").await.unwrap());
+    assert!(!s.b.put_reply(id, "cancel:n:3", "200").await.unwrap());
+    s.b.remove_reply(id, "cancel:n:3").await.unwrap();
+    assert_eq!(s.a.get_reply(id, "cancel:n:3").await.unwrap(), None);
+    assert!(s.a.put_reply(id, "cancel:n:3", "300").await.unwrap());
+    assert_eq!(
+        s.b.get_reply(id, "cancel:n:3").await.unwrap().as_deref(),
+        Some("300")
+    );
+    // Only that key goes; a key never recorded, or of a session gone, is no error.
+    assert!(s.a.put_reply(id, "cancel:n:4", "400").await.unwrap());
+    s.a.remove_reply(id, "cancel:n:3").await.unwrap();
+    s.a.remove_reply(id, "cancel:n:never").await.unwrap();
+    s.a.remove_reply(&SessionId::generate(), "cancel:n:4")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.b.get_reply(id, "cancel:n:4").await.unwrap().as_deref(),
+        Some("400")
+    );
+    let long = format!("cancel:s:{}", "k".repeat(4000));
+    assert!(s.a.put_reply(id, &long, "long").await.unwrap());
+    s.b.remove_reply(id, &long).await.unwrap();
+    assert_eq!(s.a.get_reply(id, &long).await.unwrap(), None);
+}
+
+/// A `notifications/cancelled` for request `id`.
+fn cancel(id: u64) -> Value {
+    jsonrpc::notification("notifications/cancelled", json!({ "requestId": id }))
+}
+
+/// Starts a long tool call `id` on `app` with a progress token, and returns its stream once
+/// the tool runs (its first progress has arrived).
+async fn running_call(app: &App, session: &str, id: u64) -> SseReader {
+    let args = json!({ "steps": 300, "interval_ms": 20 });
+    let response = app
+        .post(
+            Some(session),
+            call(id, "test_long_operation", args, Some("running")),
+        )
+        .await;
+    assert_eq!(content_type(&response), "text/event-stream");
+    let mut stream = SseReader::new(response.into_body());
+    stream.next(WAIT).await.expect("priming");
+    stream.next(WAIT).await.expect("first progress");
+    stream
+}
+
+/// Reads a cancelled call's stream to its end: it ends without a response, long before the
+/// tool's 6 s would be up.
+async fn ends_unanswered(mut stream: SseReader) {
+    let rest = stream.until_response(WAIT).await;
+    let last = rest.last().map(|e| e.data.clone());
+    assert!(
+        rest.iter()
+            .all(|e| e.json().is_none_or(|m| m.get("result").is_none())),
+        "a cancelled request answered, after {} events: {last:?}",
+        rest.len()
+    );
+    assert!(stream.ended(), "the stream goes on: {last:?}");
+}
+
+async fn a_cancelled_request_id_is_served_when_reused(backend: Backend) {
+    let s = backend.stores().await;
+    let a = App::with_store(TransportConfig::default(), s.a.clone());
+    let b = App::with_store(TransportConfig::default(), s.b.clone());
+    let session = a.initialize("2025-11-25").await;
+    let stream = running_call(&a, &session, 5).await;
+    assert_eq!(b.post(Some(&session), cancel(5)).await.status(), 202);
+    ends_unanswered(stream).await;
+    // At once, well within the 1 s allowed between two instances' clocks: a request reusing
+    // the id after the cancelled one ended is answered (it lasts past the first cancellation
+    // check of a polling store).
+    let args = json!({ "steps": 3, "interval_ms": 150 });
+    let reused = a
+        .post(Some(&session), call(5, "test_long_operation", args, None))
+        .await;
+    assert_eq!(reused.status(), 200);
+    let answer = body_json(reused).await;
+    assert_eq!(answer["id"], 5, "{answer}");
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "completed 3 steps",
+        "{answer}"
+    );
+    // And it can be cancelled in its turn.
+    let stream = running_call(&b, &session, 5).await;
+    assert_eq!(a.post(Some(&session), cancel(5)).await.status(), 202);
+    ends_unanswered(stream).await;
+}
+
+async fn a_cancellation_replaces_a_stale_mark(backend: Backend) {
+    let s = backend.stores().await;
+    let a = App::with_store(TransportConfig::default(), s.a.clone());
+    let b = App::with_store(TransportConfig::default(), s.b.clone());
+    let session = a.initialize("2025-11-25").await;
+    // A cancellation for an id not in flight stays behind, and is stale once the allowance
+    // for clocks (1 s) has passed.
+    assert_eq!(b.post(Some(&session), cancel(9)).await.status(), 202);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let stream = running_call(&a, &session, 9).await;
+    // The request's own cancellation still stops it.
+    assert_eq!(b.post(Some(&session), cancel(9)).await.status(), 202);
+    ends_unanswered(stream).await;
+}
+
 async fn expiry_needs_no_deletion(backend: Backend) {
     let s = backend.stores().await;
     let soon = record(2);
@@ -759,6 +902,10 @@ contract!(
     expiry_needs_no_deletion,
     leases_are_kept_with_the_stream_and_renewed,
     the_first_terminator_of_a_stream_wins,
+    a_writer_loses_its_lease_once_a_reader_ends_it,
+    replies_can_be_removed_and_recorded_again,
+    a_cancelled_request_id_is_served_when_reused,
+    a_cancellation_replaces_a_stale_mark,
 );
 
 // DynamoDB only.
@@ -880,6 +1027,13 @@ async fn a_lease_costs_one_request_per_operation() {
         (cost.get_item, cost.reads(), cost.writes()),
         (1, 1, 0),
         "check: {cost:?}"
+    );
+    let (ended, cost) = calls_during(&b, b.end_lease(&key, lease.until_ms + 10_000)).await;
+    assert!(ended.unwrap());
+    assert_eq!(
+        (cost.reads(), cost.update_item, cost.writes()),
+        (0, 1, 1),
+        "end: {cost:?}"
     );
 }
 

@@ -58,8 +58,8 @@
 //! `operations_cost_what_the_docs_say` test (`tests/store_contract.rs`) where the count does
 //! not depend on timing.
 //! R = one strongly consistent read request (`GetItem`, or one `Query` page): 1 read unit per
-//! 4 KB read, at least 1. W = one write request (`PutItem`, `UpdateItem`): 1 write unit per KB
-//! written, also when its condition fails. `d` is how long the operation runs or waits, `p`
+//! 4 KB read, at least 1. W = one write request (`PutItem`, `UpdateItem`, `DeleteItem`): 1
+//! write unit per KB written, also when its condition fails. `d` is how long the operation runs or waits, `p`
 //! the poll interval (100 ms). Every request in a session starts by loading it (the "load"
 //! below); one request per half session TTL also extends it (+1 W).
 //!
@@ -70,10 +70,10 @@
 //! | `tools/call` answered as JSON          | 1: load; up to 1 + d/p: watch for cancellation          | 0 |
 //! | `tools/call` streaming N notifications | 1: load; 1 + d/p: watch for cancellation; 1 per further second: session still live; 1 to 2N + 3 + d/p: the reader's queries, one per wake-up and one finding nothing before each wait; from d = L on, 1 per 2L/3 + 1 s: the lease, when the reader finds nothing new | N + 2: priming (carrying the lease), N events, response; 1 per L/3 of d: lease renewals |
 //! | resume (`GET` + `Last-Event-ID`)       | 1: load; 1: the resumed event; 1: the stream's last number; 1 per 64 events (or 1 MB) replayed; d/p while another instance still writes the stream; 1 the first time it finds nothing new, then 1 per 2L/3 + 1 s: the lease | 1: marker claiming the stream (none if the resumed event was the last) |
-//! | resume of a stream whose writer died   | as a resume, then 1: the lapsed lease; 1: the query that reads the terminator (for a batch: 1 per 64 events, to find the requests answered) | 1: marker; 1: the terminator, a JSON-RPC error (+1 failed, if another reader stored one first) |
+//! | resume of a stream whose writer died   | as a resume, then 1: the lapsed lease; 1: the query that reads the terminator (for a batch: 1 per 64 events, to find the requests answered) | 1: marker; 1: the lease ended (a conditional `UpdateItem`); 1: the terminator, a JSON-RPC error (+1 failed, if another reader stored one first) |
 //! | standalone `GET` stream                | 1: load; 1: the stream's last number (none on the instance that wrote it last; if another did since, the failed write below costs this query after all); d/p for as long as it is open | 1: priming (+1 failed, see left) |
 //! | server-to-client request round trip, within a streaming `tools/call` | 1 + d/p: waiting for the reply; 1: load by the reply's POST (any instance); 1: the reader's query | 2: request event, reply |
-//! | `notifications/cancelled`              | 1: load                                                 | 1: recorded like a reply |
+//! | `notifications/cancelled`              | 1: load                                                 | 1: recorded like a reply (3 if a mark for the id is there: the failed put, a `DeleteItem`, the put); +1 `DeleteItem` of the mark when the cancelled request ends |
 //! | `DELETE`                               | 0 (1 if the session is unknown)                         | 1: conditional update, also when already ended |
 //!
 //! Waiting is what costs. A stream reader that finds nothing waits p, then twice as long after
@@ -259,8 +259,12 @@ impl SessionStore for DynamoStore {
         self.open(key, lease).await
     }
 
-    async fn renew_lease(&self, key: &StreamKey, until_ms: u64) -> Result<(), StoreError> {
+    async fn renew_lease(&self, key: &StreamKey, until_ms: u64) -> Result<bool, StoreError> {
         self.renew(key, until_ms).await
+    }
+
+    async fn end_lease(&self, key: &StreamKey, until_ms: u64) -> Result<bool, StoreError> {
+        self.end(key, until_ms).await
     }
 
     async fn read_lease(&self, key: &StreamKey) -> Result<Option<StreamLease>, StoreError> {
@@ -291,6 +295,10 @@ impl SessionStore for DynamoStore {
         key: &str,
     ) -> Result<Option<String>, StoreError> {
         self.get_reply_item(session, key).await
+    }
+
+    async fn remove_reply(&self, session: &SessionId, key: &str) -> Result<(), StoreError> {
+        self.remove_reply_item(session, key).await
     }
 
     async fn shared_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {

@@ -4,7 +4,10 @@
 //! The instance running a POST's handlers stores a lease with the stream's priming event and
 //! moves it forward while they run. A reader that finds nothing new on a stream whose lease has
 //! lapsed ends the stream itself, with an error for the requests still unanswered (see
-//! `transport::lease`).
+//! `transport::lease`). Before storing that error the reader ends the lease (a conditional
+//! write over the expiry it read, so a writer's renewal in between wins), and from then on the
+//! writer's renewals fail: a writer that was only frozen learns at its next renewal that it
+//! lost the stream, and stops.
 
 use serde_json::Value;
 
@@ -25,6 +28,15 @@ pub struct StreamLease {
 }
 
 impl StreamLease {
+    /// The expiry of a lease a reader has ended (see [`StreamLease::is_ended`]). No writer
+    /// vouches until the epoch, and a reader of an older version takes it for a lapsed lease.
+    pub const ENDED_MS: u64 = 0;
+
+    /// Whether a reader ended the lease: its writer lost the stream, and its renewals fail.
+    pub fn is_ended(&self) -> bool {
+        self.until_ms == Self::ENDED_MS
+    }
+
     /// A lease until `until_ms` for the requests `ids`, keeping the ids if they are small.
     pub fn new(until_ms: u64, ids: &[Value]) -> Self {
         let fits = Value::from(ids.to_vec()).to_string().len() <= MAX_LEASE_IDS_BYTES;
@@ -62,5 +74,7 @@ mod tests {
         let long = json!("x".repeat(MAX_LEASE_IDS_BYTES));
         assert!(StreamLease::new(5, &[long]).request_ids.is_empty());
         assert!(StreamLease::parse_ids("not json").is_empty());
+        assert!(!lease.is_ended());
+        assert!(StreamLease::new(StreamLease::ENDED_MS, &[]).is_ended());
     }
 }

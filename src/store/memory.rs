@@ -140,6 +140,13 @@ impl Replies {
         self.by_key.insert(key.to_owned(), message.to_owned());
         true
     }
+
+    /// Forgets the reply under `key`, if any.
+    fn remove(&mut self, key: &str) {
+        if self.by_key.remove(key).is_some() {
+            self.order.retain(|k| k != key);
+        }
+    }
 }
 
 impl State {
@@ -372,13 +379,28 @@ impl SessionStore for MemoryStore {
         Ok(seq.unwrap_or_default())
     }
 
-    async fn renew_lease(&self, key: &StreamKey, until_ms: u64) -> Result<(), StoreError> {
+    async fn renew_lease(&self, key: &StreamKey, until_ms: u64) -> Result<bool, StoreError> {
         let mut state = self.state();
         let lease = (state.streams.get_mut(key)).and_then(|stream| stream.lease.as_mut());
-        if let Some(lease) = lease {
-            lease.until_ms = lease.until_ms.max(until_ms);
+        match lease {
+            Some(lease) if !lease.is_ended() => {
+                lease.until_ms = lease.until_ms.max(until_ms);
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        Ok(())
+    }
+
+    async fn end_lease(&self, key: &StreamKey, until_ms: u64) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let lease = (state.streams.get_mut(key)).and_then(|stream| stream.lease.as_mut());
+        match lease {
+            Some(lease) if lease.until_ms == until_ms || lease.is_ended() => {
+                lease.until_ms = StreamLease::ENDED_MS;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn read_lease(&self, key: &StreamKey) -> Result<Option<StreamLease>, StoreError> {
@@ -476,6 +498,13 @@ impl SessionStore for MemoryStore {
             .get(session)
             .and_then(|replies| replies.by_key.get(key))
             .cloned())
+    }
+
+    async fn remove_reply(&self, session: &SessionId, key: &str) -> Result<(), StoreError> {
+        if let Some(replies) = self.state().replies.get_mut(session) {
+            replies.remove(key);
+        }
+        Ok(())
     }
 
     fn subscribe(&self, topic: &Topic) -> ChangeSignal {

@@ -102,10 +102,25 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 
     /// Moves the lease of a stream opened by [`SessionStore::open_stream`] forward to
-    /// `until_ms`. A stream without a lease is left without one.
-    async fn renew_lease(&self, key: &StreamKey, until_ms: u64) -> Result<(), StoreError> {
+    /// `until_ms`, if the stream is still its writer's. Returns `false`, renewing nothing, once
+    /// a reader has ended the lease ([`SessionStore::end_lease`]) or when the stream has no
+    /// lease (never had one, or is gone): the writer has lost the stream, and what it stores
+    /// from then on is never delivered. A store that keeps no leases answers `true`.
+    async fn renew_lease(&self, key: &StreamKey, until_ms: u64) -> Result<bool, StoreError> {
         let _ = (key, until_ms);
-        Ok(())
+        Ok(true)
+    }
+
+    /// Ends the lease of a stream whose writer seems gone, if its expiry is still `until_ms`
+    /// (what the caller read and found lapsed) or it is already ended; afterwards every
+    /// renewal fails, and the lease reads as ended ([`StreamLease::is_ended`]). Returns
+    /// whether the lease is ended: `false` if the writer renewed it since it was read (the
+    /// writer is alive) or the stream has no lease. A reader ends the lease before storing the
+    /// stream's terminator, so the writer learns at its next renewal that it lost. A store
+    /// that keeps leases must implement it; the default ends nothing.
+    async fn end_lease(&self, key: &StreamKey, until_ms: u64) -> Result<bool, StoreError> {
+        let _ = (key, until_ms);
+        Ok(false)
     }
 
     /// The stream's lease, or `None` if it has none (the standalone stream, a stream opened by
@@ -146,6 +161,15 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Reads a reply recorded by [`SessionStore::put_reply`].
     async fn get_reply(&self, session: &SessionId, key: &str)
     -> Result<Option<String>, StoreError>;
+
+    /// Forgets the reply (or cancellation) under `key`, if any, so that the key can be
+    /// recorded afresh: a request's cancellation mark is removed when the request ends. A
+    /// missing key or session is no error. The default forgets nothing: the reply stays until
+    /// its session ends.
+    async fn remove_reply(&self, session: &SessionId, key: &str) -> Result<(), StoreError> {
+        let _ = (session, key);
+        Ok(())
+    }
 
     /// The secret `name` that every instance on this store shares, created on first use by
     /// whichever instance asks first (atomically: all instances get the same value), or

@@ -12,12 +12,16 @@
 //! [`CLOCK_SKEW`] past, the reader stores the final event itself: [`ABANDONED`], a JSON-RPC
 //! internal error (-32603), for each request of the POST that has no response in the stream.
 //!
-//! The first final event in the stream wins. A reader stores its terminator only as the event
+//! The first final event in the stream wins. A reader first ends the lease, only if it still
+//! has the expiry the reader found lapsed ([`SessionStore::end_lease`]: a renewal in between
+//! wins, and the reader looks again later), then stores its terminator only as the event
 //! right after the last one it read ([`SessionStore::append_event_after`]), so two readers on
 //! two instances end a stream once, and anything the writer stored first is read before the
 //! reader tries again. A writer that was only slow (frozen, cut off from the store) for longer
-//! than the lease finds its late answer stored after the terminator, where no reader delivers
-//! it: the client has already been told to retry.
+//! than the lease has lost the stream: its next renewal fails, and it stops renewing, cancels
+//! its handlers and stores nothing more, as no reader would deliver it: the client has
+//! already been told to retry. What it stored before that renewal lands after the
+//! terminator, unread.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,8 +52,15 @@ pub(crate) fn new_lease(length: Duration, ids: &[Value]) -> StreamLease {
     StreamLease::new(unix_now_ms().saturating_add(millis(length)), ids)
 }
 
-/// Renews the lease of `key` every third of `length` until the returned guard is dropped.
-pub fn keep(store: Arc<dyn SessionStore>, key: StreamKey, length: Duration) -> DropGuard {
+/// Renews the lease of `key` every third of `length` until the returned guard is dropped, or
+/// until a renewal finds that a reader ended the lease: then the writer has lost the stream,
+/// and `lost` is cancelled.
+pub fn keep(
+    store: Arc<dyn SessionStore>,
+    key: StreamKey,
+    length: Duration,
+    lost: CancellationToken,
+) -> DropGuard {
     let stop = CancellationToken::new();
     let stopped = stop.clone();
     tokio::spawn(async move {
@@ -61,7 +72,16 @@ pub fn keep(store: Arc<dyn SessionStore>, key: StreamKey, length: Duration) -> D
             }
             let until = unix_now_ms().saturating_add(millis(length));
             match store.renew_lease(&key, until).await {
-                Ok(()) => {}
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(
+                        stream = key.stream.as_str(),
+                        "a reader ended this stream after its lease lapsed; its requests are \
+                         cancelled and the rest of their output dropped"
+                    );
+                    lost.cancel();
+                    return;
+                }
                 Err(StoreError::SessionNotFound) => return,
                 Err(e) => tracing::warn!(
                     error = %e,
@@ -134,13 +154,30 @@ impl LeaseWatch {
                 return false;
             }
         };
-        let lapses_at = lease.until_ms.saturating_add(millis(CLOCK_SKEW));
-        let now = unix_now_ms();
-        if now <= lapses_at {
-            self.next_check = Some(Instant::now() + Duration::from_millis(lapses_at - now + 1));
-            return false;
-        }
         self.next_check = retry_later;
+        // A lease already ended was ended by a reader that has not stored its terminator yet
+        // (the writer stored an event first, or that reader is gone): this one stores it.
+        if !lease.is_ended() {
+            let lapses_at = lease.until_ms.saturating_add(millis(CLOCK_SKEW));
+            let now = unix_now_ms();
+            if now <= lapses_at {
+                self.next_check = Some(Instant::now() + Duration::from_millis(lapses_at - now + 1));
+                return false;
+            }
+            match store.end_lease(key, lease.until_ms).await {
+                Ok(true) => tracing::warn!(
+                    stream = key.stream.as_str(),
+                    lapsed_ms = now - lease.until_ms,
+                    "ending a stream whose writer stopped renewing its lease"
+                ),
+                // Renewed since it was read: the writer is alive after all.
+                Ok(false) => return false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not end the lease of a stream");
+                    return false;
+                }
+            }
+        }
         let data = match terminator(store, key, &lease.request_ids).await {
             Ok(data) => data,
             Err(e) => {
@@ -152,12 +189,10 @@ impl LeaseWatch {
             .append_event_after(key, after, StoredEvent::final_message(data))
             .await
         {
-            Ok(true) => tracing::warn!(
-                stream = key.stream.as_str(),
-                lapsed_ms = now - lease.until_ms,
-                "ended a stream whose writer stopped renewing its lease"
-            ),
-            Ok(false) => {}
+            Ok(true) => {}
+            // An event came first (the writer's, before it learnt that it lost, or another
+            // reader's terminator): the caller reads it, and at its next look, tries again.
+            Ok(false) => self.next_check = Some(Instant::now()),
             Err(e) => tracing::warn!(error = %e, "could not end a stream whose writer is gone"),
         }
         true
@@ -244,6 +279,12 @@ mod tests {
         key
     }
 
+    /// Ends the lease of `key` as a reader that found it lapsed does.
+    async fn end_lease(store: &MemoryStore, key: &StreamKey) {
+        let seen = store.read_lease(key).await.unwrap().expect("a lease");
+        assert!(store.end_lease(key, seen.until_ms).await.unwrap());
+    }
+
     #[tokio::test]
     async fn a_lapsed_lease_ends_the_stream_with_an_error_for_each_open_request() {
         let store = MemoryStore::new();
@@ -279,6 +320,73 @@ mod tests {
         let mut late = LeaseWatch::resuming(Duration::from_secs(3));
         assert!(late.end_if_lapsed(&store, &key, 1).await);
         assert_eq!(store.read_events(&key, Some(1), 10).await.unwrap().len(), 1);
+        // The lease is ended: the writer, were it only frozen, cannot renew it any more.
+        let lease = store.read_lease(&key).await.unwrap().expect("a lease");
+        assert!(lease.is_ended(), "{lease:?}");
+        assert!(
+            !store
+                .renew_lease(&key, unix_now_ms() + 60_000)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lease_renewed_after_it_was_read_is_not_ended() {
+        let store = MemoryStore::new();
+        let key = stream(&store, &[json!(4)], Duration::from_secs(10)).await;
+        let seen = store.read_lease(&key).await.unwrap().expect("a lease");
+        assert!(
+            store
+                .renew_lease(&key, unix_now_ms() + 60_000)
+                .await
+                .unwrap()
+        );
+        // What a reader that read the lapsed expiry just before the renewal would try.
+        assert!(!store.end_lease(&key, seen.until_ms).await.unwrap());
+        let mut watch = LeaseWatch::resuming(Duration::from_secs(3));
+        assert!(!watch.end_if_lapsed(&store, &key, 0).await);
+        assert!(
+            store
+                .read_events(&key, Some(0), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lease_ended_without_a_terminator_is_ended_by_the_next_reader() {
+        let store = MemoryStore::new();
+        let key = stream(&store, &[json!(5)], Duration::from_secs(10)).await;
+        // A reader that ended the lease and died before storing its terminator.
+        end_lease(&store, &key).await;
+        let mut watch = LeaseWatch::resuming(Duration::from_secs(3));
+        assert!(watch.end_if_lapsed(&store, &key, 0).await);
+        let events = store.read_events(&key, Some(0), 10).await.unwrap();
+        assert_eq!(events.len(), 1);
+        let error: Value = serde_json::from_str(&events[0].1.data).unwrap();
+        assert_eq!(error["id"], 5, "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_writer_whose_lease_was_ended_stops_renewing_and_is_told() {
+        let store = Arc::new(MemoryStore::new());
+        let key = stream(&store, &[json!(6)], Duration::ZERO).await;
+        end_lease(&store, &key).await;
+        let lost = CancellationToken::new();
+        let _guard = keep(
+            store.clone(),
+            key.clone(),
+            Duration::from_millis(300),
+            lost.clone(),
+        );
+        // The first renewal, 100 ms in, finds the lease ended.
+        tokio::time::timeout(Duration::from_secs(60), lost.cancelled())
+            .await
+            .expect("the writer learns that it lost");
+        let lease = store.read_lease(&key).await.unwrap().expect("a lease");
+        assert!(lease.is_ended(), "no renewal revived it: {lease:?}");
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ pub struct CallCounts {
     pub get_item: u64,
     pub put_item: u64,
     pub update_item: u64,
+    pub delete_item: u64,
     pub query: u64,
 }
 
@@ -17,9 +18,10 @@ impl CallCounts {
         self.get_item + self.query
     }
 
-    /// Requests that write (`PutItem`, `UpdateItem`), conditional failures included.
+    /// Requests that write (`PutItem`, `UpdateItem`, `DeleteItem`), conditional failures
+    /// included.
     pub fn writes(&self) -> u64 {
-        self.put_item + self.update_item
+        self.put_item + self.update_item + self.delete_item
     }
 
     /// What happened between `earlier` and `self`.
@@ -28,6 +30,7 @@ impl CallCounts {
             get_item: self.get_item - earlier.get_item,
             put_item: self.put_item - earlier.put_item,
             update_item: self.update_item - earlier.update_item,
+            delete_item: self.delete_item - earlier.delete_item,
             query: self.query - earlier.query,
         }
     }
@@ -38,6 +41,7 @@ pub struct Calls {
     get_item: AtomicU64,
     put_item: AtomicU64,
     update_item: AtomicU64,
+    delete_item: AtomicU64,
     query: AtomicU64,
 }
 
@@ -54,6 +58,10 @@ impl Calls {
         self.update_item.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn delete(&self) {
+        self.delete_item.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn query(&self) {
         self.query.fetch_add(1, Ordering::Relaxed);
     }
@@ -63,6 +71,7 @@ impl Calls {
             get_item: self.get_item.load(Ordering::Relaxed),
             put_item: self.put_item.load(Ordering::Relaxed),
             update_item: self.update_item.load(Ordering::Relaxed),
+            delete_item: self.delete_item.load(Ordering::Relaxed),
             query: self.query.load(Ordering::Relaxed),
         }
     }

@@ -1,5 +1,6 @@
 //! Stream leases: kept on a POST stream's priming event (number 0), so opening a stream costs
-//! no extra write; a renewal is one `UpdateItem` of that item, a check one `GetItem`.
+//! no extra write; a renewal is one `UpdateItem` of that item, a check one `GetItem`, and a
+//! reader ending the lease of a writer gone one conditional `UpdateItem`.
 
 use super::super::StoreError;
 use super::super::lease::StreamLease;
@@ -9,7 +10,29 @@ use super::error::{backend, is_condition_failure};
 use super::item;
 
 impl DynamoStore {
-    pub(super) async fn renew(&self, key: &StreamKey, until_ms: u64) -> Result<(), StoreError> {
+    pub(super) async fn renew(&self, key: &StreamKey, until_ms: u64) -> Result<bool, StoreError> {
+        // Never gives a lease to a stream that has none (or to an item that is gone), nor back
+        // to a writer whose lease a reader ended.
+        let condition = "attribute_exists(#lease_until) AND #lease_until <> :ended";
+        self.set_until(key, until_ms, condition, None).await
+    }
+
+    /// Ends the lease if it still runs until `until_ms` (or is already ended); fails if the
+    /// writer renewed it in between.
+    pub(super) async fn end(&self, key: &StreamKey, until_ms: u64) -> Result<bool, StoreError> {
+        let condition = "#lease_until = :seen OR #lease_until = :ended";
+        (self.set_until(key, StreamLease::ENDED_MS, condition, Some(until_ms))).await
+    }
+
+    /// Sets the lease's expiry to `until_ms` with one `UpdateItem`, if `condition` holds (over
+    /// `#lease_until`, `:ended` and, when given, `:seen`); `false` if it does not.
+    async fn set_until(
+        &self,
+        key: &StreamKey,
+        until_ms: u64,
+        condition: &str,
+        seen: Option<u64>,
+    ) -> Result<bool, StoreError> {
         self.calls.update();
         let update = self
             .client
@@ -17,15 +40,17 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(priming_key(key)))
             .update_expression("SET #lease_until = :until")
-            // Never gives a lease to a stream that has none (or to an item that is gone).
-            .condition_expression("attribute_exists(#lease_until)")
+            .condition_expression(condition)
             .expression_attribute_names("#lease_until", item::LEASE_UNTIL)
             .expression_attribute_values(":until", item::n(until_ms))
-            .send()
-            .await;
-        match update {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
+            .expression_attribute_values(":ended", item::n(StreamLease::ENDED_MS));
+        let update = match seen {
+            Some(seen) => update.expression_attribute_values(":seen", item::n(seen)),
+            None => update,
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(backend(e)),
         }
     }

@@ -1,4 +1,5 @@
-//! Replies to server-to-client requests (and cancellations): one item each, first write wins.
+//! Replies to server-to-client requests (and cancellations): one item each, first write wins
+//! until the item is deleted.
 
 use super::super::StoreError;
 use super::super::records::{SessionId, unix_now};
@@ -63,5 +64,21 @@ impl DynamoStore {
             }
             _ => Ok(None),
         }
+    }
+
+    pub(super) async fn remove_reply_item(
+        &self,
+        session: &SessionId,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        self.calls.delete();
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(item::pk(session), item::reply_sk(key))))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }

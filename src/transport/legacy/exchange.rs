@@ -6,6 +6,8 @@
 //! a client cut off mid-stream can resume on any instance with `Last-Event-ID`, and an
 //! instance that dies loses nothing it had sent. While the handlers run, the stream's lease is
 //! renewed, so that readers can tell a dead writer from a quiet one (see `transport::lease`).
+//! An exchange whose renewal finds that a reader ended the stream has lost it: its handlers
+//! are cancelled and nothing more is stored, as nobody would read it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +52,8 @@ pub(crate) struct LegacyExchange {
     /// The ids of the POST's requests, kept with the stream's lease.
     request_ids: Vec<Value>,
     stream_lease: Duration,
+    /// The parent of every request's cancellation: cancelled when the stream is lost to a
+    /// reader (see `lease::keep`), after which the exchange stores nothing more.
     cancel: CancellationToken,
     state: Mutex<State>,
     /// Tells this process's HTTP side to close the POST's connection (not its stream).
@@ -94,6 +98,11 @@ impl LegacyExchange {
         state.outstanding = state.outstanding.saturating_sub(1);
         let done = state.outstanding == 0;
         match state.stream.clone() {
+            Some(_) if self.lost() => {
+                if done {
+                    state.lease = None;
+                }
+            }
             Some(key) => {
                 let event = |data: String| {
                     if done {
@@ -145,9 +154,17 @@ impl LegacyExchange {
         self.disconnect.clone()
     }
 
+    /// Whether the stream was lost to a reader that ended it.
+    fn lost(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
     /// Stores one message on the POST's stream, opening the stream on first use.
     async fn send(&self, message: Value) -> Result<(), HandlerError> {
         let mut state = self.state.lock().await;
+        if self.lost() {
+            return Err(HandlerError::Cancelled);
+        }
         let key = self.open_stream(&mut state).await?;
         self.store
             .append_event(&key, StoredEvent::message(message::encode(&message)))
@@ -171,6 +188,7 @@ impl LegacyExchange {
                     self.store.clone(),
                     key.clone(),
                     self.stream_lease,
+                    self.cancel.clone(),
                 ));
                 state.stream = Some(key.clone());
                 if let Some(tx) = state.answer.take() {

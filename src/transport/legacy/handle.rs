@@ -1,6 +1,7 @@
 //! Serving the messages of one legacy POST.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,9 @@ use crate::protocol::message::{self, Incoming};
 use crate::protocol::shape::shape_result;
 use crate::protocol::version::{self, Era};
 use crate::server::{ContextParts, HandlerError, LogLevel, RequestContext};
-use crate::store::{SessionRecord, SessionUpdate, Topic, unix_now_ms};
+use crate::store::{
+    SessionId, SessionRecord, SessionStore, SessionUpdate, StoreError, Topic, unix_now_ms,
+};
 use crate::transport::McpService;
 use crate::transport::http_error::HttpError;
 use crate::transport::lease::{CLOCK_SKEW, millis};
@@ -214,10 +217,15 @@ impl RequestTask {
             task_owner: format!("session:{}", self.record.id),
         });
         let server = &self.service.server;
+        let marked = AtomicBool::new(false);
         let outcome = tokio::select! {
             outcome = server.dispatch(&ctx, &method, params) => outcome,
-            () = self.cancelled_by_client(&id, started_ms) => Err(HandlerError::Cancelled),
+            () = self.cancelled_by_client(&id, started_ms, &marked) => Err(HandlerError::Cancelled),
+            // The POST's stream was lost to a reader: nobody will read the answer.
+            () = self.cancel.cancelled() => Err(HandlerError::Cancelled),
         };
+        self.forget_cancellation(&id, marked.load(Ordering::Relaxed))
+            .await;
         let response = match outcome {
             Ok(result) => Some(message::response(
                 &id,
@@ -243,7 +251,8 @@ impl RequestTask {
     }
 
     /// Resolves when the client cancels request `id` with `notifications/cancelled`, which may
-    /// have been posted to any instance.
+    /// have been posted to any instance; sets `marked` once it has seen a cancellation mark
+    /// for the id, whether it applies or not.
     ///
     /// Cancellations are rare and most requests are short, so on a polling store this reads
     /// once after [`FIRST_CANCEL_CHECK`] and then every [`CANCEL_CHECK_EVERY`], not at the
@@ -251,8 +260,9 @@ impl RequestTask {
     ///
     /// Only a cancellation recorded after this request began counts (less [`CLOCK_SKEW`]
     /// between instances): one for an id that was not in flight when it came must not cancel
-    /// a later request that reuses the id.
-    async fn cancelled_by_client(&self, id: &Value, started_ms: u64) {
+    /// a later request that reuses the id. An older mark is not the end of it: a cancellation
+    /// of this request replaces it ([`record_cancellation`]), so the watch goes on.
+    async fn cancelled_by_client(&self, id: &Value, started_ms: u64, marked: &AtomicBool) {
         let key = cancel_key(id);
         let topic = Topic::Reply {
             session: self.record.id.clone(),
@@ -266,28 +276,63 @@ impl RequestTask {
         loop {
             let changed = store.subscribe(&topic);
             match store.get_reply(&self.record.id, &key).await {
-                Ok(Some(at)) if cancel_applies(&at, started_ms) => {
-                    self.cancel.cancel();
-                    return;
+                Ok(Some(at)) => {
+                    marked.store(true, Ordering::Relaxed);
+                    if cancel_applies(&at, started_ms) {
+                        self.cancel.cancel();
+                        return;
+                    }
                 }
-                Ok(Some(_)) => std::future::pending::<()>().await,
-                Ok(None) => match polling {
-                    None => changed.await,
-                    Some(interval) => tokio::time::sleep(interval.max(CANCEL_CHECK_EVERY)).await,
-                },
+                Ok(None) => {}
                 Err(_) => std::future::pending::<()>().await,
             }
+            match polling {
+                None => changed.await,
+                Some(interval) => tokio::time::sleep(interval.max(CANCEL_CHECK_EVERY)).await,
+            }
+        }
+    }
+
+    /// Removes the cancellation mark of request `id` as the request ends, so that a request
+    /// reusing the id once this one is answered is served, not cancelled by a mark meant for
+    /// this one. On an in-process store that costs nothing and is always done; on a polling
+    /// store only when the request saw a mark (`marked`), so that requests nobody cancels
+    /// cost no write.
+    async fn forget_cancellation(&self, id: &Value, marked: bool) {
+        let store = &self.service.store;
+        if !marked && store.poll_interval().is_some() {
+            return;
+        }
+        if let Err(e) = store.remove_reply(&self.record.id, &cancel_key(id)).await {
+            tracing::warn!(error = %e, "could not remove a request's cancellation mark");
         }
     }
 }
 
 /// Whether a cancellation recorded at `at` (milliseconds since the epoch, as written by
-/// [`accept_notification`]) applies to a request that began at `started_ms`.
+/// [`record_cancellation`]) applies to a request that began at `started_ms`.
 fn cancel_applies(at: &str, started_ms: u64) -> bool {
     // A mark without a time was written by an older instance (rolling deploy): it counts.
     at.parse::<u64>().map_or(true, |at| {
         at.saturating_add(millis(CLOCK_SKEW)) >= started_ms
     })
+}
+
+/// Records a `notifications/cancelled` for `request_id` as its time, replacing an older mark
+/// (left by an earlier request with this id, which ended before seeing it): the latest
+/// cancellation is the one a running request is judged by.
+async fn record_cancellation(
+    store: &dyn SessionStore,
+    session: &SessionId,
+    request_id: &Value,
+) -> Result<(), StoreError> {
+    let key = cancel_key(request_id);
+    let now = unix_now_ms().to_string();
+    if !store.put_reply(session, &key, &now).await? {
+        store.remove_reply(session, &key).await?;
+        store.put_reply(session, &key, &now).await?;
+    }
+    Ok(())
 }
 
 /// The longest request id a cancellation is recorded for, as JSON.
@@ -320,14 +365,7 @@ async fn accept_notification(
             // A request id is a string or a number (JSON-RPC); a longer one than any client
             // uses would only make the store keep what a stranger sent.
             Some(request_id) if !is_plausible_request_id(request_id) => Ok(()),
-            Some(request_id) => store
-                .put_reply(
-                    &record.id,
-                    &cancel_key(request_id),
-                    &unix_now_ms().to_string(),
-                )
-                .await
-                .map(|_| ()),
+            Some(request_id) => record_cancellation(&**store, &record.id, request_id).await,
             None => Ok(()),
         },
         _ => Ok(()),
