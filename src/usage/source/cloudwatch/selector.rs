@@ -297,4 +297,45 @@ mod tests {
         // Nothing was loaded or made.
         assert!(selector.clients().is_empty());
     }
+
+    #[test]
+    fn arns_are_read_in_their_region_and_several_groups_merge() {
+        let arn = "arn:aws:logs:eu-west-1:444455556666:log-group:/aws/bedrock/inv";
+        let selector =
+            CloudWatchSelector::new(CloudWatchMode::Insights, "/local", Some("us-east-1".into()))
+                .unwrap();
+        let one = selector
+            .source_for(Some(&format!("{arn}:*")), None)
+            .unwrap();
+        let info = one.describe();
+        assert_eq!(info.log_group.as_deref(), Some(arn), "sent without :*");
+        assert_eq!(
+            info.region.as_deref(),
+            Some("eu-west-1"),
+            "the ARN's region"
+        );
+        let clash = selector.source_for(Some(arn), Some("us-west-2"));
+        assert!(clash.is_err_and(|e| e.contains("is in eu-west-1")));
+        assert!(selector.source_for(Some("arn:aws:logs:x"), None).is_err());
+
+        let ids = ["/local", arn, "/other"]
+            .map(|g| LogGroupId::parse(g).unwrap())
+            .to_vec();
+        let merged = selector.with_log_groups(ids).unwrap();
+        let info = merged.default_source().describe();
+        assert_eq!(
+            (info.log_group, info.region),
+            (None, None),
+            "several: see sources"
+        );
+        assert_eq!(merged.log_groups().len(), 3);
+        let twice = ["/local", "/local"]
+            .map(|g| LogGroupId::parse(g).unwrap())
+            .to_vec();
+        let selector =
+            CloudWatchSelector::new(CloudWatchMode::Scan, "/local", Some("us-east-1".into()))
+                .unwrap();
+        assert!(selector.with_log_groups(twice).is_err());
+        assert!(merged.clients().is_empty(), "no client made");
+    }
 }
