@@ -180,7 +180,8 @@ async fn operations_cost_what_the_docs_and_the_model_say() {
 
     // Resuming a stream whose writer is gone (its lease stored here, already lapsed): the load,
     // the resumed event, the marker (after a query for the last number), the replay, a query
-    // finding nothing, the lease, the terminator, and the query that reads it back.
+    // finding nothing, the lease, ending it (a conditional update), the terminator, and the
+    // query that reads it back.
     let abandoned = StreamKey::new(SessionId::parse(&session).unwrap(), StreamId::generate());
     let lapsed = StreamLease::new(unix_now_ms() - 60_000, &[json!(9)]);
     store_a.open_stream(&abandoned, &lapsed).await.unwrap();
@@ -198,7 +199,7 @@ async fn operations_cost_what_the_docs_and_the_model_say() {
     );
     assert_eq!(
         (cost.query, cost.put_item, cost.update_item),
-        (5, 2, 0),
+        (5, 2, 1),
         "resume of an abandoned stream: {cost:?}"
     );
     // The load and the lease; a third read if more than the liveness cache's 1 s passed
