@@ -57,4 +57,11 @@ pub trait ToolHandler: Send + Sync + 'static {
     async fn cancel_task(&self, state: &Value) {
         let _ = state;
     }
+
+    /// Undoes the outside effects of a step that was not kept: `lost` was computed from
+    /// `from`, but another poll stored its own step first (see [`crate::server::TaskBook`]),
+    /// so what `lost` started (queries) is nobody's and should be stopped.
+    async fn discard_task_step(&self, from: &Value, lost: &Value) {
+        let _ = (from, lost);
+    }
 }

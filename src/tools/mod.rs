@@ -5,6 +5,7 @@ mod arguments;
 mod completion;
 mod progress;
 mod report_resource;
+mod report_task;
 mod report_tool;
 mod review_prompt;
 mod sources;

@@ -4,17 +4,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::arguments::{ReportArguments, input_schema};
+use super::arguments::{ReportArguments, ReportRequest, input_schema};
 use super::progress::{ChannelSink, Forwarder};
 use super::sources::SourceSelector;
-use crate::server::{HandlerError, RequestContext, TaskSupport, ToolHandler};
+use crate::server::{HandlerError, RequestContext, TaskStep, TaskSupport, ToolHandler};
 use crate::usage::change::ChangePlan;
 use crate::usage::cost::billed::BilledCost;
 use crate::usage::cost::{CostEstimator, EstimatedCost};
 use crate::usage::profiles::{ProfileResolver, resolve_report};
-use crate::usage::{Date, SourceError, UsageReport, render_text, report_json_schema};
+use crate::usage::{Date, SourceError, UsageReport, UsageSource, render_text, report_json_schema};
 
 pub const NAME: &str = "get_bedrock_usage_report";
 
@@ -108,10 +108,36 @@ impl ToolHandler for ReportTool {
         tool
     }
 
-    /// A report may run as a task (see `server::tasks`): for now every source runs to
-    /// completion when the task is created, and the task keeps the report until its TTL.
+    /// A report may run as a task (see `server::tasks` and `report_task`): over Logs Insights
+    /// the task's queries run in CloudWatch between polls and each poll takes one step;
+    /// every other source runs to completion when the task is created, and the task keeps
+    /// the report until its TTL.
     fn task_support(&self) -> TaskSupport {
         TaskSupport::Optional
+    }
+
+    async fn start_task(
+        &self,
+        ctx: &RequestContext,
+        arguments: JsonObject,
+    ) -> Result<TaskStep, HandlerError> {
+        self.start_report_task(ctx, arguments).await
+    }
+
+    async fn advance_task(
+        &self,
+        state: Value,
+        _responses: Map<String, Value>,
+    ) -> Result<TaskStep, HandlerError> {
+        self.advance_report_task(state).await
+    }
+
+    async fn cancel_task(&self, state: &Value) {
+        self.stop_report_task(state).await;
+    }
+
+    async fn discard_task_step(&self, from: &Value, lost: &Value) {
+        self.discard_report_step(from, lost).await;
     }
 
     async fn call(
@@ -119,23 +145,9 @@ impl ToolHandler for ReportTool {
         ctx: &RequestContext,
         arguments: JsonObject,
     ) -> Result<CallToolResult, HandlerError> {
-        let request = match ReportArguments::parse(&arguments)
-            .and_then(|args| args.into_request((self.today)(), &self.default_group_by_metadata))
-        {
-            Ok(request) => request,
-            Err(message) => return Ok(tool_error(&message)),
-        };
-        let source = match self
-            .sources
-            .select(request.log_group_name.as_deref(), request.region.as_deref())
-        {
-            Ok(source) => source,
-            Err(message) => return Ok(tool_error(&message)),
-        };
-        // compare_to and anomalies: one or two more reads of the same source.
-        let plan = match ChangePlan::new(&request.query, request.change) {
-            Ok(plan) => plan,
-            Err(message) => return Ok(tool_error(&message)),
+        let (request, source, plan) = match self.prepare(&arguments) {
+            Ok(prepared) => prepared,
+            Err(refused) => return Ok(refused),
         };
         let (sink, mut events) = ChannelSink::new();
         let mut forwarder = Forwarder::new();
@@ -151,6 +163,42 @@ impl ToolHandler for ReportTool {
         while let Ok(event) = events.try_recv() {
             forwarder.forward(ctx, event).await?;
         }
+        self.answer(outcome, request.include_chart).await
+    }
+}
+
+impl ReportTool {
+    /// The call's request, source and reads; a tool error when the arguments are wrong.
+    pub(super) fn prepare(
+        &self,
+        arguments: &JsonObject,
+    ) -> Result<(ReportRequest, Arc<dyn UsageSource>, ChangePlan), CallToolResult> {
+        let request = ReportArguments::parse(arguments)
+            .and_then(|args| args.into_request((self.today)(), &self.default_group_by_metadata))
+            .map_err(|message| tool_error(&message))?;
+        let source = self.source(request.log_group_name.as_deref(), request.region.as_deref())?;
+        // compare_to and anomalies: one or two more reads of the same source.
+        let plan = ChangePlan::new(&request.query, request.change)
+            .map_err(|message| tool_error(&message))?;
+        Ok((request, source, plan))
+    }
+
+    /// The source for the arguments' log group and region.
+    pub(super) fn source(
+        &self,
+        log_group: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<Arc<dyn UsageSource>, CallToolResult> {
+        (self.sources.select(log_group, region)).map_err(|message| tool_error(&message))
+    }
+
+    /// The call's result from what the source gave: the report with its costs, or a tool
+    /// error saying why there is none.
+    pub(super) async fn answer(
+        &self,
+        outcome: Result<UsageReport, SourceError>,
+        include_chart: bool,
+    ) -> Result<CallToolResult, HandlerError> {
         match outcome {
             Ok(mut report) => {
                 resolve_report(&mut report, self.profiles.as_deref()).await;
@@ -162,14 +210,11 @@ impl ToolHandler for ReportTool {
                     }
                     None => (None, None),
                 };
-                report_result(
-                    &report,
-                    estimate.as_ref(),
-                    billed.as_ref(),
-                    request.include_chart,
-                )
+                report_result(&report, estimate.as_ref(), billed.as_ref(), include_chart)
             }
             Err(SourceError::Cancelled) => Err(HandlerError::Cancelled),
+            // Said as it is: the message says what to do.
+            Err(SourceError::TooLargeForTask(message)) => Ok(tool_error(&message)),
             Err(e) => Ok(tool_error(&format!("the usage source failed: {e}"))),
         }
     }
@@ -222,6 +267,6 @@ fn to_json(value: &impl serde::Serialize) -> Result<Value, HandlerError> {
 }
 
 /// A failure the model should see and can act on (bad arguments, an unreachable source).
-fn tool_error(message: &str) -> CallToolResult {
+pub(super) fn tool_error(message: &str) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
 }

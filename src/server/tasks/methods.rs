@@ -296,6 +296,7 @@ impl McpServer {
                 None,
             )),
         };
+        let from = data.state.clone();
         let mut next = data;
         next.apply(step, unix_now_ms(), ctx.era() == Era::Legacy);
         let mut record = StoredTask {
@@ -318,6 +319,10 @@ impl McpServer {
         if stored {
             Ok((record, next))
         } else {
+            // Another poll's step was stored first: what this one started is nobody's.
+            if let Some(tool) = self.tool(&next.tool) {
+                tool.discard_task_step(&from, &next.state).await;
+            }
             self.load_owned(ctx, &record.id).await
         }
     }

@@ -12,6 +12,7 @@ pub mod cloudwatch;
 pub mod file;
 pub mod metrics;
 pub mod multi;
+pub mod resumable;
 pub mod sample;
 pub mod synthetic;
 
@@ -19,6 +20,7 @@ pub use budget::ReportBudget;
 pub use cloudwatch::{CloudWatchMode, CloudWatchSelector, InsightsSource, ScanSource};
 pub use file::FileSource;
 pub use metrics::{MetricsSource, WithMetricsFallback};
+pub use resumable::{ResumableReads, Resumed};
 pub use sample::SampleSource;
 
 use std::path::PathBuf;
@@ -59,6 +61,10 @@ pub enum SourceError {
     /// (all its reads and sources); the message says how much and what to do.
     #[error("{0}")]
     ScanCap(String),
+    /// A report task's partial results outgrew what a task record keeps; the message says
+    /// how to get the report instead.
+    #[error("{0}")]
+    TooLargeForTask(String),
     /// The task reading the source failed unexpectedly.
     #[error("the usage source task failed: {0}")]
     Internal(String),
@@ -135,6 +141,12 @@ pub trait UsageSource: Send + Sync {
 
     /// What kind of source this is and where it reads from, as reported in `source`.
     fn describe(&self) -> SourceInfo;
+
+    /// The source's reads as steps of a task (see [`ResumableReads`]), when they run outside
+    /// this server between polls; `None` (the default): a task reads it to the end at once.
+    fn resumable(&self) -> Option<&dyn ResumableReads> {
+        None
+    }
 }
 
 /// One read of a report that takes several: its query, and the phase announced before it

@@ -10,7 +10,8 @@ use super::MetricsSource;
 use crate::usage::query::UsageQuery;
 use crate::usage::report::{UsageReport, Warning};
 use crate::usage::source::{
-    ProgressSink, Read, ReportBudget, SourceError, SourceInfo, UsageSource,
+    NoProgress, ProgressSink, Read, ReportBudget, ResumableReads, Resumed, SourceError, SourceInfo,
+    UsageSource,
 };
 
 /// The warning a fallback report carries, beside `log_group_not_found`.
@@ -142,5 +143,68 @@ impl UsageSource for WithMetricsFallback {
 
     fn describe(&self) -> SourceInfo {
         self.primary.describe()
+    }
+
+    /// A task steps through the primary's reads when it can, falling back at the end.
+    fn resumable(&self) -> Option<&dyn ResumableReads> {
+        self.primary
+            .resumable()
+            .map(|_| self as &dyn ResumableReads)
+    }
+}
+
+/// The primary's resumable reads; when they are done, each read falls back on its own (the
+/// metrics are read within that last poll).
+#[async_trait]
+impl ResumableReads for WithMetricsFallback {
+    async fn start_reads(&self, queries: &[UsageQuery]) -> Result<Resumed, SourceError> {
+        let step = self.resumable_primary()?.start_reads(queries).await?;
+        self.fall_back_when_done(queries, step).await
+    }
+
+    async fn advance_reads(
+        &self,
+        queries: &[UsageQuery],
+        state: serde_json::Value,
+    ) -> Result<Resumed, SourceError> {
+        let step = (self.resumable_primary()?)
+            .advance_reads(queries, state)
+            .await?;
+        self.fall_back_when_done(queries, step).await
+    }
+
+    async fn stop_reads(&self, state: &serde_json::Value) {
+        if let Ok(primary) = self.resumable_primary() {
+            primary.stop_reads(state).await;
+        }
+    }
+
+    async fn discard_step(&self, from: &serde_json::Value, lost: &serde_json::Value) {
+        if let Ok(primary) = self.resumable_primary() {
+            primary.discard_step(from, lost).await;
+        }
+    }
+}
+
+impl WithMetricsFallback {
+    fn resumable_primary(&self) -> Result<&dyn ResumableReads, SourceError> {
+        (self.primary.resumable())
+            .ok_or_else(|| SourceError::Internal("the log source reads no task steps".to_owned()))
+    }
+
+    async fn fall_back_when_done(
+        &self,
+        queries: &[UsageQuery],
+        step: Resumed,
+    ) -> Result<Resumed, SourceError> {
+        let Resumed::Done(reports) = step else {
+            return Ok(step);
+        };
+        let cancel = CancellationToken::new();
+        let mut out = Vec::with_capacity(reports.len());
+        for (query, report) in queries.iter().zip(reports) {
+            out.push(self.fall_back(query, report, &NoProgress, &cancel).await?);
+        }
+        Ok(Resumed::Done(out))
     }
 }

@@ -23,8 +23,8 @@ use aws_sdk_cloudwatchlogs::Client;
 use tokio_util::sync::CancellationToken;
 
 use crate::usage::query::UsageQuery;
-use crate::usage::source::budget::show_gb;
 use crate::usage::source::SourceError;
+use crate::usage::source::budget::show_gb;
 use crate::usage::source::cloudwatch::call::send;
 use crate::usage::source::cloudwatch::identifier::{identifier_param, name_param};
 use crate::usage::time::Timestamp;

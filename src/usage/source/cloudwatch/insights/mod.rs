@@ -2,13 +2,15 @@
 //! the split strategy, the limits and the cost are described in the [module docs](super).
 //!
 //! One concept per file: `query_text.rs` writes a slice's query, `slice.rs` cuts the period
-//! into slices and splits a truncated one, `run.rs` takes one slice's query from `StartQuery`
-//! to its end (or `StopQuery`), `rows.rs` reads its result, and `collect.rs` runs the slices a
-//! few at a time and merges their rows into one report.
+//! into slices and splits a truncated one, `run.rs` sends one query's calls (`StartQuery`, one
+//! `GetQueryResults`, `StopQuery`), `rows.rs` reads its result, `collect.rs` is the step
+//! machine that runs a report's slices a few at a time and folds their rows (driven to the
+//! end by a direct call), and `resume.rs` takes its steps as a report task's polls.
 
 mod collect;
 mod cost;
 mod query_text;
+mod resume;
 mod rows;
 mod run;
 mod slice;
@@ -16,16 +18,19 @@ mod slice;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::Client;
 use tokio_util::sync::CancellationToken;
 
 pub use query_text::query_text;
 
 use super::backoff::Backoff;
 use super::log_group::{LogGroupSource, ReadOptions};
+use crate::usage::aggregate::Aggregator;
 use crate::usage::query::UsageQuery;
 use crate::usage::report::UsageReport;
 use crate::usage::source::{
-    ProgressSink, Read, ReportBudget, SourceError, SourceInfo, SourceKind, UsageSource,
+    ProgressSink, Read, ReportBudget, ResumableReads, SourceError, SourceInfo, SourceKind,
+    UsageSource,
 };
 
 /// The most rows a Logs Insights query returns; a result this long is taken as truncated.
@@ -108,10 +113,7 @@ impl UsageSource for InsightsSource {
         progress: &dyn ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<Vec<UsageReport>, SourceError> {
-        let budget = ReportBudget::new(
-            self.options.max_scan_gb.map(cost::cap_bytes),
-            self.options.max_queries,
-        );
+        let budget = self.budget();
         self.collect_reads_within(reads, &budget, progress, cancel)
             .await
     }
@@ -126,40 +128,90 @@ impl UsageSource for InsightsSource {
         progress: &dyn ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<Vec<UsageReport>, SourceError> {
-        // Refuse bad filter values before anything is sent.
-        let shapes = reads
-            .iter()
-            .map(|read| {
-                let filters = query_text::filter_clause(read.query.filters())?;
-                let group_by = query_text::group_clause(read.query.group_by_metadata())?;
-                Ok((filters, group_by))
-            })
-            .collect::<Result<Vec<_>, SourceError>>()?;
+        let queries: Vec<UsageQuery> = reads.iter().map(|read| read.query.clone()).collect();
+        let clauses = clauses(&queries)?;
         let (client, region) = self.client.get().await?;
-        let queries = reads.iter().map(|read| read.query);
-        cost::preflight(&client, &self.log_group, queries, budget, cancel).await?;
-        let mut reports = Vec::with_capacity(reads.len());
-        for (read, (filters, group_by)) in reads.iter().zip(&shapes) {
-            if let Some(phase) = read.phase {
-                progress.phase(phase);
-            }
-            let run = run::Run {
-                client: &client,
-                log_group: &self.log_group,
-                granularity: read.query.granularity(),
-                filters: filters.as_deref(),
-                group_by,
-                options: &self.options,
-                meter: budget,
-            };
-            let info = self.info(region.clone());
-            let collection = collect::Collection::new(&run, read.query, info, progress, cancel);
-            reports.push(collection.run().await?);
-        }
-        Ok(reports)
+        cost::preflight(&client, &self.log_group, queries.iter(), budget, cancel).await?;
+        let info = self.info(region);
+        let phases = reads.iter().map(|read| read.phase).collect();
+        let aggregators = (queries.iter())
+            .map(|query| Aggregator::new(query, info.clone()))
+            .collect();
+        let env = self.env(
+            &client, info, &queries, &clauses, phases, budget, progress, cancel,
+        );
+        collect::run_to_end(
+            collect::Reads::new(&queries, &self.options),
+            &env,
+            aggregators,
+        )
+        .await
     }
 
     fn describe(&self) -> SourceInfo {
         self.describe_source()
     }
+
+    fn resumable(&self) -> Option<&dyn ResumableReads> {
+        Some(self)
+    }
+}
+
+impl InsightsSource {
+    /// A fresh budget for one report: `--max-scan-gb` and `max_queries`.
+    fn budget(&self) -> ReportBudget {
+        ReportBudget::new(
+            self.options.max_scan_gb.map(cost::cap_bytes),
+            self.options.max_queries,
+        )
+    }
+
+    /// What the steps of one report's reads need.
+    #[allow(clippy::too_many_arguments)]
+    fn env<'a>(
+        &'a self,
+        client: &'a Client,
+        info: SourceInfo,
+        queries: &'a [UsageQuery],
+        clauses: &'a [(Option<String>, String)],
+        phases: Vec<Option<&'a str>>,
+        budget: &'a ReportBudget,
+        progress: &'a dyn ProgressSink,
+        cancel: &'a CancellationToken,
+    ) -> collect::Env<'a> {
+        let shapes = (queries.iter().zip(clauses))
+            .map(|(query, (filters, group_by))| run::Shape {
+                granularity: query.granularity(),
+                filters: filters.as_deref(),
+                group_by,
+            })
+            .collect();
+        collect::Env {
+            run: run::Run {
+                client,
+                log_group: &self.log_group,
+                options: &self.options,
+            },
+            shapes,
+            queries,
+            phases,
+            info,
+            budget,
+            progress,
+            cancel,
+        }
+    }
+}
+
+/// Each query's filter and grouping clauses; bad filter values are refused here, before
+/// anything is sent.
+fn clauses(queries: &[UsageQuery]) -> Result<Vec<(Option<String>, String)>, SourceError> {
+    queries
+        .iter()
+        .map(|query| {
+            let filters = query_text::filter_clause(query.filters())?;
+            let group_by = query_text::group_clause(query.group_by_metadata())?;
+            Ok((filters, group_by))
+        })
+        .collect()
 }

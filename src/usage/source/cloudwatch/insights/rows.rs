@@ -7,6 +7,8 @@ use aws_sdk_cloudwatchlogs::types::ResultField;
 
 use std::borrow::Cow;
 
+use serde::{Deserialize, Serialize};
+
 use super::MAX_RESULT_ROWS;
 use super::query_text::METADATA_PREFIX;
 use crate::usage::aggregate::{Aggregator, Dimensions};
@@ -37,24 +39,43 @@ pub(super) fn complete(out: &GetQueryResultsOutput) -> Result<SliceOutcome, Sour
     Ok(SliceOutcome::Complete { rows })
 }
 
-/// One row of a query's result.
-#[derive(Debug, Default)]
+/// One row of a query's result: Logs Insights' sums for one bucket and key. A report task
+/// keeps them between polls, so absent and zero fields are left out of the JSON.
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct ResultRow {
+    #[serde(default, rename = "t", skip_serializing_if = "Option::is_none")]
     bucket: Option<Timestamp>,
+    #[serde(default, rename = "r", skip_serializing_if = "Option::is_none")]
     region: Option<String>,
+    #[serde(default, rename = "m", skip_serializing_if = "Option::is_none")]
     model_id: Option<String>,
+    #[serde(default, rename = "u", skip_serializing_if = "Option::is_none")]
     user: Option<String>,
+    #[serde(default, rename = "o", skip_serializing_if = "Option::is_none")]
     operation: Option<String>,
+    #[serde(default, rename = "ir", skip_serializing_if = "Option::is_none")]
     inference_region: Option<String>,
     /// `requestMetadata.KEY` values, cleaned as the record parser cleans them.
+    #[serde(default, rename = "md", skip_serializing_if = "Vec::is_empty")]
     metadata: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    #[serde(default, rename = "e", skip_serializing_if = "is_zero")]
     events: u64,
+    #[serde(default, rename = "n", skip_serializing_if = "is_zero")]
     records: u64,
+    #[serde(default, rename = "i", skip_serializing_if = "is_zero")]
     input_tokens: u64,
+    #[serde(default, rename = "out", skip_serializing_if = "is_zero")]
     output_tokens: u64,
+    #[serde(default, rename = "cr", skip_serializing_if = "is_zero")]
     cache_read_tokens: u64,
+    #[serde(default, rename = "cw", skip_serializing_if = "is_zero")]
     cache_write_tokens: u64,
+    #[serde(default, rename = "err", skip_serializing_if = "is_zero")]
     errors: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ResultRow {

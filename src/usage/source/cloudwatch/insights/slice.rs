@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::InsightsOptions;
 use crate::usage::query::{Granularity, UsageQuery};
 use crate::usage::time::Timestamp;
@@ -11,8 +13,8 @@ use crate::usage::time::Timestamp;
 /// A slice shorter than this is not split further.
 const MIN_SLICE_MS: i64 = 1_000;
 
-/// `[start_ms, end_ms)`, in epoch milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `[start_ms, end_ms)`, in epoch milliseconds (kept by a report task between polls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Slice {
     pub(super) start_ms: i64,
     pub(super) end_ms: i64,
