@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bedrock_usage_mcp::transport::GatewayHost;
+use mcp_testkit::app::modern_meta;
 use mcp_testkit::jsonrpc;
 use mcp_testkit::lambda::{GATEWAY_DOMAIN, InstanceSpec, LambdaHarness, Options, shape};
 use mcp_testkit::moto::{Moto, unique_table};
@@ -431,11 +432,7 @@ async fn modern(
     extra_meta: Value,
     extra_headers: &[(&str, &str)],
 ) -> Exchange {
-    let mut meta = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": { "name": "lambda-mode-tests", "version": "1" },
-        "io.modelcontextprotocol/clientCapabilities": {},
-    });
+    let mut meta = modern_meta(json!({}));
     if let (Some(meta), Some(extra)) = (meta.as_object_mut(), extra_meta.as_object()) {
         meta.extend(extra.clone());
     }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail, ensure};
+use mcp_testkit::app::modern_meta;
 use mcp_testkit::jsonrpc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -540,15 +541,14 @@ impl VirtualClient {
         loop {
             let id = self.id();
             let token = format!("soak-{}-{id}", self.index);
-            let body = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            let mut meta = modern_meta(json!({}));
+            meta["progressToken"] = json!(token);
+            let params = json!({
                 "name": "test_long_operation",
                 "arguments": { "steps": steps, "interval_ms": interval_ms },
-                "_meta": {
-                    "progressToken": token,
-                    "io.modelcontextprotocol/protocolVersion": STATELESS,
-                    "io.modelcontextprotocol/clientInfo": { "name": "soak", "version": "1" },
-                    "io.modelcontextprotocol/clientCapabilities": {}
-                } } });
+                "_meta": meta,
+            });
+            let body = jsonrpc::request(id, "tools/call", params);
             let instance = self.pick();
             let ticket = self.cluster.ticket(instance);
             let request = self
