@@ -400,12 +400,15 @@ async fn a_2026_07_28_task_over_insights_completes_across_alternating_instances(
             other => panic!("{other:?}: {got}"),
         }
     }
-    // Six queries, two at a time, each answering Running twice: nine polls at least.
-    assert!(working_polls >= 8, "{working_polls} polls");
+    // Six queries (two reads of three slices, one read after the other), two at a time, each
+    // answering Running twice: eleven polls find the task working, the twelfth completes it.
+    assert_eq!(working_polls, 11);
     assert_eq!(report(&result), report(&direct));
     // Each query was started once and asked until complete; nothing was stopped.
     let stub = setup.stub.lock().unwrap();
     assert_eq!(stub.count("StartQuery"), 12);
+    // The direct call and the task asked the same: three answers for each of six queries.
+    assert_eq!(stub.count("GetQueryResults"), 2 * 18);
     assert!(stub.stops().is_empty());
     assert!(stub.running().is_empty());
 }
