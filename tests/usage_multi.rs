@@ -327,7 +327,7 @@ async fn insights_stub(state: Arc<Insights>) -> LogsStub {
 
 /// The four log groups (two regions × two accounts) by ARN, each read with Logs Insights
 /// through a client of its own region.
-fn insights_multi(url: &str, options: &InsightsOptions) -> MultiSource {
+fn insights_multi(url: &str, options: &InsightsOptions, scan_cap: Option<u64>) -> MultiSource {
     let mut members: Vec<(SourceLabel, Arc<dyn UsageSource>)> = Vec::new();
     for (region, name) in REGIONS.iter().enumerate() {
         for account in 0..2 {
@@ -341,7 +341,7 @@ fn insights_multi(url: &str, options: &InsightsOptions) -> MultiSource {
             members.push((label(region, Some(account)), Arc::new(source)));
         }
     }
-    MultiSource::new(members, None, options.max_queries).unwrap()
+    MultiSource::new(members, scan_cap, options.max_queries).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ async fn files_insights_and_scans_over_regions_and_accounts_merge_like_one_file(
     // Four log groups by ARN through Logs Insights.
     let state = Arc::new(Insights::new(&records, Vec::new()));
     let stub = insights_stub(state.clone()).await;
-    let report = insights_multi(&stub.url, &fast_insights())
+    let report = insights_multi(&stub.url, &fast_insights(), None)
         .collect(&query, &NoProgress, &CancellationToken::new())
         .await
         .unwrap();
@@ -494,7 +494,7 @@ async fn a_refused_source_is_listed_and_the_others_still_count() {
     let denied = arn(1, 1);
     let state = Arc::new(Insights::new(&records, vec![denied.clone()]));
     let stub = insights_stub(state).await;
-    let report = insights_multi(&stub.url, &fast_insights())
+    let report = insights_multi(&stub.url, &fast_insights(), None)
         .collect(&query, &NoProgress, &CancellationToken::new())
         .await
         .unwrap();
@@ -543,7 +543,7 @@ async fn every_source_refused_is_a_clear_error() {
         .collect();
     let state = Arc::new(Insights::new(&records, denied));
     let stub = insights_stub(state).await;
-    let err = insights_multi(&stub.url, &fast_insights())
+    let err = insights_multi(&stub.url, &fast_insights(), None)
         .collect(&query(), &NoProgress, &CancellationToken::new())
         .await
         .unwrap_err();
@@ -611,7 +611,7 @@ async fn max_queries_bounds_the_whole_report_across_reads_and_log_groups() {
     let stub = insights_stub(state.clone()).await;
     let refused = plan
         .collect(
-            &insights_multi(&stub.url, &options(40)),
+            &insights_multi(&stub.url, &options(40), None),
             &NoProgress,
             &cancel,
         )
@@ -627,7 +627,7 @@ async fn max_queries_bounds_the_whole_report_across_reads_and_log_groups() {
     );
     let report = plan
         .collect(
-            &insights_multi(&stub.url, &options(48)),
+            &insights_multi(&stub.url, &options(48), None),
             &NoProgress,
             &cancel,
         )
@@ -680,4 +680,36 @@ async fn mcp_client_report_shows_each_source_with_its_status() {
         "{text}"
     );
     assert!(text.contains("Requests"), "{text}");
+}
+
+/// `--max-scan-gb` bounds the report over all its log groups: each group's queries scan
+/// 6,000 bytes here (6 queries of 1,000), under a cap of 10,000 each fits, the four do not.
+#[tokio::test]
+async fn the_scan_cap_bounds_the_whole_report_across_log_groups() {
+    let records = dataset();
+    let state = Arc::new(Insights::new(&records, Vec::new()));
+    let stub = insights_stub(state.clone()).await;
+    let options = InsightsOptions {
+        initial_slice: Some(Duration::from_secs(86_400)),
+        ..fast_insights()
+    };
+    let members = |cap| insights_multi(&stub.url, &options, cap);
+    let err = members(Some(10_000))
+        .collect(&query(), &NoProgress, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SourceError::ScanCap(_)), "{err:?}");
+    assert!(err.to_string().contains("--max-scan-gb"), "{err}");
+    let started = state.started.load(Ordering::Relaxed);
+    assert!(
+        (7..=12).contains(&started),
+        "stopped in the second group: {started}"
+    );
+    let report = members(Some(24_000))
+        .collect(&query(), &NoProgress, &CancellationToken::new())
+        .await
+        .unwrap();
+    let cost = report.query_cost.unwrap();
+    assert_eq!(cost.bytes_scanned, 24_000, "every group's queries, summed");
+    assert_eq!(cost.queries, 24);
 }
