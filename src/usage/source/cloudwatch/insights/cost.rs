@@ -15,9 +15,10 @@
 //!   its query has scanned so far; the meter keeps the latest figure of each query and their
 //!   sum. When the sum passes the cap, the query that saw it fails the report with
 //!   [`SourceError::ScanCap`], every running query gets a `StopQuery`, and no further slice
-//!   starts. A query can scan on between two polls (at most 2 s apart), so the bill can pass
-//!   the cap by what the running queries scan in that time; the error says how much was
-//!   scanned.
+//!   starts. A query can scan on between two polls (at most 2 s apart in a direct call; in a
+//!   report task, between two of the client's polls), so the bill can pass the cap by what
+//!   the running queries scan in that time; the error says how much was scanned. A task keeps
+//!   the budget between polls, so the cap holds across them.
 
 use aws_sdk_cloudwatchlogs::Client;
 use tokio_util::sync::CancellationToken;
