@@ -140,10 +140,20 @@ impl CloudWatchSelector {
 
     /// `ids` (names in `region`, ARNs in theirs) as one source.
     fn build_all(&self, ids: &[LogGroupId], region: Option<&str>) -> Arc<dyn UsageSource> {
-        let placed: Vec<LogGroupId> = ids
+        let mut placed: Vec<LogGroupId> = ids
             .iter()
             .map(|id| id.clone().in_region(region.map(str::to_owned)))
             .collect();
+        if self.mode == CloudWatchMode::Metrics {
+            // The metrics are the server account's, one set per region: one source per region
+            // read, never the same region twice (two log groups there would count it twice).
+            let mut seen = Vec::new();
+            placed.retain(|id| {
+                let fresh = !seen.contains(&id.region().map(str::to_owned));
+                seen.push(id.region().map(str::to_owned));
+                fresh
+            });
+        }
         if let [one] = placed.as_slice() {
             return self.build(one.as_sent(), one.region().map(str::to_owned));
         }
@@ -329,6 +339,23 @@ mod tests {
             "several: see sources"
         );
         assert_eq!(merged.log_groups().len(), 3);
+        // The metrics have one set per region: two groups there are read once.
+        let metrics =
+            CloudWatchSelector::new(CloudWatchMode::Metrics, "/local", Some("us-east-1".into()))
+                .unwrap()
+                .with_log_groups(
+                    ["/local", "/other"]
+                        .map(|g| LogGroupId::parse(g).unwrap())
+                        .to_vec(),
+                )
+                .unwrap();
+        let info = metrics.default_source().describe();
+        assert_eq!(info.kind, SourceKind::CloudwatchMetrics);
+        assert_eq!(
+            info.region.as_deref(),
+            Some("us-east-1"),
+            "one source, not a merge"
+        );
         let twice = ["/local", "/local"]
             .map(|g| LogGroupId::parse(g).unwrap())
             .to_vec();
