@@ -503,3 +503,59 @@ async fn the_bundled_sample_names_its_profile_from_the_synthetic_catalogue() {
     drop(process);
     stub.abort();
 }
+
+#[tokio::test]
+async fn the_resource_and_the_prompt_name_profiles_as_the_tool_does() {
+    use bedrock_usage_mcp::store::MemoryStore;
+    use bedrock_usage_mcp::tools::{FixedSource, usage_server_with};
+    use bedrock_usage_mcp::transport::TransportConfig;
+    use bedrock_usage_mcp::usage::profiles::SyntheticProfiles;
+    use bedrock_usage_mcp::usage::source::SampleSource;
+    use mcp_testkit::app::{App, body_json};
+
+    let app = App::serving(
+        usage_server_with(
+            Arc::new(FixedSource(Arc::new(SampleSource::new()))),
+            None,
+            None,
+            Vec::new(),
+            Some(Arc::new(SyntheticProfiles)),
+        ),
+        Arc::new(MemoryStore::new()),
+        TransportConfig::default(),
+    );
+    let read = app
+        .modern(
+            1,
+            "resources/read",
+            json!({"uri": "bedrock-usage://report/30"}),
+            json!({}),
+        )
+        .await;
+    let read = body_json(read).await;
+    let text = read["result"]["contents"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a report: {read}"));
+    let report: Value = serde_json::from_str(text).expect("JSON");
+    let sample =
+        "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/a1b2c3d4e5f6";
+    assert_eq!(rows_by_key(&report)[sample]["name"], "docs-assistant");
+
+    let prompt = app
+        .modern(
+            2,
+            "prompts/get",
+            json!({"name": "review_bedrock_usage", "arguments": {"days": "30"}}),
+            json!({}),
+        )
+        .await;
+    let prompt = body_json(prompt).await;
+    let messages = prompt["result"]["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("messages: {prompt}"));
+    let text = messages
+        .iter()
+        .filter_map(|m| m["content"]["text"].as_str())
+        .collect::<String>();
+    assert!(text.contains("docs-assistant (a1b2c3d4e5f6)"), "{text}");
+}

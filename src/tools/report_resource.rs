@@ -8,6 +8,7 @@ use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTempla
 
 use super::sources::SourceSelector;
 use crate::server::{HandlerError, RequestContext, ResourceProvider};
+use crate::usage::profiles::{ProfileResolver, resolve_report};
 use crate::usage::{Date, Granularity, NoProgress, SourceError, UsageQuery};
 
 pub(crate) const TEMPLATE: &str = "bedrock-usage://report/{days}";
@@ -15,11 +16,22 @@ const PREFIX: &str = "bedrock-usage://report/";
 
 pub(crate) struct ReportResources {
     sources: Arc<dyn SourceSelector>,
+    /// Resolves application inference profiles, as the report tool does.
+    profiles: Option<Arc<dyn ProfileResolver>>,
 }
 
 impl ReportResources {
     pub fn new(sources: Arc<dyn SourceSelector>) -> Self {
-        Self { sources }
+        Self {
+            sources,
+            profiles: None,
+        }
+    }
+
+    /// Names the reports' application inference profiles through `profiles`.
+    pub(crate) fn with_profiles(mut self, profiles: Option<Arc<dyn ProfileResolver>>) -> Self {
+        self.profiles = profiles;
+        self
     }
 }
 
@@ -65,7 +77,7 @@ impl ResourceProvider for ReportResources {
         let query = UsageQuery::last_days(Date::today(), days, Granularity::Day)
             .map_err(|e| HandlerError::invalid_params(e.to_string()))?;
         let source = self.sources.default_source();
-        let report = match source
+        let mut report = match source
             .collect(&query, &NoProgress, ctx.cancellation())
             .await
         {
@@ -77,6 +89,7 @@ impl ResourceProvider for ReportResources {
                 )));
             }
         };
+        resolve_report(&mut report, self.profiles.as_deref()).await;
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| HandlerError::internal(e.to_string()))?;
         Ok(ReadResourceResult::new(vec![

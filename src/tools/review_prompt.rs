@@ -12,6 +12,7 @@ use rmcp::model::{
 use super::sources::SourceSelector;
 use crate::server::{HandlerError, PromptHandler, RequestContext};
 use crate::usage::change::{ChangeOptions, ChangePlan};
+use crate::usage::profiles::{ProfileResolver, resolve_report};
 use crate::usage::report::CompareTo;
 use crate::usage::{
     Date, Granularity, NoProgress, SourceError, UsageFilters, UsageQuery, render_text,
@@ -33,11 +34,22 @@ unusual.";
 
 pub(crate) struct ReviewPrompt {
     sources: Arc<dyn SourceSelector>,
+    /// Resolves application inference profiles, as the report tool does.
+    profiles: Option<Arc<dyn ProfileResolver>>,
 }
 
 impl ReviewPrompt {
     pub fn new(sources: Arc<dyn SourceSelector>) -> Self {
-        Self { sources }
+        Self {
+            sources,
+            profiles: None,
+        }
+    }
+
+    /// Names the report's application inference profiles through `profiles`.
+    pub(crate) fn with_profiles(mut self, profiles: Option<Arc<dyn ProfileResolver>>) -> Self {
+        self.profiles = profiles;
+        self
     }
 }
 
@@ -97,7 +109,7 @@ impl PromptHandler for ReviewPrompt {
         let plan = ChangePlan::new(&query, both)
             .map_err(|e| HandlerError::invalid_params(e.to_string()))?;
         let source = self.sources.default_source();
-        let report = match plan
+        let mut report = match plan
             .collect(source.as_ref(), &NoProgress, ctx.cancellation())
             .await
         {
@@ -109,6 +121,7 @@ impl PromptHandler for ReviewPrompt {
                 )));
             }
         };
+        resolve_report(&mut report, self.profiles.as_deref()).await;
         let report_json =
             serde_json::to_string(&report).map_err(|e| HandlerError::internal(e.to_string()))?;
         let report_resource =

@@ -206,7 +206,7 @@ mod tests {
         assert_eq!(routed(&[""]).unwrap(), format!("global.{haiku}"));
         for model in [&fm("us-east-1"), &fm("us-west-2")] {
             assert_eq!(
-                parse(&routed_model_id(&[model.clone()]).unwrap()),
+                parse(&routed_model_id(std::slice::from_ref(model)).unwrap()),
                 parse(haiku)
             );
         }
