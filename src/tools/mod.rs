@@ -54,10 +54,14 @@ pub fn usage_server_with(
                 .with_default_group_by_metadata(group_by_metadata)
                 .with_profiles(profiles.clone()),
         )
-        .resources(
-            report_resource::ReportResources::new(sources.clone()).with_profiles(profiles.clone()),
-        )
-        .prompt(review_prompt::ReviewPrompt::new(sources.clone()).with_profiles(profiles.clone()))
+        .resources(report_resource::ReportResources::new(
+            sources.clone(),
+            profiles.clone(),
+        ))
+        .prompt(review_prompt::ReviewPrompt::new(
+            sources.clone(),
+            profiles.clone(),
+        ))
         .completer(completion::UsageCompleter::new(sources))
         // Reports depend on the caller's access; lists are the same for everyone.
         .cache_hints(CacheHints {

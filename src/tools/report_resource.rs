@@ -21,17 +21,12 @@ pub(crate) struct ReportResources {
 }
 
 impl ReportResources {
-    pub fn new(sources: Arc<dyn SourceSelector>) -> Self {
-        Self {
-            sources,
-            profiles: None,
-        }
-    }
-
-    /// Names the reports' application inference profiles through `profiles`.
-    pub(crate) fn with_profiles(mut self, profiles: Option<Arc<dyn ProfileResolver>>) -> Self {
-        self.profiles = profiles;
-        self
+    /// Reports of `sources`, their application inference profiles resolved by `profiles`.
+    pub fn new(
+        sources: Arc<dyn SourceSelector>,
+        profiles: Option<Arc<dyn ProfileResolver>>,
+    ) -> Self {
+        Self { sources, profiles }
     }
 }
 
@@ -108,7 +103,8 @@ mod tests {
 
     #[test]
     fn the_listings_keep_their_wire_form() {
-        let resources = ReportResources::new(Arc::new(FixedSource(Arc::new(SampleSource::new()))));
+        let resources =
+            ReportResources::new(Arc::new(FixedSource(Arc::new(SampleSource::new()))), None);
         assert_eq!(
             serde_json::to_value(resources.resources()).unwrap(),
             json!([7, 30].map(|days| json!({

@@ -39,17 +39,12 @@ pub(crate) struct ReviewPrompt {
 }
 
 impl ReviewPrompt {
-    pub fn new(sources: Arc<dyn SourceSelector>) -> Self {
-        Self {
-            sources,
-            profiles: None,
-        }
-    }
-
-    /// Names the report's application inference profiles through `profiles`.
-    pub(crate) fn with_profiles(mut self, profiles: Option<Arc<dyn ProfileResolver>>) -> Self {
-        self.profiles = profiles;
-        self
+    /// Reports of `sources`, their application inference profiles resolved by `profiles`.
+    pub fn new(
+        sources: Arc<dyn SourceSelector>,
+        profiles: Option<Arc<dyn ProfileResolver>>,
+    ) -> Self {
+        Self { sources, profiles }
     }
 }
 
@@ -146,7 +141,7 @@ mod tests {
 
     /// The prompt over the bundled sample.
     fn sample() -> ReviewPrompt {
-        ReviewPrompt::new(Arc::new(FixedSource(Arc::new(SampleSource::new()))))
+        ReviewPrompt::new(Arc::new(FixedSource(Arc::new(SampleSource::new()))), None)
     }
 
     #[test]
