@@ -654,7 +654,9 @@ async fn mcp_client_report_shows_each_source_with_its_status() {
     env.push(("BEDROCK_LOG_GROUP", format!("{group},{missing}")));
     let server = mcp_testkit::process::ServerProcess::start_with_env(
         env!("CARGO_BIN_EXE_bedrock-usage-mcp"),
-        &["--cloudwatch-mode", "scan", "--metrics-fallback", "off"],
+        // The metrics fallback is on (the default), and must not stand in for the missing
+        // group: the region's metrics would count the other group's usage again.
+        &["--cloudwatch-mode", "scan"],
         &env,
     );
     let query = query();
@@ -680,6 +682,8 @@ async fn mcp_client_report_shows_each_source_with_its_status() {
         "{text}"
     );
     assert!(text.contains("Requests"), "{text}");
+    assert!(!text.contains("metrics_fallback"), "{text}");
+    assert!(text.contains("WARNING (log_group_not_found)"), "{text}");
 }
 
 /// `--max-scan-gb` bounds the report over all its log groups: each group's queries scan

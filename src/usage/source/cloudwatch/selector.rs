@@ -165,10 +165,10 @@ impl CloudWatchSelector {
                     region: id.region().map(str::to_owned),
                     account: id.account().map(str::to_owned),
                 };
-                (
-                    label,
-                    self.build(id.as_sent(), id.region().map(str::to_owned)),
-                )
+                // No metrics fallback in a merged report: a region's metrics count the whole
+                // region, the other log groups' usage too. A missing group is `not_found`.
+                let region = id.region().map(str::to_owned);
+                (label, self.build_with(id.as_sent(), region, false))
             })
             .collect();
         let cap = self
@@ -191,6 +191,16 @@ impl CloudWatchSelector {
     }
 
     fn build(&self, log_group: &str, region: Option<String>) -> Arc<dyn UsageSource> {
+        self.build_with(log_group, region, self.metrics_fallback)
+    }
+
+    /// The source of one log group, falling back to the metrics when `fallback` says so.
+    fn build_with(
+        &self,
+        log_group: &str,
+        region: Option<String>,
+        fallback: bool,
+    ) -> Arc<dyn UsageSource> {
         let metrics = || MetricsSource::new(self.clients.clone(), region.clone());
         let client = LogsClient::lazy(self.clients.clone(), region.clone());
         let logs: Arc<dyn UsageSource> = match self.mode {
@@ -203,7 +213,7 @@ impl CloudWatchSelector {
             }
         };
         // Another account's log group (an ARN) has no metrics here: they are the account's own.
-        if self.metrics_fallback && !log_group.starts_with("arn:") {
+        if fallback && !log_group.starts_with("arn:") {
             Arc::new(WithMetricsFallback::new(logs, metrics()))
         } else {
             logs
