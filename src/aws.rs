@@ -1,6 +1,6 @@
 //! What every AWS client of the crate shares: one HTTPS client, one region chain, one way to
-//! load the SDK configuration, and one retry policy. The DynamoDB store, the CloudWatch sources
-//! and the client's SigV4 signer all start here.
+//! load the SDK configuration, and one retry policy. The DynamoDB store, the CloudWatch sources,
+//! the cost clients, the Bedrock profile resolver and the client's SigV4 signer all start here.
 //!
 //! Retries live in the SDK only ([`RetryPolicy`]): standard mode, exponential backoff with
 //! full jitter, a bounded number of attempts per call, and the SDK's retry quota (a token

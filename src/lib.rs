@@ -16,13 +16,15 @@
 //!    - [`clock`]: the wall clock in Unix seconds or milliseconds, read one way by every
 //!      layer that compares times written by different instances.
 //!    - [`aws`]: what every AWS client shares (HTTPS client, region chain, SDK configuration,
-//!      retry policy), used by the DynamoDB store, the CloudWatch sources and the SigV4 client.
+//!      retry policy, timeouts), used by the DynamoDB store, the CloudWatch sources, the cost
+//!      clients, the Bedrock profile resolver and the SigV4 client.
 //!    - [`protocol`]: versions and eras, JSON-RPC envelopes, metadata headers, the per-era
 //!      shape of results and errors. Message types come from `rmcp::model`.
 //! 2. Built on the utilities alone, none knowing another:
 //!    - [`store`]: the [`store::SessionStore`] trait, its in-memory implementation (local runs)
 //!      and its DynamoDB implementation (Lambda), with the flags that choose one.
-//!    - [`usage`]: Bedrock invocation-log records, aggregation, the report contract, sources.
+//!    - [`usage`]: Bedrock invocation-log records, aggregation, the report contract, sources,
+//!      costs, and application inference profiles resolved behind a trait.
 //!    - [`client`]: an MCP client for both eras (the engine of `mcp-client`: its smoke check,
 //!      SigV4 signing for IAM-protected endpoints, bearer tokens and OAuth client credentials
 //!      for OAuth-protected ones, and the stdio proxy).
