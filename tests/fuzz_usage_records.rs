@@ -408,6 +408,12 @@ fn views_agree(report: &UsageReport) -> Vec<String> {
             problems.push(format!("{name} sums to {:?}", sum(rows)));
         }
     }
+    let profiles: Vec<_> = (report.by_inference_profile.iter())
+        .map(|r| r.row.clone())
+        .collect();
+    if sum(&profiles) != report.totals {
+        problems.push(format!("by_inference_profile sums to {:?}", sum(&profiles)));
+    }
     for (i, bucket) in report.daily.iter().enumerate() {
         let charted = report
             .model_series
@@ -427,7 +433,7 @@ fn views_agree(report: &UsageReport) -> Vec<String> {
 fn text_is_bounded(report: &UsageReport, top_n: usize) -> Vec<String> {
     let mut problems = Vec::new();
     let text = render_text(report);
-    let tables = 5 + report.by_metadata.len();
+    let tables = 6 + report.by_metadata.len();
     let most_lines = 40 + report.daily.len() + tables * (top_n + 4) + 2 * report.warnings.len();
     let lines = text.lines().count();
     if lines > most_lines {

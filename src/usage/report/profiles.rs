@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::Row;
 use crate::usage::profiles::Resolution;
+use crate::usage::record::clean_text;
 
 /// One `by_inference_profile` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,21 +93,18 @@ pub(super) fn add_schema(entry: &mut Value) {
     }
 }
 
+/// The longest detail line under the table, in characters (a line stays readable whatever
+/// names, tags and reasons AWS returns).
+const MAX_DETAIL_CHARS: usize = 300;
+
 /// The entries as the text report's table shows them: the name (with the ARN's id) when
-/// resolved, else the ARN; then one line per profile with its model, tags or the reason.
+/// resolved, else the ARN; then one line per profile with its model and tags, or the reason.
 pub(super) fn render_text(out: &mut String, rows: &[ProfileRow]) {
     let table: Vec<Row> = rows
         .iter()
-        .map(|r| {
-            let id = r.row.key.rsplit('/').next().unwrap_or_default();
-            let key = match &r.name {
-                Some(name) => format!("{name} ({id})"),
-                None => r.row.key.clone(),
-            };
-            Row {
-                key,
-                ..r.row.clone()
-            }
+        .map(|r| Row {
+            key: label(r),
+            ..r.row.clone()
         })
         .collect();
     super::text::table(
@@ -115,22 +113,13 @@ pub(super) fn render_text(out: &mut String, rows: &[ProfileRow]) {
         "Application inference profile",
         &table,
     );
-    for r in rows
-        .iter()
-        .filter(|r| r.name.is_some() || r.unresolved.is_some())
-    {
-        let _ = write!(out, "  {}: ", super::shown_key(&r.row.key));
-        match &r.unresolved {
-            Some(reason) => {
-                let _ = writeln!(out, "not resolved ({})", super::shown_key(reason));
-            }
-            None => {
-                let models: Vec<&str> = r
-                    .models
-                    .iter()
+    for r in rows {
+        let detail = match (&r.name, &r.unresolved) {
+            (_, Some(reason)) => format!("{}: not resolved ({reason})", r.row.key),
+            (Some(_), None) => {
+                let mut models: Vec<&str> = (r.models.iter())
                     .map(|m| m.rsplit('/').next().unwrap_or(m))
                     .collect();
-                let mut models = models;
                 models.dedup();
                 let tags: Vec<String> = r.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 let tags = match &r.tags_unavailable {
@@ -139,14 +128,54 @@ pub(super) fn render_text(out: &mut String, rows: &[ProfileRow]) {
                     None => format!("tags {}", tags.join(", ")),
                 };
                 let by = r.resolved_by.as_deref().unwrap_or("?");
-                let _ = writeln!(
-                    out,
-                    "{}, routes to {}; {} [{by}]",
-                    super::shown_key(r.name.as_deref().unwrap_or_default()),
-                    super::shown_key(&models.join(", ")),
-                    super::shown_key(&tags),
-                );
+                format!(
+                    "{}: routes to {}; {tags} [{by}]",
+                    label(r),
+                    models.join(", ")
+                )
             }
+            (None, None) => continue,
+        };
+        let _ = writeln!(out, "  {}", clean_text(&detail, MAX_DETAIL_CHARS));
+    }
+}
+
+/// How the text names an entry: `name (id)` when resolved, else its key.
+fn label(r: &ProfileRow) -> String {
+    match &r.name {
+        Some(name) => {
+            let id = r.row.key.rsplit('/').next().unwrap_or_default();
+            format!("{name} ({id})")
+        }
+        None => r.row.key.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::report::Counters;
+
+    #[test]
+    fn detail_lines_stay_short_whatever_aws_returns() {
+        let long = "x".repeat(256);
+        let mut row = ProfileRow::from(Row::new(
+            "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abc",
+            Counters::one(1, 1, 0, 0, false),
+        ));
+        row.name = Some(long.clone());
+        row.models = vec![format!(
+            "arn:aws:bedrock:us-east-1::foundation-model/{long}"
+        )];
+        row.tags = (0..50)
+            .map(|i| (format!("{long}{i}"), long.clone()))
+            .collect();
+        row.resolved_by = Some("bedrock".into());
+        let mut out = String::new();
+        render_text(&mut out, &[row]);
+        assert!(out.contains(": routes to "), "{out}");
+        for line in out.lines() {
+            assert!(line.chars().count() <= MAX_DETAIL_CHARS + 2, "{line}");
         }
     }
 }
