@@ -25,6 +25,8 @@ struct Spec {
     model: Option<&'static str>,
     user: Option<&'static str>,
     inference_region: Option<&'static str>,
+    /// An application inference profile ARN.
+    inference_profile: Option<&'static str>,
     /// A `requestMetadata` key and the value it must have.
     metadata: Option<(&'static str, &'static str)>,
     group_by_metadata: &'static [&'static str],
@@ -39,6 +41,7 @@ impl Spec {
             model_id: self.model.map(Into::into),
             user: self.user.map(Into::into),
             inference_region: self.inference_region.map(Into::into),
+            inference_profile: self.inference_profile.map(Into::into),
             ..UsageFilters::default()
         };
         if let Some((key, value)) = self.metadata {
@@ -130,6 +133,8 @@ fn expected(lines: &[String], spec: &Spec, kind: &str) -> Value {
     let mut totals: Counts = [0; 7];
     let mut series: BTreeMap<String, Counts> = BTreeMap::new();
     let mut by: [HashMap<String, Counts>; 5] = Default::default();
+    // By application inference profile ARN; every other modelId under (none).
+    let mut by_profile: HashMap<String, Counts> = HashMap::new();
     let mut by_metadata: Vec<HashMap<String, Counts>> =
         vec![HashMap::new(); spec.group_by_metadata.len()];
     for line in lines {
@@ -174,6 +179,7 @@ fn expected(lines: &[String], spec: &Spec, kind: &str) -> Value {
             && passes(spec.model, model)
             && passes(spec.user, user)
             && passes(spec.inference_region, inference_region)
+            && passes(spec.inference_profile, model)
             && spec
                 .metadata
                 .is_none_or(|(k, want)| metadata(k) == Some(want)))
@@ -207,6 +213,10 @@ fn expected(lines: &[String], spec: &Spec, kind: &str) -> Value {
                 &c,
             );
         }
+        let profile = model
+            .filter(|m| m.starts_with("arn:") && m.contains(":application-inference-profile/"))
+            .unwrap_or("(none)");
+        add(by_profile.entry(profile.to_owned()).or_default(), &c);
         for (map, key) in by_metadata.iter_mut().zip(spec.group_by_metadata) {
             add(
                 map.entry(metadata(key).unwrap_or("(none)").to_owned())
@@ -257,6 +267,20 @@ fn expected(lines: &[String], spec: &Spec, kind: &str) -> Value {
             .zip(&by_metadata)
             .map(|(key, map)| json!({"key": key, "rows": breakdown(map)}))
             .collect::<Vec<_>>(),
+        // Unresolved: the library's report; the tool adds names.
+        "by_inference_profile": breakdown(&by_profile)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let mut row = row.clone();
+                row["name"] = Value::Null;
+                row["tags"] = json!({});
+                row["models"] = json!([]);
+                row["resolved_by"] = Value::Null;
+                row
+            })
+            .collect::<Vec<_>>(),
         "skipped_records": skipped,
         // Every key fits the report's budget and the records come from a file: nothing to say.
         "warnings": [],
@@ -295,6 +319,7 @@ const WHOLE_WINDOW: Spec = Spec {
     model: None,
     user: None,
     inference_region: None,
+    inference_profile: None,
     metadata: None,
     group_by_metadata: &[],
     top_n: 20,
@@ -376,6 +401,11 @@ fn file_reports_match_independent_counts() {
             inference_region: Some("us-east-2"),
             metadata: Some(("team", "research")),
             group_by_metadata: &["project", "team"],
+            ..WHOLE_WINDOW
+        },
+        // The calls through the application inference profile.
+        Spec {
+            inference_profile: Some(synthetic::MODELS[5]),
             ..WHOLE_WINDOW
         },
         // A filter that matches nothing still yields a zero-filled series.
