@@ -52,6 +52,37 @@ pub(crate) async fn load_config() -> SdkConfig {
         .await
 }
 
+/// Where a client's configuration comes from: the standard one ([`load_config`]), loaded on
+/// first use so that making a client costs no I/O, or one given up front (tests point it at a
+/// stub; embedders bring their own).
+#[derive(Debug)]
+pub(crate) enum ConfigBase {
+    /// The standard configuration, loaded on first use; clients may set their own region.
+    Standard(tokio::sync::OnceCell<SdkConfig>),
+    /// A configuration used as it is.
+    Given(SdkConfig),
+}
+
+impl ConfigBase {
+    /// The standard configuration, not loaded yet.
+    pub(crate) fn standard() -> Self {
+        ConfigBase::Standard(tokio::sync::OnceCell::new())
+    }
+
+    /// The configuration, loading it the first time.
+    pub(crate) async fn config(&self) -> &SdkConfig {
+        match self {
+            ConfigBase::Given(config) => config,
+            ConfigBase::Standard(cell) => cell.get_or_init(load_config).await,
+        }
+    }
+
+    /// Whether this is the standard configuration (a client may then pick its own region).
+    pub(crate) fn is_standard(&self) -> bool {
+        matches!(self, ConfigBase::Standard(_))
+    }
+}
+
 /// Timeouts of `attempt` per attempt and `call` per call (retries included), the rest of
 /// `base`'s timeouts kept: each client sets its own from how long its API takes to answer.
 pub(crate) fn timeouts(base: &SdkConfig, attempt: Duration, call: Duration) -> TimeoutConfig {

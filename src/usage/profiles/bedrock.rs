@@ -17,10 +17,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_bedrock::Client;
 use aws_sdk_bedrock::config::Region;
 use aws_sdk_bedrock::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use tokio::sync::OnceCell;
 
 use super::cache::ProfileCache;
 use super::{MAX_TAGS, Profile, ProfileArn, ProfileResolver, Resolution};
+use crate::aws::ConfigBase;
 use crate::usage::record::clean_text;
 
 /// The most regions a process makes clients for (regions come from logged ARNs).
@@ -33,8 +33,7 @@ const MAX_REASON_CHARS: usize = 300;
 #[derive(Debug)]
 pub struct BedrockProfiles {
     /// The standard configuration (loaded on first use), or one given up front (tests).
-    given: Option<SdkConfig>,
-    loaded: OnceCell<SdkConfig>,
+    base: ConfigBase,
     clients: Mutex<HashMap<String, Client>>,
     cache: ProfileCache,
 }
@@ -43,18 +42,17 @@ impl BedrockProfiles {
     /// The standard AWS configuration (environment, `AWS_ENDPOINT_URL_BEDROCK`, profile),
     /// loaded on the first lookup: nothing touches the network before.
     pub fn from_env() -> Self {
-        Self::new(None)
+        Self::new(ConfigBase::standard())
     }
 
     /// `config` as it is, region aside (each lookup goes to its ARN's region).
     pub fn with_config(config: SdkConfig) -> Self {
-        Self::new(Some(config))
+        Self::new(ConfigBase::Given(config))
     }
 
-    fn new(given: Option<SdkConfig>) -> Self {
+    fn new(base: ConfigBase) -> Self {
         BedrockProfiles {
-            given,
-            loaded: OnceCell::new(),
+            base,
             clients: Mutex::new(HashMap::new()),
             cache: ProfileCache::default(),
         }
@@ -62,10 +60,7 @@ impl BedrockProfiles {
 
     /// The client for `region`, made on first use.
     async fn client(&self, region: &str) -> Result<Client, String> {
-        let base = match &self.given {
-            Some(config) => config,
-            None => self.loaded.get_or_init(crate::aws::load_config).await,
-        };
+        let base = self.base.config().await;
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(client) = clients.get(region) {
             return Ok(client.clone());

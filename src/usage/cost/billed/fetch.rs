@@ -26,8 +26,9 @@ use aws_sdk_costexplorer::types::{
 };
 use tokio::sync::OnceCell;
 
+use crate::aws::ConfigBase as Base;
 use crate::usage::cost::money::Micros;
-use crate::usage::cost::sdk::{self, Base};
+use crate::usage::cost::sdk;
 use crate::usage::time::Date;
 
 /// The metric read.

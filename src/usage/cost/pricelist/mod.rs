@@ -28,7 +28,7 @@ use tokio::sync::OnceCell;
 use super::catalog::Product;
 use super::model_ref::Scope;
 use super::money::Rate;
-use super::sdk::Base;
+use crate::aws::ConfigBase as Base;
 
 /// The regions the Price List Query API answers in.
 pub const ENDPOINT_REGIONS: [&str; 3] = ["us-east-1", "eu-central-1", "ap-south-1"];

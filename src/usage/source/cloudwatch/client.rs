@@ -12,9 +12,8 @@ use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError;
 use aws_sdk_cloudwatchlogs::operation::get_query_results::GetQueryResultsError;
 use aws_sdk_cloudwatchlogs::operation::start_query::StartQueryError;
 use aws_sdk_cloudwatchlogs::operation::stop_query::StopQueryError;
-use tokio::sync::OnceCell;
 
-use crate::aws::{RetryCodes, load_config};
+use crate::aws::{ConfigBase, RetryCodes};
 use crate::usage::source::SourceError;
 
 /// CloudWatch Logs' code for a passing outage. It is modeled as a server error but not as
@@ -43,23 +42,9 @@ impl CallTimeouts {
     };
 
     /// The SDK's timeout configuration: these two, and the rest (connect, read) from `base`.
-    pub(crate) fn config(&self, base: Option<&TimeoutConfig>) -> TimeoutConfig {
-        let ours = TimeoutConfig::builder()
-            .operation_attempt_timeout(self.attempt)
-            .operation_timeout(self.call);
-        match base {
-            Some(base) => ours.take_unset_from(base.to_builder()).build(),
-            None => ours.build(),
-        }
+    pub(crate) fn config(&self, base: &SdkConfig) -> TimeoutConfig {
+        crate::aws::timeouts(base, self.attempt, self.call)
     }
-}
-
-/// Where clients come from: the standard AWS configuration, loaded on first use, or a
-/// configuration given up front (tests, embedding).
-#[derive(Debug)]
-enum Base {
-    Standard(OnceCell<SdkConfig>),
-    Given(SdkConfig),
 }
 
 /// One CloudWatch Logs client per region, made on first use and then reused (they share the
@@ -69,7 +54,7 @@ enum Base {
 /// loaded the first time a client is asked for, and credentials on the first request.
 #[derive(Debug)]
 pub struct ClientCache {
-    base: Base,
+    base: ConfigBase,
     timeouts: CallTimeouts,
     clients: Mutex<HashMap<Option<String>, Client>>,
 }
@@ -81,7 +66,7 @@ impl ClientCache {
     /// from instance metadata.
     pub fn from_env() -> Self {
         ClientCache {
-            base: Base::Standard(OnceCell::new()),
+            base: ConfigBase::standard(),
             timeouts: CallTimeouts::DEFAULT,
             clients: Mutex::new(HashMap::new()),
         }
@@ -91,7 +76,7 @@ impl ClientCache {
     /// one they use).
     pub fn with_config(config: SdkConfig) -> Self {
         ClientCache {
-            base: Base::Given(config),
+            base: ConfigBase::Given(config),
             timeouts: CallTimeouts::DEFAULT,
             clients: Mutex::new(HashMap::new()),
         }
@@ -109,12 +94,9 @@ impl ClientCache {
         if let Some(client) = self.lock().get(&key) {
             return Ok(client.clone());
         }
-        let base = match &self.base {
-            Base::Given(config) => config,
-            Base::Standard(cell) => cell.get_or_init(load_config).await,
-        };
+        let base = self.base.config().await;
         let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(base)
-            .timeout_config(self.timeouts.config(base.timeout_config()))
+            .timeout_config(self.timeouts.config(base))
             .retry_classifier(RetryCodes::<StartQueryError>::new(TRANSIENT_CODES))
             .retry_classifier(RetryCodes::<GetQueryResultsError>::new(TRANSIENT_CODES))
             .retry_classifier(RetryCodes::<StopQueryError>::new(TRANSIENT_CODES))
@@ -137,10 +119,7 @@ impl ClientCache {
     /// The AWS configuration clients are made from (loaded now if needed), and the call
     /// timeouts they get: for clients of other CloudWatch APIs (metrics).
     pub(crate) async fn base(&self) -> (SdkConfig, CallTimeouts) {
-        let base = match &self.base {
-            Base::Given(config) => config.clone(),
-            Base::Standard(cell) => cell.get_or_init(load_config).await.clone(),
-        };
+        let base = self.base.config().await.clone();
         (base, self.timeouts)
     }
 

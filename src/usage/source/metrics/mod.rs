@@ -94,7 +94,7 @@ impl MetricsSource {
             None => {
                 let (base, timeouts) = self.clients.base().await;
                 let mut builder = aws_sdk_cloudwatch::config::Builder::from(&base)
-                    .timeout_config(timeouts.config(base.timeout_config()));
+                    .timeout_config(timeouts.config(&base));
                 if let Some(region) = &self.region {
                     builder =
                         builder.region(aws_sdk_cloudwatch::config::Region::new(region.clone()));
