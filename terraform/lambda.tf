@@ -42,6 +42,17 @@ resource "aws_lambda_function" "this" {
       condition     = var.mcp.max_stream_seconds < var.lambda.timeout_seconds
       error_message = "mcp.max_stream_seconds (${var.mcp.max_stream_seconds}) must be below lambda.timeout_seconds (${var.lambda.timeout_seconds}), or streams are cut by the timeout instead of closed for resumption."
     }
+    # A variable's validation cannot see the region and account: here a name and an ARN of the
+    # same group (or bedrock_log_group_name listed again) are caught. The server would read
+    # such a group twice and count its usage twice, or refuse the list at start.
+    precondition {
+      condition     = length(distinct(local.bedrock_log_group_arns)) == length(local.bedrock_log_group_arns)
+      error_message = "bedrock_log_group_name and bedrock_extra_log_groups name one log group twice (as names or ARNs of ${local.region} and account ${local.account_id}): ${join(", ", [for a in local.bedrock_log_group_arns : a if length([for b in local.bedrock_log_group_arns : b if b == a]) > 1])}."
+    }
+    precondition {
+      condition     = local.lambda_environment_bytes <= 4096
+      error_message = "The function's environment is about ${local.lambda_environment_bytes} bytes (keys and values); Lambda allows 4096. Shorten bedrock_pricing_json, bedrock_extra_log_groups or the mcp host and origin lists."
+    }
   }
 
   depends_on = [

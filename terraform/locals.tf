@@ -73,6 +73,10 @@ locals {
   }
   # Empty lists are left out rather than passed as "" (the server's defaults apply).
   lambda_environment = { for k, v in merge(local.lambda_environment_all, local.oauth_environment) : k => v if v != "" }
+  # Lambda limits the environment to 4 KB, keys and values counted together. An upper bound on
+  # its UTF-8 bytes (Terraform's length() counts characters): base64 makes 4 characters of
+  # every 3 bytes or fewer, so 3/4 of its length overestimates by at most 2 bytes.
+  lambda_environment_bytes = floor(length(base64encode(join("", [for k, v in local.lambda_environment : "${k}${v}"]))) * 3 / 4)
 
   # No secret is passed in the environment (readable with lambda:GetFunctionConfiguration).
   # The requestState key is created once by the server itself in the session table, with a

@@ -405,19 +405,22 @@ variable "bedrock_extra_log_groups" {
   validation {
     condition = alltrue([
       for g in var.bedrock_extra_log_groups :
-      can(regex("^(arn:aws[a-z-]*:logs:[a-z0-9-]{1,32}:[0-9]{12}:log-group:[A-Za-z0-9_./#-]{1,512}(:\\*)?|[A-Za-z0-9_./#-]{1,512})$", g))
+      can(regex("^(arn:aws[a-z-]{0,13}:logs:[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?:[0-9]{12}:log-group:[A-Za-z0-9_./#-]{1,512}(:\\*)?|[A-Za-z0-9_./#-]{1,512})$", g))
     ])
     error_message = "Each of bedrock_extra_log_groups must be a log group name (A-Z a-z 0-9 _ . / # -) or a log group ARN arn:aws:logs:REGION:ACCOUNT:log-group:NAME (12-digit account, optionally ending in :*); not a log stream or another resource."
   }
 
   validation {
     # The server reads at most 50 log groups per report; Lambda's 4 KB of environment bounds
-    # the list sooner: BEDROCK_LOG_GROUP holds them all.
+    # the list sooner: BEDROCK_LOG_GROUP holds them all (the function's precondition checks
+    # the whole environment).
     condition     = length(var.bedrock_extra_log_groups) <= 49 && length(join(",", var.bedrock_extra_log_groups)) <= 1500
     error_message = "bedrock_extra_log_groups holds at most 49 groups and 1,500 characters in all (they travel in the function's environment, which Lambda limits to 4 KB)."
   }
 
   validation {
+    # Only the spelling is compared here; the function's precondition compares them as ARNs,
+    # with bedrock_log_group_name, once the region and account are known.
     condition     = length(distinct([for g in var.bedrock_extra_log_groups : trimsuffix(g, ":*")])) == length(var.bedrock_extra_log_groups)
     error_message = "bedrock_extra_log_groups lists a log group twice."
   }
