@@ -25,7 +25,8 @@
 //! parser keeps is bounded whatever a caller sends: the first [`MAX_METADATA_KEYS`] string
 //! entries in record order (other value types, and a `requestMetadata` that is not an object,
 //! are ignored, never a reason to skip the record), each key and value cleaned by
-//! [`clean_text`]: control characters escaped and cut to [`MAX_METADATA_CHARS`] characters.
+//! [`clean_text`]: control, format (Cf) and non-space whitespace characters escaped and cut
+//! to [`MAX_METADATA_CHARS`] characters.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -87,20 +88,62 @@ pub const MAX_METADATA_CHARS: usize = 256;
 
 /// `text` with control characters escaped (`\n`, `\u{1b}`) and cut to `max_chars`
 /// characters, the last one then `…`; borrowed when already clean. Report keys shown in text
-/// and logged metadata go through it, so every source cleans them alike.
+/// and logged metadata go through it, so every source cleans them alike. Escaped too, as
+/// `\u{..}`: whitespace other than the space (U+2028/U+2029 and U+0085 end a line in some
+/// renderers; AWS tag values allow `\p{Z}`) and format characters (Unicode category Cf:
+/// bidi overrides and isolates reorder a line, zero-width ones hide text).
 pub fn clean_text(text: &str, max_chars: usize) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return cut_chars(text, max_chars);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         if c.is_control() {
             escaped.extend(c.escape_default());
+        } else if needs_escape(c) {
+            escaped.extend(c.escape_unicode());
         } else {
             escaped.push(c);
         }
     }
     Cow::Owned(cut_chars(&escaped, max_chars).into_owned())
+}
+
+/// Whether [`clean_text`] escapes `c`: a control character, whitespace but the space, or a
+/// format character.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || (c.is_whitespace() && c != ' ') || is_format(c)
+}
+
+/// Unicode general category Cf (format), as of Unicode 16: soft hyphen, Arabic number signs,
+/// zero-width and bidi marks, embeddings, overrides and isolates, invisible operators, the BOM,
+/// interlinear annotation, Egyptian hieroglyph and shorthand format controls, musical
+/// symbol beams, and tags.
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+    )
 }
 
 /// `text` whole up to `max_chars` characters, else its first `max_chars - 1` and `…`.
@@ -446,6 +489,28 @@ mod tests {
             assert!(r.request_metadata.is_empty(), "{line}");
             assert_eq!(r.input_tokens, 2);
         }
+    }
+
+    #[test]
+    fn clean_text_escapes_what_can_break_or_reorder_a_line() {
+        // Line and paragraph separators, NEL, a bidi override and isolate, zero-width space,
+        // BOM, no-break and ideographic spaces, a tag character.
+        let hostile = "a\u{2028}b\u{2029}c\u{85}d\u{202e}e\u{2066}f\u{200b}g\u{feff}h\u{a0}i\u{3000}j\u{e0041}k";
+        let clean = clean_text(hostile, 500);
+        assert_eq!(
+            clean,
+            "a\\u{2028}b\\u{2029}c\\u{85}d\\u{202e}e\\u{2066}f\\u{200b}g\\u{feff}h\\u{a0}i\\u{3000}j\\u{e0041}k"
+        );
+        assert!(
+            !clean
+                .chars()
+                .any(|c| c.is_control() || (c.is_whitespace() && c != ' ') || is_format(c))
+        );
+        // Plain text, spaces and other scripts stay as they are, borrowed.
+        let plain = "équipe support 東京 - α/β";
+        assert!(matches!(clean_text(plain, 500), Cow::Borrowed(p) if p == plain));
+        // Control characters keep their short escapes.
+        assert_eq!(clean_text("a\nb\tc", 500), "a\\nb\\tc");
     }
 
     #[test]
