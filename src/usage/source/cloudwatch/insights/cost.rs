@@ -21,6 +21,7 @@
 //!   the budget between polls, so the cap holds across them.
 
 use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::operation::describe_log_groups::builders::DescribeLogGroupsFluentBuilder;
 use tokio_util::sync::CancellationToken;
 
 use crate::usage::query::UsageQuery;
@@ -108,20 +109,28 @@ pub(super) async fn preflight(
     )))
 }
 
+/// The `DescribeLogGroups` call for one log group. An ARN (another account's group, seen
+/// from a monitoring account) is looked up as an identifier, with no other parameter: AWS
+/// documents that with `logGroupIdentifiers` "the only other filter that you can choose to
+/// specify is includeLinkedAccounts", so `limit` is left out (one identifier answers at
+/// most one group anyway). A name is looked up by prefix, the first answer only.
+fn describe_call(client: &Client, log_group: &str) -> DescribeLogGroupsFluentBuilder {
+    match identifier_param(log_group) {
+        Some(arn) => client.describe_log_groups().log_group_identifiers(arn),
+        None => client
+            .describe_log_groups()
+            .set_log_group_name_prefix(name_param(log_group))
+            .limit(1),
+    }
+}
+
 /// The log group's stored size, age and retention, or `None` when they cannot be had.
 async fn describe(
     client: &Client,
     log_group: &str,
     cancel: &CancellationToken,
 ) -> Result<Option<StoredGroup>, SourceError> {
-    // An ARN (another account's group, seen from a monitoring account) is looked up as an
-    // identifier; a name by prefix, as before.
-    let call = client
-        .describe_log_groups()
-        .set_log_group_name_prefix(name_param(log_group))
-        .set_log_group_identifiers(identifier_param(log_group).map(|arn| vec![arn]))
-        .limit(1)
-        .send();
+    let call = describe_call(client, log_group).send();
     let out = match send("DescribeLogGroups", cancel, true, call).await {
         Ok(out) => out,
         Err(SourceError::Cancelled) => return Err(SourceError::Cancelled),
@@ -175,5 +184,29 @@ mod tests {
         assert_eq!(forever.share(90 * DAY, 110 * DAY, now), 1_000);
         assert_eq!(cap_bytes(1.5), 1_500_000_000);
         assert_eq!(cap_bytes(1e30), u64::MAX);
+    }
+
+    #[test]
+    fn an_arn_is_described_by_identifier_alone_and_a_name_by_prefix_and_limit() {
+        let config = aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
+            .build();
+        let client = Client::from_conf(config);
+        let arn = "arn:aws:logs:eu-west-1:444455556666:log-group:/aws/bedrock/modelinvocations";
+        let by_arn = describe_call(&client, arn);
+        assert_eq!(
+            by_arn.get_log_group_identifiers(),
+            &Some(vec![arn.to_owned()])
+        );
+        assert_eq!(by_arn.get_limit(), &None);
+        assert_eq!(by_arn.get_log_group_name_prefix(), &None);
+        let by_name = describe_call(&client, "/aws/bedrock/modelinvocations");
+        assert_eq!(
+            by_name.get_log_group_name_prefix().as_deref(),
+            Some("/aws/bedrock/modelinvocations")
+        );
+        assert_eq!(by_name.get_limit(), &Some(1));
+        assert_eq!(by_name.get_log_group_identifiers(), &None);
     }
 }
