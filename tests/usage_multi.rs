@@ -21,10 +21,12 @@ use bedrock_usage_mcp::aws::RetryPolicy;
 use bedrock_usage_mcp::usage::change::{ChangeOptions, ChangePlan};
 use bedrock_usage_mcp::usage::report::{CompareTo, SourceState};
 use bedrock_usage_mcp::usage::source::cloudwatch::{
-    Backoff, InsightsOptions, LogGroupId, LogsClient,
+    Backoff, ClientCache, InsightsOptions, LogGroupId, LogsClient,
 };
 use bedrock_usage_mcp::usage::source::multi::{MultiSource, SOURCE_FAILED, SourceLabel};
-use bedrock_usage_mcp::usage::source::{FileSource, InsightsSource, ScanSource};
+use bedrock_usage_mcp::usage::source::{
+    CloudWatchMode, CloudWatchSelector, FileSource, InsightsSource, ScanSource,
+};
 use bedrock_usage_mcp::usage::{
     Granularity, NoProgress, SourceError, Timestamp, UsageQuery, UsageReport, UsageSource,
     report_json_schema,
@@ -716,4 +718,84 @@ async fn the_scan_cap_bounds_the_whole_report_across_log_groups() {
     let cost = report.query_cost.unwrap();
     assert_eq!(cost.bytes_scanned, 24_000, "every group's queries, summed");
     assert_eq!(cost.queries, 24);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same log group named twice.
+
+/// The default log groups `groups` (the first also the default one) in us-east-1, with
+/// clients of `endpoint`.
+fn selector_at(endpoint: &str, region: Option<&str>, groups: &[&str]) -> CloudWatchSelector {
+    let clients = ClientCache::with_config(logs_stub::sdk_config(
+        endpoint,
+        "us-east-1",
+        &fast_retries(),
+    ));
+    CloudWatchSelector::with_clients(
+        CloudWatchMode::Insights,
+        groups[0],
+        region.map(str::to_owned),
+        Arc::new(clients),
+    )
+    .unwrap()
+    .with_log_groups(
+        groups
+            .iter()
+            .map(|g| LogGroupId::parse(g).unwrap())
+            .collect(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_name_and_an_arn_of_the_same_group_are_refused_other_accounts_kept() {
+    let moto = Moto::shared();
+    let config = logs_stub::sdk_config(&moto.endpoint, "us-east-1", &fast_retries());
+    let own = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap()
+        .account()
+        .unwrap()
+        .to_owned();
+    let other = if own == ACCOUNTS[0] {
+        ACCOUNTS[1]
+    } else {
+        ACCOUNTS[0]
+    };
+    let same = format!("arn:aws:logs:us-east-1:{own}:log-group:{GROUP}");
+    for region in [Some("us-east-1"), None] {
+        // The same group of this account, once by name and once by ARN: counted twice.
+        let refused = selector_at(&moto.endpoint, region, &[GROUP, &same])
+            .refuse_same_group_twice()
+            .await;
+        let message = refused.expect_err("the same group twice is refused");
+        assert!(message.contains("listed twice"), "{message}");
+        assert!(message.contains(&own), "{message}");
+        // The same name in another account is another group.
+        let two = format!("arn:aws:logs:us-east-1:{other}:log-group:{GROUP}");
+        let kept = selector_at(&moto.endpoint, region, &[GROUP, &two])
+            .refuse_same_group_twice()
+            .await
+            .unwrap();
+        assert_eq!(kept.log_groups().len(), 2);
+    }
+    // Nothing to ask (another region, another name): no call, even with nothing listening.
+    let nowhere = "http://127.0.0.1:9";
+    let elsewhere = format!("arn:aws:logs:eu-west-1:{own}:log-group:{GROUP}");
+    let other_name = format!("arn:aws:logs:us-east-1:{own}:log-group:/other");
+    for groups in [[GROUP, elsewhere.as_str()], [GROUP, other_name.as_str()]] {
+        let kept = selector_at(nowhere, Some("us-east-1"), &groups)
+            .refuse_same_group_twice()
+            .await
+            .unwrap();
+        assert!(kept.clients().is_empty());
+    }
+    // A question that cannot be answered refuses rather than risk counting twice.
+    let unknown = selector_at(nowhere, Some("us-east-1"), &[GROUP, &same])
+        .refuse_same_group_twice()
+        .await;
+    let message = unknown.expect_err("refused when the account is unknown");
+    assert!(message.contains("give both as ARNs"), "{message}");
 }

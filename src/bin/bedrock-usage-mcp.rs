@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
     let on_lambda = lambda::detected();
-    let (sources, sample) = choose_source(&cli, on_lambda)?;
+    let (sources, sample) = choose_source(&cli, on_lambda).await?;
     let profiles = profile_resolver(&cli, sample.is_some());
     let costs = cost_estimator(&cli, on_lambda, sample)?;
     let group_by: Vec<String> = cli
@@ -168,9 +168,11 @@ fn cost_estimator(
 /// The configured source: a file, CloudWatch Logs, or (locally, with neither) the bundled
 /// sample, announced loudly so nobody mistakes it for their data, and then also returned so
 /// that its synthetic prices and bill can be wired to it alone. Nothing here touches the
-/// network or checks that the log group exists: a fresh account, where Bedrock logging is not
-/// on yet, starts and answers reports with zero usage and a warning.
-fn choose_source(
+/// network or checks that the log group exists (a fresh account, where Bedrock logging is not
+/// on yet, starts and answers reports with zero usage and a warning), except one
+/// sts:GetCallerIdentity when a log group name and ARN may be the same group (see
+/// `CloudWatchSelector::refuse_same_group_twice`).
+async fn choose_source(
     cli: &Cli,
     on_lambda: bool,
 ) -> anyhow::Result<(Arc<dyn SourceSelector>, Option<SampleSource>)> {
@@ -224,6 +226,10 @@ fn choose_source(
                 .map(|g| LogGroupId::parse(g))
                 .collect::<Result<Vec<_>, _>>()
                 .and_then(|ids| selector.with_log_groups(ids))
+                .map_err(anyhow::Error::msg)
+                .context("--log-group")?
+                .refuse_same_group_twice()
+                .await
                 .map_err(anyhow::Error::msg)
                 .context("--log-group")?
         } else {

@@ -47,8 +47,15 @@ impl CallTimeouts {
     }
 }
 
+/// At most this many regions' clients are kept (as `profiles::bedrock::MAX_REGIONS`): a
+/// caller names regions (`region`, a log group ARN), and each kept client holds memory until
+/// the process ends. AWS has fewer regions; past this many, a client is made for the call and
+/// not kept, so a caller looping over made-up region names grows nothing.
+pub const MAX_REGIONS: usize = 40;
+
 /// One CloudWatch Logs client per region, made on first use and then reused (they share the
-/// configuration, the credentials cache and the HTTPS connection pool).
+/// configuration, the credentials cache and the HTTPS connection pool), for at most
+/// [`MAX_REGIONS`] regions.
 ///
 /// Making the cache does no I/O: the AWS configuration (environment, profile, endpoint) is
 /// loaded the first time a client is asked for, and credentials on the first request.
@@ -113,7 +120,38 @@ impl ClientCache {
             ));
         }
         let client = Client::from_conf(config);
-        Ok(self.lock().entry(key).or_insert(client).clone())
+        let mut clients = self.lock();
+        if clients.len() >= MAX_REGIONS && !clients.contains_key(&key) {
+            return Ok(client);
+        }
+        Ok(clients.entry(key).or_insert(client).clone())
+    }
+
+    /// The configuration's default region (loaded now if needed), if it has one.
+    pub(crate) async fn default_region(&self) -> Option<String> {
+        let base = self.base.config().await;
+        base.region().map(|r| r.to_string())
+    }
+
+    /// The account of the server's credentials, from `sts:GetCallerIdentity` (which needs no
+    /// IAM permission), or why it is unknown.
+    pub(crate) async fn own_account(&self) -> Result<String, String> {
+        let base = self.base.config().await;
+        let config = aws_sdk_sts::config::Builder::from(base)
+            .timeout_config(self.timeouts.config(base))
+            .build();
+        let answer = aws_sdk_sts::Client::from_conf(config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                let text = aws_sdk_sts::error::DisplayErrorContext(e).to_string();
+                text.chars().take(300).collect::<String>()
+            })?;
+        answer
+            .account()
+            .map(str::to_owned)
+            .ok_or_else(|| "sts:GetCallerIdentity named no account".to_owned())
     }
 
     /// The AWS configuration clients are made from (loaded now if needed), and the call
@@ -211,5 +249,27 @@ mod tests {
             assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(30)));
             assert_eq!(timeouts.connect_timeout(), Some(connect));
         }
+    }
+
+    #[tokio::test]
+    async fn made_up_regions_keep_at_most_max_regions_clients() {
+        let base = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        let cache = ClientCache::with_config(base);
+        for i in 0..MAX_REGIONS + 25 {
+            let region = format!("a{i}");
+            let client = cache.client(Some(&region)).await.unwrap();
+            // Past the bound the client still works: it is made for the call, not kept.
+            assert_eq!(
+                client.config().region().map(|r| r.to_string()),
+                Some(region)
+            );
+        }
+        assert_eq!(cache.len(), MAX_REGIONS);
+        // A kept region is still reused.
+        cache.client(Some("a0")).await.unwrap();
+        assert_eq!(cache.len(), MAX_REGIONS);
     }
 }

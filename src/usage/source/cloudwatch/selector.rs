@@ -128,6 +128,55 @@ impl CloudWatchSelector {
         Ok(self)
     }
 
+    /// The same selector, or why not: a default log group named once by name and once by an
+    /// ARN of the server's own account is read twice and every number counted twice.
+    ///
+    /// A name carries no account, so the rule needs the server's: a name and an ARN with the
+    /// same region and name may be one group (the ARN in this account) or two (the same name
+    /// in another account, e.g. `/aws/bedrock/modelinvocations` in a source account). Only
+    /// then is `sts:GetCallerIdentity` (no IAM permission needed) asked, once; the ARN of this
+    /// account is refused. When the account cannot be told, the list is refused too (rather
+    /// than risk counting twice): giving every group as an ARN needs no question. Otherwise,
+    /// and in the metrics mode (one read per region), nothing touches the network.
+    pub async fn refuse_same_group_twice(self) -> Result<Self, String> {
+        if self.mode == CloudWatchMode::Metrics || self.log_groups.len() < 2 {
+            return Ok(self);
+        }
+        let region = match &self.region {
+            Some(region) => Some(region.clone()),
+            None => self.clients.default_region().await,
+        };
+        let names: Vec<&LogGroupId> = (self.log_groups.iter())
+            .filter(|id| id.arn().is_none())
+            .collect();
+        let suspects: Vec<(&LogGroupId, &LogGroupId)> = (self.log_groups.iter())
+            .filter(|id| id.arn().is_some() && id.region() == region.as_deref())
+            .filter_map(|arn| {
+                let name = names
+                    .iter()
+                    .find(|n| n.log_group_name() == arn.log_group_name())?;
+                Some((*name, arn))
+            })
+            .collect();
+        let Some((name, arn)) = suspects.first() else {
+            return Ok(self);
+        };
+        let account = self.clients.own_account().await.map_err(|e| {
+            format!(
+                "the log group {name} (in this server's account) and {arn} may be the same                  group, read twice, and this server's account could not be told                  (sts:GetCallerIdentity: {e}): give it once, or give both as ARNs"
+            )
+        })?;
+        if let Some((name, arn)) = suspects
+            .iter()
+            .find(|(_, arn)| arn.account() == Some(account.as_str()))
+        {
+            return Err(format!(
+                "the log group {name} is listed twice: by name and as {arn}, the same group                  of this server's account {account}; give it once"
+            ));
+        }
+        Ok(self)
+    }
+
     /// The default log groups.
     pub fn log_groups(&self) -> &[LogGroupId] {
         &self.log_groups
