@@ -92,8 +92,9 @@ pub fn application_target(model: &str, resolved: &Resolved) -> Option<Result<Str
 /// (`GetInferenceProfile`'s `models[].modelArn`): the one foundation model, reached in-region
 /// when the profile lists one region; through a geographic profile (`us.`, `eu.`, `apac.`,
 /// ...) when it lists several regions of one geography (a copy of a cross-region profile);
-/// through `global.` when its regions span geographies or an ARN names no region. Why not,
-/// when it routes to several models or to no foundation model.
+/// through `global.` when its regions span several known geographies or an ARN names no
+/// region. Why not, when it routes to several models or to no foundation model, or when
+/// its regions lie in a geography not known here (see [`geography`]).
 pub fn routed_model_id(model_arns: &[String]) -> Result<String, String> {
     let mut base: Option<&str> = None;
     let mut regions: Vec<&str> = Vec::new();
@@ -128,27 +129,47 @@ pub fn routed_model_id(model_arns: &[String]) -> Result<String, String> {
         }
     }
     let base = base.ok_or("the profile lists no model")?;
-    let geography = |region: &str| -> &'static str {
-        match region.split('-').next().unwrap_or_default() {
-            "us" if region.starts_with("us-gov-") => "us-gov",
-            "us" => "us",
-            "eu" => "eu",
-            "ap" => "apac",
-            "ca" => "ca",
-            _ => "",
-        }
-    };
-    Ok(match regions.as_slice() {
-        [region] if !region.is_empty() => base.to_owned(),
-        _ if regions.iter().any(|r| r.is_empty()) => format!("global.{base}"),
-        [first, rest @ ..]
-            if !geography(first).is_empty()
-                && rest.iter().all(|r| geography(r) == geography(first)) =>
-        {
-            format!("{}.{base}", geography(first))
-        }
-        _ => format!("global.{base}"),
-    })
+    if let [region] = regions.as_slice()
+        && !region.is_empty()
+    {
+        return Ok(base.to_owned());
+    }
+    if regions.iter().any(|r| r.is_empty()) {
+        return Ok(format!("global.{base}"));
+    }
+    let mut known: Vec<&str> = regions.iter().filter_map(|r| geography(r)).collect();
+    known.sort_unstable();
+    known.dedup();
+    let unknown: Vec<&str> = regions
+        .iter()
+        .copied()
+        .filter(|r| geography(r).is_none())
+        .collect();
+    match (known.as_slice(), unknown.is_empty()) {
+        ([one], true) => Ok(format!("{one}.{base}")),
+        // Several geographies: a copy of a global profile (they span us, eu and apac).
+        ([_, _, ..], _) => Ok(format!("global.{base}")),
+        _ => Err(format!(
+            "the profile routes {base} to regions of a geography this server does not know              ({}): a cross-region profile there may be priced as neither geo nor global;              name its price in the pricing table's inference_profiles",
+            unknown.join(", ")
+        )),
+    }
+}
+
+/// The geographic profile prefix of `region`'s geography, for the geographies whose profiles
+/// this server prices (`us`, `us-gov`, `eu`, `apac`, `ca`); `None` for any other (`sa-`,
+/// `me-`, `mx-`, `il-`, `af-`, ...), whose copies are left unpriced rather than priced as
+/// `global.`. Japan, Australia and India (`jp.`, `au.`, `in.`) are under `apac`: a
+/// geographic profile is billed at the source region's price whatever its prefix.
+fn geography(region: &str) -> Option<&'static str> {
+    match region.split('-').next().unwrap_or_default() {
+        "us" if region.starts_with("us-gov-") => Some("us-gov"),
+        "us" => Some("us"),
+        "eu" => Some("eu"),
+        "ap" => Some("apac"),
+        "ca" => Some("ca"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +225,30 @@ mod tests {
             format!("global.{haiku}")
         );
         assert_eq!(routed(&[""]).unwrap(), format!("global.{haiku}"));
+        // A geography not known here is unpriced with a reason, never priced as global.
+        for regions in [
+            &["sa-east-1", "sa-west-1"][..],
+            &["me-central-1", "me-south-1"],
+            &["us-east-1", "mx-central-1"],
+        ] {
+            let why = routed(regions).unwrap_err();
+            assert!(
+                why.contains("geography") && why.contains(regions[1]),
+                "{why}"
+            );
+        }
+        assert_eq!(
+            routed(&["us-east-1", "eu-west-1", "sa-east-1"]).unwrap(),
+            format!("global.{haiku}")
+        );
+        assert_eq!(
+            routed(&["ap-northeast-1", "ap-northeast-3"]).unwrap(),
+            format!("apac.{haiku}")
+        );
+        assert_eq!(
+            routed(&["us-gov-west-1", "us-gov-east-1"]).unwrap(),
+            format!("us-gov.{haiku}")
+        );
         for model in [&fm("us-east-1"), &fm("us-west-2")] {
             assert_eq!(
                 parse(&routed_model_id(std::slice::from_ref(model)).unwrap()),
