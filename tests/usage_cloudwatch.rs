@@ -21,7 +21,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bedrock_usage_mcp::aws::RetryPolicy;
 use bedrock_usage_mcp::usage::source::cloudwatch::{
-    Backoff, ClientCache, InsightsOptions, LogsClient, MAX_RESULT_ROWS, ScanOptions, query_text,
+    Backoff, CallerLogGroups, ClientCache, InsightsOptions, LogsClient, MAX_RESULT_ROWS,
+    ScanOptions, query_text,
 };
 use bedrock_usage_mcp::usage::source::synthetic::{MODELS, RecordGenerator};
 use bedrock_usage_mcp::usage::source::{
@@ -1327,6 +1328,10 @@ async fn the_selector_reads_other_groups_and_regions_with_lazy_clients() {
         clients.clone(),
     )
     .unwrap();
+    // By default a report names only the configured log group.
+    let refused = selector.source_for(Some(&group), Some("us-east-1")).err();
+    assert!(refused.is_some_and(|e| e.contains("does not read the log group")));
+    let selector = selector.with_caller_log_groups(CallerLogGroups::Accounts);
     assert!(clients.is_empty(), "no client before the first report");
     let default = selector.default_source().describe();
     assert_eq!(default.kind, SourceKind::CloudwatchScan);

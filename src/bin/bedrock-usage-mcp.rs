@@ -11,7 +11,9 @@ use bedrock_usage_mcp::usage::UsageSource;
 use bedrock_usage_mcp::usage::cost::billed::{BilledCosts, SampleBill};
 use bedrock_usage_mcp::usage::cost::{CostEstimator, PriceList, PricingTable};
 use bedrock_usage_mcp::usage::profiles::{BedrockProfiles, ProfileResolver, SyntheticProfiles};
-use bedrock_usage_mcp::usage::source::cloudwatch::{ClientCache, LogGroupId, ScanOptions};
+use bedrock_usage_mcp::usage::source::cloudwatch::{
+    CallerLogGroups, ClientCache, LogGroupId, ScanOptions,
+};
 use bedrock_usage_mcp::usage::source::{
     CloudWatchMode, CloudWatchSelector, FileSource, SampleSource,
 };
@@ -36,6 +38,11 @@ struct Cli {
     /// report that lists each with its status (at most 50).
     #[arg(long, env = "BEDROCK_LOG_GROUP", value_delimiter = ',')]
     log_group: Vec<String>,
+    /// Which log groups a report may name (the tool's log_group_name): `configured`, only
+    /// the --log-group ones (a name in any region); `accounts`, any log group of their
+    /// accounts (any name, or an ARN of an account a --log-group ARN names).
+    #[arg(long, env = "BEDROCK_CALLER_LOG_GROUPS", default_value = "configured", value_parser = ["configured", "accounts"])]
+    caller_log_groups: String,
     /// AWS region of the log group (default: the SDK's region chain).
     #[arg(long, env = "AWS_REGION")]
     region: Option<String>,
@@ -220,7 +227,11 @@ async fn choose_source(
         )
         .map_err(anyhow::Error::msg)
         .context("--log-group / --region")?
-        .with_metrics_fallback(cli.metrics_fallback == Switch::On);
+        .with_metrics_fallback(cli.metrics_fallback == Switch::On)
+        .with_caller_log_groups(match cli.caller_log_groups.as_str() {
+            "accounts" => CallerLogGroups::Accounts,
+            _ => CallerLogGroups::Configured,
+        });
         let selector = if cli.log_group.len() > 1 {
             (cli.log_group.iter())
                 .map(|g| LogGroupId::parse(g))

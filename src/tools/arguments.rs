@@ -163,7 +163,7 @@ pub(crate) fn input_schema() -> Value {
             "start": { "type": "string", "format": "date-time", "description": "Start of the period (RFC 3339, inclusive)." },
             "end": { "type": "string", "format": "date-time", "description": "End of the period (RFC 3339, exclusive)." },
             "region": { "type": "string", "description": "AWS region: only records logged in this region (for CloudWatch sources, also the region queried)." },
-            "log_group_name": { "type": "string", "description": "CloudWatch log group of the invocation logs, if not the server's default(s): a name (in the region) or an ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME, e.g. another account's group seen through CloudWatch cross-account observability)." },
+            "log_group_name": { "type": "string", "description": "CloudWatch log group of the invocation logs, if not the server's default(s): a name (in the region) or an ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME, e.g. another account's group seen through CloudWatch cross-account observability). Only a log group the operator allows: the server's configured ones unless it was started with --caller-log-groups accounts." },
             "aws_account_id": { "type": "string", "description": "Only records of this AWS account (the record's accountId)." },
             "model_id": { "type": "string", "description": "Only this modelId (as logged: a model id, an inference profile id or an ARN)." },
             "user": { "type": "string", "description": "Only this caller (the record's identity.arn)." },

@@ -182,7 +182,7 @@ pub use insights::{
 };
 pub use log_group::{LogGroupSource, ReadOptions};
 pub use scan::{ScanOptions, ScanSource, filter_pattern};
-pub use selector::CloudWatchSelector;
+pub use selector::{CallerLogGroups, CloudWatchSelector};
 
 use std::fmt;
 use std::str::FromStr;

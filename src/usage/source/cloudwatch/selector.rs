@@ -13,6 +13,20 @@ use crate::usage::source::UsageSource;
 use crate::usage::source::metrics::{MetricsSource, WithMetricsFallback};
 use crate::usage::source::multi::{MultiSource, SourceLabel};
 
+/// Which log groups a report's caller may name (the tool's `log_group_name`): the operator
+/// chooses what a report can read, not the caller (nor an LLM steered by a prompt), whatever
+/// the credentials would allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CallerLogGroups {
+    /// The configured log groups only: a configured ARN, or a configured name (in any
+    /// region, as `region` alone allows).
+    #[default]
+    Configured,
+    /// Any log group of the configured accounts: any name (the server's account, any
+    /// region), or an ARN of an account a configured ARN names.
+    Accounts,
+}
+
 /// The CloudWatch sources of a server: a default log group and region, and any other the
 /// report names, read in one [`CloudWatchMode`]. Clients are made per region on first use
 /// (see [`ClientCache`]); making a selector does no I/O.
@@ -29,6 +43,8 @@ pub struct CloudWatchSelector {
     scan: ScanOptions,
     /// Whether a missing log group falls back to the metrics source.
     metrics_fallback: bool,
+    /// Which log groups a report may name.
+    caller_groups: CallerLogGroups,
     default: Arc<dyn UsageSource>,
 }
 
@@ -90,6 +106,7 @@ impl CloudWatchSelector {
             insights,
             scan,
             metrics_fallback: false,
+            caller_groups: CallerLogGroups::default(),
             // A stand-in (cheap, no I/O), replaced on the next line.
             default: Arc::new(crate::usage::source::SampleSource::new()),
         };
@@ -239,6 +256,42 @@ impl CloudWatchSelector {
         self
     }
 
+    /// The same selector, where a report may name the log groups `caller_groups` allows
+    /// (default: [`CallerLogGroups::Configured`]).
+    pub fn with_caller_log_groups(mut self, caller_groups: CallerLogGroups) -> Self {
+        self.caller_groups = caller_groups;
+        self
+    }
+
+    /// Whether a report may name `id`; why not, in a sentence that names what it may.
+    fn allows(&self, id: &LogGroupId) -> Result<(), String> {
+        let configured = match id.arn() {
+            Some(arn) => self.log_groups.iter().any(|g| g.arn() == Some(arn)),
+            None => (self.log_groups.iter())
+                .any(|g| g.arn().is_none() && g.log_group_name() == id.log_group_name()),
+        };
+        let in_accounts = match id.account() {
+            None => true,
+            Some(account) => self.log_groups.iter().any(|g| g.account() == Some(account)),
+        };
+        if configured || (self.caller_groups == CallerLogGroups::Accounts && in_accounts) {
+            return Ok(());
+        }
+        let listed: Vec<String> = self.log_groups.iter().map(|g| g.to_string()).collect();
+        Err(match self.caller_groups {
+            CallerLogGroups::Configured => format!(
+                "this server does not read the log group {id}: a report may name only its \
+                 configured log groups ({}), or none",
+                listed.join(", ")
+            ),
+            CallerLogGroups::Accounts => format!(
+                "this server does not read the log group {id}: a report may name a log group \
+                 by name, or by an ARN of the accounts of its configured log groups ({})",
+                listed.join(", ")
+            ),
+        })
+    }
+
     fn build(&self, log_group: &str, region: Option<String>) -> Arc<dyn UsageSource> {
         self.build_with(log_group, region, self.metrics_fallback)
     }
@@ -279,8 +332,9 @@ impl CloudWatchSelector {
         &self.clients
     }
 
-    /// The source for a report naming `log_group` (a name or an ARN) and/or `region` (either
-    /// may be `None`: the default), or why there is none. A region with the default log groups
+    /// The source for a report naming `log_group` (a name or an ARN, one the
+    /// [`CallerLogGroups`] allow) and/or `region` (either may be `None`: the default), or why
+    /// there is none. A region with the default log groups
     /// reads those named by name in that region (ARNs stay in theirs).
     pub fn source_for(
         &self,
@@ -301,6 +355,7 @@ impl CloudWatchSelector {
             return Ok(self.build_all(&self.log_groups, region));
         };
         let id = LogGroupId::parse(group)?;
+        self.allows(&id)?;
         if let (Some(own), Some(asked)) = (id.region(), region)
             && own != asked
         {
@@ -342,7 +397,8 @@ mod tests {
             "/aws/bedrock/invocations",
             Some("eu-west-1".into()),
         )
-        .unwrap();
+        .unwrap()
+        .with_caller_log_groups(CallerLogGroups::Accounts);
         let info = selector.source_for(None, None).unwrap().describe();
         assert_eq!(info.kind, SourceKind::CloudwatchScan);
         assert_eq!(info.log_group.as_deref(), Some("/aws/bedrock/invocations"));
@@ -372,6 +428,12 @@ mod tests {
         let arn = "arn:aws:logs:eu-west-1:444455556666:log-group:/aws/bedrock/inv";
         let selector =
             CloudWatchSelector::new(CloudWatchMode::Insights, "/local", Some("us-east-1".into()))
+                .unwrap()
+                .with_log_groups(
+                    ["/local", arn]
+                        .map(|g| LogGroupId::parse(g).unwrap())
+                        .to_vec(),
+                )
                 .unwrap();
         let one = selector
             .source_for(Some(&format!("{arn}:*")), None)
@@ -423,5 +485,45 @@ mod tests {
                 .unwrap();
         assert!(selector.with_log_groups(twice).is_err());
         assert!(merged.clients().is_empty(), "no client made");
+    }
+
+    #[test]
+    fn a_caller_names_only_the_groups_the_operator_allows() {
+        let own = "arn:aws:logs:eu-west-1:444455556666:log-group:/aws/bedrock/inv";
+        let ids = ["/local", own]
+            .map(|g| LogGroupId::parse(g).unwrap())
+            .to_vec();
+        let configured =
+            CloudWatchSelector::new(CloudWatchMode::Insights, "/local", Some("us-east-1".into()))
+                .unwrap()
+                .with_log_groups(ids)
+                .unwrap();
+        let accounts =
+            CloudWatchSelector::new(CloudWatchMode::Insights, "/local", Some("us-east-1".into()))
+                .unwrap()
+                .with_log_groups(configured.log_groups().to_vec())
+                .unwrap()
+                .with_caller_log_groups(CallerLogGroups::Accounts);
+        let same_account = "arn:aws:logs:us-west-2:444455556666:log-group:/other";
+        let stranger = "arn:aws:logs:eu-west-1:999988887777:log-group:/aws/bedrock/inv";
+        for selector in [&configured, &accounts] {
+            // The configured ones: the name in any region, the ARN with or without :*.
+            for (group, region) in [
+                ("/local", None),
+                ("/local", Some("eu-west-1")),
+                (own, None),
+                (&format!("{own}:*"), None),
+            ] {
+                assert!(selector.source_for(Some(group), region).is_ok(), "{group}");
+            }
+            let refused = selector.source_for(Some(stranger), None).err().unwrap();
+            assert!(refused.contains("does not read the log group"), "{refused}");
+            assert!(refused.contains(own), "names what it may: {refused}");
+        }
+        for group in ["/other", same_account] {
+            assert!(configured.source_for(Some(group), None).is_err(), "{group}");
+            assert!(accounts.source_for(Some(group), None).is_ok(), "{group}");
+        }
+        assert!(configured.clients().is_empty(), "refused before any client");
     }
 }
