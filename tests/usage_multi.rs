@@ -201,6 +201,8 @@ struct Insights {
     started: AtomicU64,
     /// Slices wider than this come back with 10,000 rows (truncated).
     truncate_wider_than_ms: Option<i64>,
+    /// ARNs whose queries scan 1,000 bytes and then fail (status `Failed`).
+    failing: Vec<String>,
 }
 
 fn number_after(text: &str, marker: &str) -> i64 {
@@ -227,6 +229,7 @@ impl Insights {
             queries: Mutex::new(HashMap::new()),
             started: AtomicU64::new(0),
             truncate_wider_than_ms: None,
+            failing: Vec::new(),
         }
     }
 
@@ -260,6 +263,12 @@ impl Insights {
             "GetQueryResults" => {
                 let qid = body["queryId"].as_str().unwrap();
                 let (id, from, to) = self.queries.lock().unwrap()[qid].clone();
+                if self.failing.contains(&id) {
+                    return json_response(
+                        StatusCode::OK,
+                        json!({"status": "Failed", "results": [], "statistics": {"bytesScanned": 1000.0}}).to_string(),
+                    );
+                }
                 if self.truncate_wider_than_ms.is_some_and(|w| to - from > w) {
                     let rows = vec![json!([]); 10_000];
                     return json_response(
@@ -535,6 +544,31 @@ async fn a_refused_source_is_listed_and_the_others_still_count() {
     assert_eq!(ok, 180);
     let text = bedrock_usage_mcp::usage::report::render_text(&report);
     assert!(text.contains("Sources (4 log groups, 1 failed)"), "{text}");
+}
+
+#[tokio::test]
+async fn a_source_that_scanned_and_failed_still_counts_in_query_cost() {
+    let records = dataset();
+    let mut state = Insights::new(&records, Vec::new());
+    state.failing = vec![arn(1, 1)];
+    let state = Arc::new(state);
+    let stub = insights_stub(state.clone()).await;
+    let report = insights_multi(&stub.url, &fast_insights(), None)
+        .collect(&query(), &NoProgress, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.sources.iter())
+            .filter(|s| s.status == SourceState::Failed)
+            .count(),
+        1,
+        "{:?}",
+        report.sources
+    );
+    // Every query answered with 1,000 bytes scanned, the failed one's too: all are billed.
+    let started = state.started.load(Ordering::Relaxed);
+    let cost = report.query_cost.unwrap();
+    assert_eq!(cost.bytes_scanned, 1000 * started, "{cost:?}");
 }
 
 #[tokio::test]

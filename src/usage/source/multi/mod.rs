@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{ProgressSink, Read, ReportBudget, SourceError, SourceInfo, UsageSource};
 use crate::usage::query::UsageQuery;
-use crate::usage::report::{SourceState, SourceStatus, UsageReport, Warning};
+use crate::usage::report::{QueryCost, SourceState, SourceStatus, UsageReport, Warning};
 
 /// The warning a report carries for each source that failed.
 pub const SOURCE_FAILED: &str = "source_failed";
@@ -112,7 +112,8 @@ impl MultiSource {
 /// What one member gave for all the reads.
 enum Outcome {
     Read(Vec<UsageReport>),
-    Failed(SourceError),
+    /// Why, and the bytes its queries scanned before it failed (billed all the same).
+    Failed(SourceError, u64),
 }
 
 #[async_trait]
@@ -171,19 +172,25 @@ impl UsageSource for MultiSource {
                 label.log_group,
                 label.region.as_deref().unwrap_or("default region"),
             ));
+            // The members run one after the other: what the budget gains is this one's.
+            let before = budget.total();
             let outcome = source
                 .collect_reads_within(&member_reads, budget, progress, cancel)
                 .await;
+            let scanned = budget.total().saturating_sub(before);
             outcomes.push(match outcome {
                 Ok(reports) if reports.len() == reads.len() => Outcome::Read(reports),
-                Ok(_) => Outcome::Failed(SourceError::Internal(
-                    "the source returned another number of reports than reads".to_owned(),
-                )),
+                Ok(_) => Outcome::Failed(
+                    SourceError::Internal(
+                        "the source returned another number of reports than reads".to_owned(),
+                    ),
+                    scanned,
+                ),
                 // Limits of the whole report, not failures of one source.
                 Err(e @ (SourceError::Cancelled | SourceError::ScanCap(_))) => return Err(e),
                 Err(e) => {
                     tracing::warn!(log_group = %label.log_group, region = label.region.as_deref().unwrap_or(""), error = %e, "a source of the report failed; the others still count");
-                    Outcome::Failed(e)
+                    Outcome::Failed(e, scanned)
                 }
             });
         }
@@ -215,6 +222,7 @@ impl MultiSource {
         let mut statuses = Vec::with_capacity(self.members.len());
         let mut per_read: Vec<Vec<UsageReport>> = reads.iter().map(|_| Vec::new()).collect();
         let mut warnings = Vec::new();
+        let mut failed_bytes = 0u64;
         for ((label, _), outcome) in self.members.iter().zip(outcomes) {
             let (status, error, records) = match outcome {
                 Outcome::Read(reports) => {
@@ -234,7 +242,8 @@ impl MultiSource {
                     };
                     (state, None, records)
                 }
-                Outcome::Failed(e) => {
+                Outcome::Failed(e, scanned) => {
+                    failed_bytes = failed_bytes.saturating_add(scanned);
                     let error = e.to_string();
                     warnings.push(Warning {
                         code: SOURCE_FAILED.to_owned(),
@@ -287,6 +296,17 @@ impl MultiSource {
             report.warnings.extend(warnings.iter().cloned());
             report.sources = statuses.clone();
             out.push(report);
+        }
+        // A failed source's queries cost money too: counted once, with the first read's.
+        if let Some(cost) = out.first_mut().and_then(|r| r.query_cost.as_mut())
+            && failed_bytes > 0
+        {
+            *cost = QueryCost::new(
+                cost.bytes_scanned.saturating_add(failed_bytes),
+                cost.queries,
+                cost.price_per_gb,
+                cost.max_scan_gb,
+            );
         }
         Ok(out)
     }
