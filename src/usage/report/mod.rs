@@ -332,7 +332,8 @@ impl Warning {
             code: Self::LOG_GROUP_NOT_FOUND.to_owned(),
             message: format!(
                 "The CloudWatch log group {log_group} does not exist in {region}, so this report \
-                 counts no usage. Bedrock writes it only once model invocation logging is \
+                 counts no usage from that log group (in a report over several log groups, \
+                 the others still count). Bedrock writes it only once model invocation logging is \
                  turned on: in the Bedrock console (Settings > Model invocation logging, \
                  CloudWatch Logs destination {log_group} in {region}), with `aws bedrock \
                  put-model-invocation-logging-configuration --region {region}`, or with this \
@@ -362,5 +363,22 @@ impl UsageReport {
             ("by_user", &self.by_user),
             ("by_operation", &self.by_operation),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Warning;
+
+    #[test]
+    fn a_missing_log_group_says_only_its_own_usage_is_missing() {
+        // Inside a merged report the other log groups did count.
+        let warning = Warning::log_group_not_found("/x", Some("eu-west-1"));
+        assert!(
+            warning
+                .message
+                .contains("counts no usage from that log group")
+        );
+        assert!(!warning.message.contains("counts no usage."));
     }
 }
