@@ -18,12 +18,14 @@ use aws_sdk_bedrock::Client;
 use aws_sdk_bedrock::config::Region;
 use aws_sdk_bedrock::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-use super::cache::ProfileCache;
+use super::cache::{Lookup, ProfileCache};
 use super::{MAX_TAGS, Profile, ProfileArn, ProfileResolver, Resolution};
 use crate::aws::ConfigBase;
 use crate::usage::record::clean_text;
 
-/// The most regions a process makes clients for (regions come from logged ARNs).
+/// The most regions a process keeps clients for (regions come from logged ARNs). When full,
+/// the clients of regions where no lookup has succeeded are let go first, so made-up or
+/// unreachable regions cannot keep a real one out for good.
 pub const MAX_REGIONS: usize = 40;
 
 /// The longest reason kept from an AWS error.
@@ -34,7 +36,8 @@ const MAX_REASON_CHARS: usize = 300;
 pub struct BedrockProfiles {
     /// The standard configuration (loaded on first use), or one given up front (tests).
     base: ConfigBase,
-    clients: Mutex<HashMap<String, Client>>,
+    /// Each region's client, and whether a lookup there has succeeded.
+    clients: Mutex<HashMap<String, (Client, bool)>>,
     cache: ProfileCache,
 }
 
@@ -62,8 +65,11 @@ impl BedrockProfiles {
     async fn client(&self, region: &str) -> Result<Client, String> {
         let base = self.base.config().await;
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(client) = clients.get(region) {
+        if let Some((client, _)) = clients.get(region) {
             return Ok(client.clone());
+        }
+        if clients.len() >= MAX_REGIONS {
+            clients.retain(|_, (_, answered)| *answered);
         }
         if clients.len() >= MAX_REGIONS {
             return Err(format!(
@@ -75,19 +81,42 @@ impl BedrockProfiles {
             .timeout_config(timeouts(base))
             .build();
         let client = Client::from_conf(config);
-        clients.insert(region.to_owned(), client.clone());
+        clients.insert(region.to_owned(), (client.clone(), false));
         Ok(client)
     }
 
-    /// One uncached lookup: the profile, then its tags.
-    async fn lookup(&self, arn: &ProfileArn<'_>) -> Resolution {
-        let client = self.client(arn.region).await?;
-        let profile = client
+    /// Notes that a lookup in `region` succeeded: its client is kept when the table is full.
+    fn answered(&self, region: &str) {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, answered)) = clients.get_mut(region) {
+            *answered = true;
+        }
+    }
+
+    /// One uncached lookup, and whether a failure is passing (throttled, timed out).
+    async fn lookup(&self, arn: &ProfileArn<'_>) -> Lookup {
+        let client = match self.client(arn.region).await {
+            Ok(client) => client,
+            // A full table may have room soon.
+            Err(why) => return (Err(why), true),
+        };
+        let profile = match client
             .get_inference_profile()
             .inference_profile_identifier(arn.arn)
             .send()
             .await
-            .map_err(|e| format!("GetInferenceProfile: {}", reason(&e)))?;
+        {
+            Ok(profile) => profile,
+            Err(e) => {
+                let passing = passing(&e);
+                if !passing {
+                    // Bedrock answered (denied, not found): the region is real.
+                    self.answered(arn.region);
+                }
+                return (Err(format!("GetInferenceProfile: {}", reason(&e))), passing);
+            }
+        };
+        self.answered(arn.region);
         let (tags, tags_unavailable) = match client
             .list_tags_for_resource()
             .resource_arn(arn.arn)
@@ -107,7 +136,7 @@ impl BedrockProfiles {
                 Some(format!("ListTagsForResource: {}", reason(&e))),
             ),
         };
-        Ok(std::sync::Arc::new(Profile {
+        let profile = Ok(std::sync::Arc::new(Profile {
             name: clean(profile.inference_profile_name()),
             models: profile
                 .models()
@@ -119,7 +148,8 @@ impl BedrockProfiles {
             tags,
             tags_unavailable,
             resolved_by: "bedrock",
-        }))
+        }));
+        (profile, false)
     }
 }
 
@@ -151,7 +181,83 @@ where
     clean_text(&text, MAX_REASON_CHARS).into_owned()
 }
 
+/// Whether a failed call may well succeed soon: no answer (timeout, connection, unreadable
+/// response) or a throttling or server-side error code.
+fn passing<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match error {
+        SdkError::ConstructionFailure(_) => false,
+        SdkError::ServiceError(e) => passing_code(e.err().code()),
+        _ => true,
+    }
+}
+
+/// Whether an AWS error code says "try again later".
+fn passing_code(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "ThrottlingException"
+                | "TooManyRequestsException"
+                | "ServiceUnavailableException"
+                | "InternalServerException"
+                | "RequestTimeout"
+                | "RequestTimeoutException"
+        )
+    )
+}
+
 /// 5 s per attempt and 15 s per call: a lookup answers in well under a second.
 fn timeouts(base: &SdkConfig) -> TimeoutConfig {
     crate::aws::timeouts(base, Duration::from_secs(5), Duration::from_secs(15))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::BehaviorVersion;
+
+    use super::*;
+
+    fn resolver() -> BedrockProfiles {
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        BedrockProfiles::with_config(config)
+    }
+
+    #[tokio::test]
+    async fn regions_where_nothing_succeeded_make_room_for_new_ones() {
+        let profiles = resolver();
+        for i in 0..MAX_REGIONS {
+            profiles.client(&format!("made-up-{i}")).await.unwrap();
+        }
+        // None has answered: a new region pushes them out instead of being refused.
+        profiles.client("eu-west-1").await.unwrap();
+        assert_eq!(profiles.clients.lock().unwrap().len(), 1);
+        profiles.answered("eu-west-1");
+        for i in 0..MAX_REGIONS - 1 {
+            profiles.client(&format!("real-{i}")).await.unwrap();
+            profiles.answered(&format!("real-{i}"));
+        }
+        // Every kept region has answered: the table is full.
+        let refused = profiles.client("us-east-1").await.unwrap_err();
+        assert!(refused.contains("more than 40 regions"), "{refused}");
+        assert!(profiles.clients.lock().unwrap().contains_key("eu-west-1"));
+    }
+
+    #[test]
+    fn throttling_and_timeouts_are_passing_denials_are_not() {
+        assert!(passing_code(Some("ThrottlingException")));
+        assert!(passing_code(Some("ServiceUnavailableException")));
+        assert!(!passing_code(Some("AccessDeniedException")));
+        assert!(!passing_code(Some("ResourceNotFoundException")));
+        assert!(!passing_code(None));
+        let timeout: SdkError<
+            aws_sdk_bedrock::operation::get_inference_profile::GetInferenceProfileError,
+            (),
+        > = SdkError::timeout_error("no answer");
+        assert!(passing(&timeout));
+    }
 }

@@ -2,9 +2,10 @@
 //! when several reports ask at once (they wait for the same lookup).
 //!
 //! Bounded: at most [`MAX_ENTRIES`] profiles; when full, expired entries go first, then the
-//! oldest. A resolved profile lives [`TTL`]; a failure (denied, not found, throttled) lives
+//! oldest. A resolved profile lives [`TTL`]; a lasting failure (denied, not found) lives
 //! [`ERROR_TTL`], so a fixed permission shows within minutes and a flood of unknown ARNs does
-//! not call Bedrock again on every report.
+//! not call Bedrock again on every report; a passing one (throttled, timed out, no answer)
+//! lives [`TRANSIENT_TTL`], so the profile is not left unpriced for minutes by one bad call.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,8 +19,14 @@ use super::Resolution;
 /// How long a resolved profile is believed (names, tags and models change rarely).
 pub const TTL: Duration = Duration::from_secs(3600);
 
-/// How long a failed lookup is believed.
+/// How long a lasting failure (denied, not found) is believed.
 pub const ERROR_TTL: Duration = Duration::from_secs(300);
+
+/// How long a passing failure (throttled, timed out, no answer) is believed.
+pub const TRANSIENT_TTL: Duration = Duration::from_secs(30);
+
+/// A lookup's answer as cached: the resolution, and whether a failure is passing.
+pub type Lookup = (Resolution, bool);
 
 /// The most profiles kept (AWS allows 1,000 application inference profiles per account and
 /// region by default).
@@ -28,7 +35,7 @@ pub const MAX_ENTRIES: usize = 1_000;
 #[derive(Debug)]
 struct Entry {
     created: Instant,
-    cell: Arc<OnceCell<Resolution>>,
+    cell: Arc<OnceCell<Lookup>>,
 }
 
 impl Entry {
@@ -36,8 +43,9 @@ impl Entry {
     fn expired(&self, now: Instant) -> bool {
         let ttl = match self.cell.get() {
             None => return false,
-            Some(Ok(_)) => TTL,
-            Some(Err(_)) => ERROR_TTL,
+            Some((Ok(_), _)) => TTL,
+            Some((Err(_), false)) => ERROR_TTL,
+            Some((Err(_), true)) => TRANSIENT_TTL,
         };
         now.duration_since(self.created) >= ttl
     }
@@ -51,18 +59,18 @@ pub struct ProfileCache {
 
 impl ProfileCache {
     /// The resolution of `arn`: the cached one, or `lookup`'s (which runs once however many
-    /// callers wait for it).
+    /// callers wait for it; `true` beside a failure marks it passing).
     pub async fn get<F, Fut>(&self, arn: &str, lookup: F) -> Resolution
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Resolution>,
+        Fut: Future<Output = Lookup>,
     {
         let cell = self.cell(arn, Instant::now());
-        cell.get_or_init(lookup).await.clone()
+        cell.get_or_init(lookup).await.0.clone()
     }
 
     /// The entry of `arn` as of `now`, made (and room made for it) if missing or expired.
-    fn cell(&self, arn: &str, now: Instant) -> Arc<OnceCell<Resolution>> {
+    fn cell(&self, arn: &str, now: Instant) -> Arc<OnceCell<Lookup>> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = entries.get(arn).filter(|e| !e.expired(now)) {
             return entry.cell.clone();
@@ -122,14 +130,17 @@ mod tests {
     /// The resolution of `arn` as of `now`, filled by `value` when the entry is new.
     async fn at(cache: &ProfileCache, arn: &str, now: Instant, value: Resolution) -> Resolution {
         let cell = cache.cell(arn, now);
-        cell.get_or_init(|| async { value }).await.clone()
+        cell.get_or_init(|| async { (value, false) })
+            .await
+            .0
+            .clone()
     }
 
     #[tokio::test]
     async fn callers_at_once_share_one_lookup() {
         let cache = ProfileCache::default();
         let calls = AtomicUsize::new(0);
-        let lookup = |result: Resolution| {
+        let lookup = |result: Lookup| {
             calls.fetch_add(1, Ordering::SeqCst);
             async move {
                 tokio::task::yield_now().await;
@@ -137,8 +148,8 @@ mod tests {
             }
         };
         let (a, b) = tokio::join!(
-            cache.get("p", || lookup(profile("one"))),
-            cache.get("p", || lookup(profile("two")))
+            cache.get("p", || lookup((profile("one"), false))),
+            cache.get("p", || lookup((profile("two"), false)))
         );
         assert_eq!(a, b);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -159,6 +170,25 @@ mod tests {
         let still = t0 + ERROR_TTL - Duration::from_secs(1);
         assert!(at(&cache, "q", still, profile("q")).await.is_err());
         assert!(at(&cache, "q", t0 + ERROR_TTL, profile("q")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_passing_failure_lives_less_than_a_lasting_one() {
+        assert!(TRANSIENT_TTL < ERROR_TTL);
+        let cache = ProfileCache::default();
+        let t0 = Instant::now();
+        let throttled = cache.cell("t", t0);
+        let _ = throttled
+            .get_or_init(|| async { (Err("ThrottlingException: slow down".into()), true) })
+            .await;
+        let still = t0 + TRANSIENT_TTL - Duration::from_secs(1);
+        assert!(at(&cache, "t", still, profile("t")).await.is_err());
+        // Looked up again once TRANSIENT_TTL has passed, well before ERROR_TTL.
+        assert!(
+            at(&cache, "t", t0 + TRANSIENT_TTL, profile("t"))
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]

@@ -3,11 +3,17 @@
 //! resolution, also of profiles folded into `(other)`, for the cost estimate.
 //!
 //! Bounded per report: at most [`MAX_LOOKUPS_PER_REPORT`] distinct profiles are looked up (the
-//! entries shown first), [`CONCURRENCY`] at a time; the rest are shown by ARN with the reason.
+//! entries shown first), [`CONCURRENCY`] at a time, all within [`DEADLINE`] (the rest are shown
+//! by ARN with [`NOT_IN_TIME`]: a throttled or hanging Bedrock delays a report by that much at
+//! most). Once a profile of an account is denied (`AccessDenied`: typically another account's
+//! profile, seen in a merged report), the report looks up no more profiles of that account.
 
 use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::StreamExt;
+use futures_util::stream;
 
 use super::arn::is_application_profile;
 use super::{ProfileArn, ProfileResolver, Resolution, Resolved};
@@ -18,6 +24,13 @@ pub const MAX_LOOKUPS_PER_REPORT: usize = 100;
 
 /// Lookups in flight at once.
 pub const CONCURRENCY: usize = 8;
+
+/// How long all of one report's lookups may take together.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Why a profile is shown by ARN when the report's lookups ran out of time.
+pub const NOT_IN_TIME: &str = "not looked up in time (a report waits at most 20 s for all its \
+profile lookups; Bedrock was slow or throttling)";
 
 /// Why profiles are shown by ARN when the server resolves none.
 pub const NOT_RESOLVED: &str = "this server does not resolve application inference profiles \
@@ -33,13 +46,29 @@ pub async fn resolve_report(report: &mut UsageReport, resolver: Option<&dyn Prof
         .filter(|key| is_application_profile(key) && seen.insert(key))
         .map(str::to_owned)
         .collect();
+    let denied: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
+    let deadline = tokio::time::Instant::now() + DEADLINE;
     let mut resolved = Resolved::new();
-    for (chunk_index, chunk) in wanted.chunks(CONCURRENCY).enumerate() {
-        let lookups = chunk.iter().enumerate().map(|(i, arn)| async move {
-            let index = chunk_index * CONCURRENCY + i;
-            (arn.clone(), resolve_one(arn, index, resolver).await)
-        });
-        resolved.extend(join_all(lookups).await);
+    {
+        let denied = &denied;
+        // The futures are made up front (lazy: none runs before the stream polls it), so the
+        // stream's type holds no closure over borrowed items.
+        let pending: Vec<_> = (wanted.iter().enumerate())
+            .map(|(index, arn)| async move {
+                (arn.clone(), resolve_one(arn, index, resolver, denied).await)
+            })
+            .collect();
+        let mut lookups = stream::iter(pending).buffer_unordered(CONCURRENCY);
+        while let Ok(Some((arn, resolution))) =
+            tokio::time::timeout_at(deadline, lookups.next()).await
+        {
+            resolved.insert(arn, resolution);
+        }
+    }
+    for arn in wanted {
+        resolved
+            .entry(arn)
+            .or_insert_with(|| Err(NOT_IN_TIME.to_owned()));
     }
     for entry in &mut report.by_inference_profile {
         if let Some(resolution) = resolved.get(&entry.row.key) {
@@ -49,11 +78,13 @@ pub async fn resolve_report(report: &mut UsageReport, resolver: Option<&dyn Prof
     report.inference_profiles = resolved;
 }
 
-/// The resolution of the `index`-th distinct profile of a report.
+/// The resolution of the `index`-th distinct profile of a report; `denied` holds the accounts
+/// whose profiles this report was refused.
 async fn resolve_one(
     arn: &str,
     index: usize,
     resolver: Option<&dyn ProfileResolver>,
+    denied: &Mutex<HashSet<String>>,
 ) -> Resolution {
     let Some(resolver) = resolver else {
         return Err(NOT_RESOLVED.to_owned());
@@ -64,7 +95,28 @@ async fn resolve_one(
              not looked up"
         ));
     }
-    resolver.resolve(&ProfileArn::parse(arn)?).await
+    let parsed = ProfileArn::parse(arn)?;
+    let account = parsed.account.to_owned();
+    if denied
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&account)
+    {
+        return Err(format!(
+            "not looked up: Bedrock denied this report another profile of account {account} \
+             (AccessDenied; another account's profiles are not readable by this role)"
+        ));
+    }
+    let resolution = resolver.resolve(&parsed).await;
+    if let Err(why) = &resolution
+        && why.contains("AccessDenied")
+    {
+        denied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account);
+    }
+    resolution
 }
 
 #[cfg(test)]
@@ -107,6 +159,11 @@ mod tests {
         format!("arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/{id}")
     }
 
+    /// A profile of another account (denied: the report skips that account's others).
+    fn other_arn(id: &str) -> String {
+        format!("arn:aws:bedrock:us-east-1:444455556666:application-inference-profile/{id}")
+    }
+
     /// A report over one record per model id in `models`, `top_n` entries per breakdown.
     fn report(models: &[String], top_n: usize) -> UsageReport {
         let query = UsageQuery::new(
@@ -131,7 +188,7 @@ mod tests {
     async fn entries_get_names_tags_and_models_or_the_reason() {
         let models = [
             arn("ok1"),
-            arn("denied"),
+            other_arn("denied"),
             arn("ok2"),
             "amazon.nova-pro-v1:0".into(),
         ];
@@ -143,7 +200,7 @@ mod tests {
             .iter()
             .map(|r| r.row.key.as_str())
             .collect();
-        assert_eq!(keys, [arn("ok1").as_str(), &arn("denied"), OTHER_KEY]);
+        assert_eq!(keys, [arn("ok1").as_str(), &other_arn("denied"), OTHER_KEY]);
         let ok = &report.by_inference_profile[0];
         assert_eq!(ok.name.as_deref(), Some("name-ok1"));
         assert_eq!(ok.tags["team"], "a");
@@ -162,7 +219,7 @@ mod tests {
         assert!(report.inference_profiles[&arn("ok2")].is_ok());
         let mut asked = fake.0.lock().unwrap().clone();
         asked.sort();
-        assert_eq!(asked, [arn("denied"), arn("ok1"), arn("ok2")]);
+        assert_eq!(asked, [arn("ok1"), arn("ok2"), other_arn("denied")]);
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["by_inference_profile"][0]["name"], "name-ok1");
         assert_eq!(json["by_inference_profile"][0]["requests"], 1);
@@ -194,6 +251,71 @@ mod tests {
             .filter(|r| r.is_err())
             .count();
         assert_eq!(unresolved, 5);
+    }
+
+    /// Answers `slow…` profiles after an hour, the others at once.
+    #[derive(Debug, Default)]
+    struct Slow(Mutex<Vec<String>>);
+
+    #[async_trait]
+    impl ProfileResolver for Slow {
+        async fn resolve(&self, arn: &ProfileArn<'_>) -> Resolution {
+            self.0.lock().unwrap().push(arn.arn.to_owned());
+            if arn.id.starts_with("slow") {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+            Fake::default().resolve(arn).await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lookups_past_the_reports_deadline_are_not_waited_for() {
+        let models: Vec<String> = ["ok1", "slow1", "ok2", "slow2", "ok3"]
+            .iter()
+            .map(|id| arn(id))
+            .collect();
+        let mut report = report_of(&models);
+        let slow = Slow::default();
+        let started = tokio::time::Instant::now();
+        resolve_report(&mut report, Some(&slow)).await;
+        // The paused clock moves only when every task waits: exactly the deadline passed.
+        assert_eq!(started.elapsed(), DEADLINE);
+        for id in ["ok1", "ok2", "ok3"] {
+            assert!(report.inference_profiles[&arn(id)].is_ok(), "{id}");
+        }
+        for id in ["slow1", "slow2"] {
+            assert_eq!(
+                report.inference_profiles[&arn(id)],
+                Err(NOT_IN_TIME.to_owned()),
+                "{id}"
+            );
+        }
+        assert_eq!(slow.0.lock().unwrap().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn after_an_access_denied_the_accounts_other_profiles_are_not_looked_up() {
+        let other = other_arn;
+        // The first of account 4444… is denied; with one lookup at a time the rest are skipped.
+        let models: Vec<String> = (0..CONCURRENCY + 4)
+            .map(|i| other(&format!("denied{i:02}")))
+            .chain([arn("ok1")])
+            .collect();
+        let mut report = report_of(&models);
+        let fake = Fake::default();
+        resolve_report(&mut report, Some(&fake)).await;
+        let asked = fake.0.lock().unwrap().clone();
+        // At most the first batch in flight was asked; the rest were skipped.
+        let asked_other = asked.iter().filter(|a| a.contains("444455556666")).count();
+        assert!((1..=CONCURRENCY).contains(&asked_other), "{asked:?}");
+        assert!(asked.contains(&arn("ok1")), "{asked:?}");
+        let skipped = report
+            .inference_profiles
+            .values()
+            .filter(|r| matches!(r, Err(why) if why.contains("denied this report another profile")))
+            .count();
+        assert_eq!(skipped, CONCURRENCY + 4 - asked_other);
+        assert!(report.inference_profiles[&arn("ok1")].is_ok());
     }
 
     fn report_of(models: &[String]) -> UsageReport {
