@@ -436,3 +436,61 @@ fn the_binary_wires_them_to_the_sample_alone() {
     assert!(plain.get("estimated_cost").is_none(), "{plain:.300}");
     assert!(plain.get("billed_cost").is_none());
 }
+
+#[tokio::test]
+async fn a_bill_against_other_accounts_or_a_failed_source_is_not_reconciled() {
+    use bedrock_usage_mcp::usage::report::{SourceState, SourceStatus};
+    use bedrock_usage_mcp::usage::{Granularity, NoProgress, UsageQuery};
+    let today = day("2026-11-25");
+    let sample = SampleSource::for_today(today);
+    let costs = sample_costs(&sample, true);
+    let first = today.checked_add_days(-29).unwrap();
+    let end = today.checked_add_days(1).unwrap();
+    let query = UsageQuery::new(first.start(), end.start(), Granularity::Day).unwrap();
+    let report = sample
+        .collect(
+            &query,
+            &NoProgress,
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    let estimate = costs.estimate(&report).await;
+    let plain = costs.billed(&report, &estimate).await.unwrap().unwrap();
+    assert!(!plain.reconciliation.is_empty(), "one source: reconciled");
+    let source = |account: Option<&str>, status| SourceStatus {
+        log_group: "/aws/bedrock/modelinvocations".to_owned(),
+        region: Some("us-east-1".to_owned()),
+        account: account.map(str::to_owned),
+        status,
+        error: None,
+        records: 0,
+    };
+    for (sources, why) in [
+        (
+            vec![
+                source(None, SourceState::Ok),
+                source(Some("444455556666"), SourceState::Ok),
+            ],
+            "spans 2 accounts",
+        ),
+        (
+            vec![
+                source(None, SourceState::Ok),
+                source(None, SourceState::Failed),
+            ],
+            "1 log group(s) failed",
+        ),
+    ] {
+        let mut merged = report.clone();
+        merged.sources = sources;
+        let billed = costs.billed(&merged, &estimate).await.unwrap().unwrap();
+        assert!(billed.reconciliation.is_empty(), "no drift across scopes");
+        assert_eq!(billed.total, plain.total, "the bill itself is kept");
+        let note = billed.note.unwrap();
+        assert!(
+            note.contains("Not reconciled") && note.contains(why),
+            "{note}"
+        );
+    }
+}

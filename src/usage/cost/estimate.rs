@@ -266,6 +266,13 @@ impl CostEstimator {
             out.source = billed::sample::SOURCE;
             out.note = Some(billed::sample::NOTE.to_owned());
         }
+        if let Some(why) = billed::not_comparable(&report.sources) {
+            out.reconciliation.clear();
+            out.note = Some(match out.note.take() {
+                Some(note) => format!("{note} {why}"),
+                None => why,
+            });
+        }
         Some(Ok(out))
     }
 

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::money::Micros;
+use crate::usage::report::{SourceState, SourceStatus};
 use crate::usage::time::Date;
 
 /// The key of billed lines no product matches.
@@ -77,6 +78,40 @@ pub struct BilledCost {
     pub reconciliation: Vec<Reconciliation>,
     /// Cost Explorer requests this server has sent since it started ($0.01 each).
     pub requests_sent: u64,
+}
+
+/// Why a report over `sources` cannot be set against the bill of the server's account, when
+/// it cannot: Cost Explorer answers for the account (or, from a payer account, the whole
+/// organisation), while the estimate then covers other accounts' usage or misses a failed
+/// log group's. A drift would read as over- or under-billing that is neither; finance is
+/// better served by the bill alone and the reason (the caller gets no reconciliation).
+pub fn not_comparable(sources: &[SourceStatus]) -> Option<String> {
+    let mut accounts: Vec<Option<&str>> = sources.iter().map(|s| s.account.as_deref()).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let failed = (sources.iter())
+        .filter(|s| s.status == SourceState::Failed)
+        .count();
+    let mut why = Vec::new();
+    if accounts.len() > 1 {
+        why.push(format!(
+            "the estimate spans {} accounts' log groups while Cost Explorer bills the server's \
+             account",
+            accounts.len()
+        ));
+    }
+    if failed > 0 {
+        why.push(format!(
+            "{failed} log group(s) failed, so their usage is missing from the estimate but not \
+             from the bill"
+        ));
+    }
+    (!why.is_empty()).then(|| {
+        format!(
+            "Not reconciled with the estimate: {}. The bill is the account's Bedrock spend.",
+            why.join("; ")
+        )
+    })
 }
 
 /// The product a billed line belongs to, given the products' names.
