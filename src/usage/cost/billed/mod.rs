@@ -66,7 +66,8 @@ pub const COST_EXPLORER: &str = "cost-explorer";
 pub struct BilledCost {
     /// `cost-explorer`, or `synthetic-sample` for the bundled sample's made-up bill.
     pub source: &'static str,
-    /// Said with a synthetic bill ([`sample::NOTE`]).
+    /// Said with a synthetic bill ([`sample::NOTE`]), and why there is no reconciliation
+    /// when the report does not cover the account's usage ([`not_comparable`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub currency: String,
