@@ -53,6 +53,34 @@ struct Stub {
     growing: u64,
     /// Holds the answers that complete `q1` until two have arrived (two polls racing).
     race: Option<Arc<AtomicUsize>>,
+    /// Queries never complete: `GetQueryResults` always answers `Running`.
+    endless: bool,
+    /// Holds every `StartQuery` until the gate opens.
+    hold_starts: Option<Gate>,
+    /// Holds the next `GetQueryResults` of `q1` until the gate opens, then refuses it.
+    fail_next_q1: Option<Gate>,
+}
+
+/// Requests held at the stand-in: how many arrived, and whether they may go on.
+#[derive(Clone, Default)]
+struct Gate {
+    arrived: Arc<AtomicUsize>,
+    open: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Gate {
+    /// Waits (blocking the stand-in's thread, bounded: never hangs) until the gate opens.
+    fn pass(&self) {
+        self.arrived.fetch_add(1, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !self.open.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
 }
 
 /// A slice's final `bytesScanned`: the same for the same slice, whoever queries it.
@@ -116,6 +144,18 @@ impl Stub {
             .flatten()
     }
 
+    /// The gate a request waits at, and whether it is then refused.
+    fn held(&mut self, operation: &str, body: &str) -> Option<(Gate, bool)> {
+        if operation == "StartQuery" {
+            return self.hold_starts.clone().map(|gate| (gate, false));
+        }
+        let input: Value = serde_json::from_str(body).ok()?;
+        (operation == "GetQueryResults" && input["queryId"] == "q1")
+            .then(|| self.fail_next_q1.take())
+            .flatten()
+            .map(|gate| (gate, true))
+    }
+
     fn handle(&mut self, operation: &str, body: &str) -> Response {
         let input: Value = serde_json::from_str(body).unwrap();
         let id = input["queryId"].as_str().unwrap_or_default().to_owned();
@@ -139,7 +179,7 @@ impl Stub {
                 let query = self.queries.iter_mut().find(|q| q.id == id).unwrap();
                 query.answers += 1;
                 let bytes = final_bytes(query.from_ms, query.to_ms);
-                if growing > 0 || query.answers <= RUNNING_ANSWERS {
+                if growing > 0 || self.endless || query.answers <= RUNNING_ANSWERS {
                     let so_far = if growing > 0 {
                         growing * u64::from(query.answers)
                     } else {
@@ -177,7 +217,7 @@ impl Stub {
     /// Queries started and not answered `Complete`.
     fn running(&self) -> Vec<String> {
         let mut ids: Vec<String> = (self.queries.iter())
-            .filter(|q| q.answers <= RUNNING_ANSWERS || self.growing > 0)
+            .filter(|q| q.answers <= RUNNING_ANSWERS || self.growing > 0 || self.endless)
             .map(|q| q.id.clone())
             .collect();
         ids.sort();
@@ -211,6 +251,22 @@ async fn setup(max_scan_gb: Option<f64>) -> Setup {
     let stub = Arc::new(Mutex::new(Stub::default()));
     let handler = stub.clone();
     let logs = LogsStub::start(move |op, body| {
+        let held = handler.lock().unwrap().held(op, body);
+        if let Some((gate, refuse)) = held {
+            gate.pass();
+            if refuse {
+                handler
+                    .lock()
+                    .unwrap()
+                    .calls
+                    .push((op.to_owned(), "refused".to_owned()));
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({ "__type": "InvalidParameterException", "message": "refused" })
+                        .to_string(),
+                );
+            }
+        }
         let gate = handler.lock().unwrap().gate(op, body);
         if let Some(arrived) = gate {
             // Both racing polls ask before either is answered (bounded: never hangs).
@@ -597,4 +653,185 @@ async fn a_poll_that_loses_the_race_stops_the_query_it_started() {
     let stub = setup.stub.lock().unwrap();
     let asked = (stub.calls.iter()).filter(|(op, q)| op == "GetQueryResults" && *q == lost);
     assert_eq!(asked.count(), 0, "{lost}");
+}
+
+/// Waits until `done` holds of the stand-in, for at most a minute (generous: it only bounds a
+/// failing run); whether it came to hold.
+async fn eventually(stub: &Arc<Mutex<Stub>>, done: impl Fn(&Stub) -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        if done(&stub.lock().unwrap()) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// Every query started, in order.
+fn started(stub: &Stub) -> Vec<String> {
+    let mut ids: Vec<String> = stub.queries.iter().map(|q| q.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+/// A 2026-07-28 direct call whose client goes away while its queries run: the server stops
+/// them (the handler is told to stop and let finish, not dropped).
+#[tokio::test]
+async fn a_direct_call_whose_connection_drops_stops_its_queries() {
+    let setup = setup(None).await;
+    setup.stub.lock().unwrap().endless = true;
+    tokio::select! {
+        result = setup.a.call_tool(1, TOOL, arguments()) => panic!("answered: {result}"),
+        running = eventually(&setup.stub, |s| s.count("StartQuery") == 2) => assert!(running),
+    }
+    // The request's future is dropped: the connection is gone.
+    let stopped = eventually(&setup.stub, |s| s.stops() == started(s)).await;
+    let stub = setup.stub.lock().unwrap();
+    assert!(stopped, "StopQuery for every query: {:?}", stub.calls);
+    assert_eq!(started(&stub), ["q1", "q2"]);
+}
+
+/// A 2025-11-25 direct call the client cancels with `notifications/cancelled`: the server
+/// stops its queries.
+#[tokio::test]
+async fn a_direct_call_the_client_cancels_stops_its_queries() {
+    let setup = setup(None).await;
+    setup.stub.lock().unwrap().endless = true;
+    let session = legacy_session(&setup.a).await;
+    let call = mcp_testkit::jsonrpc::request(
+        7,
+        "tools/call",
+        json!({ "name": TOOL, "arguments": arguments() }),
+    );
+    let cancel = mcp_testkit::jsonrpc::notification(
+        "notifications/cancelled",
+        json!({ "requestId": 7, "reason": "enough" }),
+    );
+    let (_answer, accepted) = tokio::join!(setup.a.post(Some(&session), call), async {
+        assert!(eventually(&setup.stub, |s| s.count("StartQuery") == 2).await);
+        setup.a.post(Some(&session), cancel).await
+    });
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let stopped = eventually(&setup.stub, |s| s.stops() == started(s)).await;
+    let stub = setup.stub.lock().unwrap();
+    assert!(stopped, "StopQuery for every query: {:?}", stub.calls);
+    assert_eq!(started(&stub), ["q1", "q2"]);
+}
+
+/// A 2026-07-28 task creation whose client goes away while `StartQuery` is in flight: the
+/// step is let finish, and the queries it started, which no task holds (nobody learnt its
+/// id), are stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_task_creation_whose_connection_drops_stops_its_queries() {
+    let setup = setup(None).await;
+    let gate = Gate::default();
+    {
+        let mut stub = setup.stub.lock().unwrap();
+        stub.endless = true;
+        stub.hold_starts = Some(gate.clone());
+    }
+    let call = json!({ "name": TOOL, "arguments": arguments() });
+    tokio::select! {
+        created = modern(&setup.a, 2, "tools/call", call) => panic!("answered: {created}"),
+        () = async {
+            while gate.arrived.load(Ordering::SeqCst) == 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        } => {}
+    }
+    // Dropped while StartQuery is held; then CloudWatch answers.
+    gate.open();
+    let stopped = eventually(&setup.stub, |s| {
+        !s.queries.is_empty() && s.stops() == started(s)
+    })
+    .await;
+    let stub = setup.stub.lock().unwrap();
+    assert!(stopped, "StopQuery for every query: {:?}", stub.calls);
+}
+
+/// A 2025-11-25 task asked to be kept 1 ms: while its queries run it stays known and
+/// cancellable (kept at least an hour after a working step), and cancelling stops them.
+#[tokio::test]
+async fn a_task_with_a_tiny_ttl_stays_cancellable_while_its_queries_run() {
+    let setup = setup(None).await;
+    setup.stub.lock().unwrap().endless = true;
+    let session = legacy_session(&setup.a).await;
+    let call = json!({ "name": TOOL, "arguments": arguments(), "task": { "ttl": 1 } });
+    let created = legacy(&setup.a, &session, 2, "tools/call", call).await;
+    let id = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Well past the ttl.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let params = json!({ "taskId": id });
+    let got = legacy(&setup.b, &session, 3, "tasks/get", params.clone()).await;
+    assert_eq!(got["result"]["status"], "working", "{got}");
+    let listed = legacy(&setup.b, &session, 4, "tasks/list", json!({})).await;
+    assert_eq!(
+        listed["result"]["tasks"][0]["taskId"],
+        id.as_str(),
+        "{listed}"
+    );
+    let cancelled = legacy(&setup.a, &session, 5, "tasks/cancel", params).await;
+    assert_eq!(cancelled["result"]["status"], "cancelled", "{cancelled}");
+    let stub = setup.stub.lock().unwrap();
+    assert_eq!(stub.stops(), ["q1", "q2"], "{:?}", stub.calls);
+}
+
+/// Two polls race; the one whose step fails (a `GetQueryResults` refused) loses the race to
+/// store: it must not stop the queries the stored step still runs, and the task goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_racing_poll_whose_step_fails_leaves_the_winners_queries_running() {
+    let setup = setup(None).await;
+    setup.stub.lock().unwrap().endless = true;
+    let call = json!({ "name": TOOL, "arguments": arguments() });
+    let created = modern(&setup.a, 2, "tools/call", call).await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let get = json!({ "taskId": id });
+    let gate = Gate::default();
+    setup.stub.lock().unwrap().fail_next_q1 = Some(gate.clone());
+    let (loser, winner) = tokio::join!(modern(&setup.a, 3, "tasks/get", get.clone()), async {
+        // The loser's q1 answer is held; the winner polls meanwhile and stores its step.
+        while gate.arrived.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let winner = modern(&setup.b, 4, "tasks/get", get.clone()).await;
+        gate.open();
+        winner
+    });
+    assert_eq!(winner["result"]["status"], "working", "{winner}");
+    // The loser answers with the stored task: still working.
+    assert_eq!(loser["result"]["status"], "working", "{loser}");
+    {
+        let stub = setup.stub.lock().unwrap();
+        assert!(
+            stub.calls.iter().any(|(_, q)| q == "refused"),
+            "{:?}",
+            stub.calls
+        );
+        assert!(stub.stops().is_empty(), "{:?}", stub.calls);
+    }
+    let again = modern(&setup.b, 5, "tasks/get", get).await;
+    assert_eq!(again["result"]["status"], "working", "{again}");
+    assert!(setup.stub.lock().unwrap().stops().is_empty());
+}
+
+/// A step that fails and is stored stops the queries the task ran before it.
+#[tokio::test]
+async fn a_stored_failed_step_stops_the_tasks_queries() {
+    let setup = setup(None).await;
+    setup.stub.lock().unwrap().endless = true;
+    let call = json!({ "name": TOOL, "arguments": arguments() });
+    let created = modern(&setup.a, 2, "tools/call", call).await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let gate = Gate::default();
+    gate.open();
+    setup.stub.lock().unwrap().fail_next_q1 = Some(gate);
+    let got = modern(&setup.b, 3, "tasks/get", json!({ "taskId": id })).await;
+    assert_eq!(got["result"]["status"], "completed", "{got}");
+    assert_eq!(got["result"]["result"]["isError"], true, "{got}");
+    let stub = setup.stub.lock().unwrap();
+    assert_eq!(stub.stops(), ["q1", "q2"], "{:?}", stub.calls);
 }

@@ -19,6 +19,7 @@ mod response;
 mod sse;
 mod tail;
 mod task_book;
+mod wind_down;
 
 pub use config::TransportConfig;
 

@@ -55,6 +55,15 @@ impl TaskData {
         self.status.is_terminal()
     }
 
+    /// Whether the task ended in an error: a JSON-RPC error, or a tool error (`isError`).
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+            || (self.result.as_ref())
+                .and_then(|r| r.get("isError"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+    }
+
     /// Whether a poll should run the tool's next step: it is working, or every input it
     /// asked for has been answered.
     pub fn wants_step(&self) -> bool {

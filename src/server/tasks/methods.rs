@@ -12,7 +12,7 @@ use super::data::TaskData;
 use super::wire;
 use super::{
     DEFAULT_POLL_INTERVAL_MS, DEFAULT_TASK_TTL_MS, MAX_TASK_TTL_MS, StoredTask, TASKS_EXTENSION,
-    TaskBook, TaskBookError, TaskStep, TaskSupport,
+    TaskBook, TaskBookError, TaskStep, TaskSupport, WORKING_KEEP_MS,
 };
 use crate::clock::unix_now_ms;
 use crate::protocol::version::Era;
@@ -204,16 +204,23 @@ impl McpServer {
         };
         let modern = ctx.era() == Era::Modern;
         data.apply(Ok(step), now, !modern);
+        // What the step started outside the server is stopped unless a stored task holds it.
+        let started = data.state.clone();
+        if ctx.cancellation().is_cancelled() {
+            // The client left or cancelled the call: nobody would learn the task's id.
+            tool.cancel_task(&started).await;
+            return Err(HandlerError::Cancelled);
+        }
         let id = random_id();
         let mut record = StoredTask {
             id: id.clone(),
             owner: ctx.task_owner().to_owned(),
             version: 1,
-            expires_at_ms: now + ttl_ms,
+            expires_at_ms: keep_until(&data, now, now + ttl_ms),
             data: encode(&data)?,
         };
-        match book.create(&record).await {
-            Ok(()) => {}
+        let created = match book.create(&record).await {
+            Ok(()) => Ok(()),
             Err(TaskBookError::TooLarge { .. } | TaskBookError::Full(_))
                 if modern && data.status == TaskStatus::Completed =>
             {
@@ -222,9 +229,16 @@ impl McpServer {
             Err(TaskBookError::TooLarge { limit }) => {
                 data.too_large(record.data.len(), limit, !modern, now);
                 record.data = encode(&data)?;
-                book.create(&record).await?;
+                tool.cancel_task(&started).await;
+                book.create(&record).await
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = created {
+            // No task holds the step's queries (a racing creation took the last place, or
+            // the store failed): stop them.
+            tool.cancel_task(&started).await;
+            return Err(e.into());
         }
         Ok(match ctx.era() {
             Era::Modern => wire::modern_created(&id, &data),
@@ -298,32 +312,54 @@ impl McpServer {
         };
         let from = data.state.clone();
         let mut next = data;
-        next.apply(step, unix_now_ms(), ctx.era() == Era::Legacy);
+        let now = unix_now_ms();
+        next.apply(step, now, ctx.era() == Era::Legacy);
+        // The state this step computed: what it started is stopped unless it is stored.
+        let proposed = next.state.clone();
         let mut record = StoredTask {
             version: stored.version + 1,
+            expires_at_ms: keep_until(&next, now, stored.expires_at_ms),
             data: encode(&next)?,
             ..stored
         };
         let book = self.book()?;
-        let stored = match book.replace(&record).await {
+        let written = match book.replace(&record).await {
             // A result the store cannot keep would be computed again on every poll: the
             // task ends with a tool error that says so instead (see `TaskData::too_large`).
             Err(TaskBookError::TooLarge { limit }) => {
                 let legacy = ctx.era() == Era::Legacy;
                 next.too_large(record.data.len(), limit, legacy, unix_now_ms());
                 record.data = encode(&next)?;
-                book.replace(&record).await?
+                book.replace(&record).await
             }
-            other => other?,
+            other => other,
         };
-        if stored {
-            Ok((record, next))
-        } else {
-            // Another poll's step was stored first: what this one started is nobody's.
-            if let Some(tool) = self.tool(&next.tool) {
-                tool.discard_task_step(&from, &next.state).await;
+        let tool = self.tool(&next.tool).cloned();
+        match written {
+            Ok(true) => {
+                if let Some(tool) = &tool {
+                    if next.state != proposed {
+                        // Its state was not kept after all (too large): nothing holds it.
+                        tool.cancel_task(&proposed).await;
+                    }
+                    if next.is_terminal() && next.failed() {
+                        // The failure is stored: the queries the task ran before it are
+                        // nobody's now. (A failing step stops only what it started itself,
+                        // so that a racing poll whose step fails cannot stop the winner's.)
+                        tool.cancel_task(&from).await;
+                    }
+                }
+                Ok((record, next))
             }
-            self.load_owned(ctx, &record.id).await
+            // Another poll's step was stored first, or none could be: what this one started
+            // is nobody's.
+            Ok(false) | Err(_) => {
+                if let Some(tool) = &tool {
+                    tool.discard_task_step(&from, &proposed).await;
+                }
+                written?;
+                self.load_owned(ctx, &record.id).await
+            }
         }
     }
 
@@ -440,7 +476,15 @@ impl McpServer {
         loop {
             let (_, data, changed) = self.poll(ctx, &id).await?;
             if changed || seen.is_some_and(|status| status != data.status) {
-                self.status_on_stream(ctx, &id, &data).await?;
+                match self.status_on_stream(ctx, &id, &data).await {
+                    // The stream is gone: nobody reads the result.
+                    Err(HandlerError::Cancelled) => return Err(HandlerError::Cancelled),
+                    // The result matters more than a status note about it.
+                    Err(e) => {
+                        tracing::warn!(task = %id, error = ?e, "could not send a task's status")
+                    }
+                    Ok(()) => {}
+                }
             }
             seen = Some(data.status);
             match data.status {
@@ -526,6 +570,16 @@ impl Change<'_> {
                 true
             }
         }
+    }
+}
+
+/// When a task after a step at `now` expires: at `expires` (its ttl), but while it is not
+/// over, no sooner than [`WORKING_KEEP_MS`] after the step.
+fn keep_until(data: &TaskData, now: u64, expires: u64) -> u64 {
+    if data.is_terminal() {
+        expires
+    } else {
+        expires.max(now + WORKING_KEEP_MS)
     }
 }
 

@@ -36,6 +36,11 @@ pub const TASKS_EXTENSION: &str = rmcp::model::TASKS_EXTENSION_ID;
 pub const DEFAULT_TASK_TTL_MS: u64 = 60 * 60 * 1000;
 /// The longest a task is kept, whatever the client asks (2025-11-25 `task.ttl`).
 pub const MAX_TASK_TTL_MS: u64 = 24 * 60 * 60 * 1000;
+/// How long a task left working by a step is kept after it at least, whatever its ttl: the
+/// step may have started work outside the server that only the task can stop (a Logs
+/// Insights query runs for up to 60 minutes), so the task stays known, counted against its
+/// owner's bound and cancellable while that work can still run.
+pub const WORKING_KEEP_MS: u64 = 60 * 60 * 1000;
 /// The poll interval suggested to clients.
 pub const DEFAULT_POLL_INTERVAL_MS: u64 = 1000;
 

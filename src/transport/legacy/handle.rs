@@ -25,6 +25,7 @@ use crate::transport::http_error::HttpError;
 use crate::transport::lease::{CLOCK_SKEW, millis};
 use crate::transport::response;
 use crate::transport::tail::Tail;
+use crate::transport::wind_down::wind_down;
 
 /// The key under which a `notifications/cancelled` for request `id` is recorded.
 pub(crate) fn cancel_key(id: &Value) -> String {
@@ -218,12 +219,17 @@ impl RequestTask {
         });
         let server = &self.service.server;
         let marked = AtomicBool::new(false);
-        let outcome = tokio::select! {
-            outcome = server.dispatch(&ctx, &method, params) => outcome,
-            () = self.cancelled_by_client(&id, started_ms, &marked) => Err(HandlerError::Cancelled),
-            // The POST's stream was lost to a reader: nobody will read the answer.
-            () = self.cancel.cancelled() => Err(HandlerError::Cancelled),
+        let cancelled = async {
+            tokio::select! {
+                () = self.cancelled_by_client(&id, started_ms, &marked) => {}
+                // The POST's stream was lost to a reader: nobody will read the answer.
+                () = self.cancel.cancelled() => {}
+            }
+            // Tells the handler (the context's token) to stop what it started.
+            self.cancel.cancel();
         };
+        let dispatch = server.dispatch(&ctx, &method, params);
+        let outcome = wind_down(dispatch, cancelled).await;
         self.forget_cancellation(&id, marked.load(Ordering::Relaxed))
             .await;
         let response = match outcome {

@@ -19,6 +19,7 @@ use crate::server::{ContextParts, HandlerError, McpServer, RequestContext};
 use crate::transport::McpService;
 use crate::transport::http_error::HttpError;
 use crate::transport::response::{self, ChannelBody};
+use crate::transport::wind_down::wind_down;
 
 /// Serves a message already classified as modern.
 pub async fn handle(service: &McpService, headers: &HeaderMap, incoming: Incoming) -> Response {
@@ -109,10 +110,8 @@ async fn run(
     });
     let server = service.server.clone();
     tokio::spawn(async move {
-        let outcome = tokio::select! {
-            outcome = server.dispatch(&ctx, &method, params) => outcome,
-            () = cancel.cancelled() => Err(HandlerError::Cancelled),
-        };
+        let dispatch = server.dispatch(&ctx, &method, params);
+        let outcome = wind_down(dispatch, cancel.cancelled()).await;
         if let Some(message) = final_message(&server, &id, &method, outcome) {
             exchange.finish(message);
         }

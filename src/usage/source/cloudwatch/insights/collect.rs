@@ -51,6 +51,10 @@ pub(super) struct Reads {
     reads: Vec<ReadState>,
     /// The read under way; `reads.len()` when all are over.
     current: usize,
+    /// Queries a task's step took over from the stored state: a failing step leaves them to
+    /// whoever stores the failure (a racing poll's step may be the one kept). Not kept.
+    #[serde(skip)]
+    inherited: Vec<String>,
 }
 
 /// Where complete slices' rows go: a direct call's aggregators, or a task's kept rows.
@@ -107,7 +111,11 @@ impl Reads {
                 }
             })
             .collect();
-        Reads { reads, current: 0 }
+        Reads {
+            reads,
+            current: 0,
+            inherited: Vec::new(),
+        }
     }
 
     /// The ids of the queries running now.
@@ -115,6 +123,18 @@ impl Reads {
         self.reads
             .iter()
             .flat_map(|read| read.running.iter().map(|q| q.id.as_str()))
+    }
+
+    /// Marks the queries running now as a task's stored ones: a failing step does not stop
+    /// them (see [`Reads::fail`]).
+    pub(super) fn inherit_running(&mut self) {
+        self.inherited = self.running_ids().map(str::to_owned).collect();
+    }
+
+    /// The ids of the running queries this step started (not [`Reads::inherit_running`]).
+    pub(super) fn started_ids(&self) -> impl Iterator<Item = &str> {
+        self.running_ids()
+            .filter(|id| !self.inherited.iter().any(|kept| kept == id))
     }
 
     /// How far the reads got, for a task's status.
@@ -299,7 +319,8 @@ impl Reads {
         Ok(())
     }
 
-    /// Stops every running query, then: a log group that does not exist (every query
+    /// Stops every running query (but those a task's step inherited, which the task stops
+    /// once its failure is stored), then: a log group that does not exist (every query
     /// refused alike before any slice was done) makes the read an empty one with a warning
     /// and the report goes on; anything else ends it with `error`.
     async fn fail(&mut self, env: &Env<'_>, error: SourceError) -> Result<(), SourceError> {
@@ -308,11 +329,8 @@ impl Reads {
             .iter_mut()
             .flat_map(|read| std::mem::take(&mut read.running))
             .collect();
-        env.run
-            .stop_all(running.iter().map(|q| q.id.as_str()))
-            .await;
         let read = &mut self.reads[self.current];
-        match error {
+        let outcome = match error {
             SourceError::NotFound(_) if read.done == 0 => {
                 read.missing = true;
                 read.pending.clear();
@@ -320,7 +338,18 @@ impl Reads {
             }
             SourceError::NotFound(e) => Err(SourceError::Backend(e)),
             e => Err(e),
-        }
+        };
+        // Going on, the step's state no longer holds any of them: all are stopped.
+        let inherited: &[String] = if outcome.is_ok() {
+            &[]
+        } else {
+            &self.inherited
+        };
+        let ids = running.iter().map(|q| q.id.as_str());
+        env.run
+            .stop_all(ids.filter(|id| !inherited.iter().any(|kept| kept == id)))
+            .await;
+        outcome
     }
 
     /// The reports, once every read is over, from `aggregators` (one per read, holding its

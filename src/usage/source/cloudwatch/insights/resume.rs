@@ -121,6 +121,7 @@ impl InsightsSource {
             &NoProgress,
             &cancel,
         );
+        saved.reads.inherit_running();
         let stepped = saved.reads.step(&env, &mut saved.rows).await?;
         if stepped.finished {
             let mut rows = std::mem::take(&mut saved.rows.0).into_iter();
@@ -140,7 +141,8 @@ impl InsightsSource {
         match encode(&saved) {
             Ok(state) => Ok(Resumed::Working { state, message }),
             Err(e) => {
-                env.run.stop_all(saved.reads.running_ids()).await;
+                // The rest are the stored state's: the task stops them once this is stored.
+                env.run.stop_all(saved.reads.started_ids()).await;
                 Err(e)
             }
         }
