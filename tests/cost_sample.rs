@@ -456,7 +456,11 @@ async fn a_bill_against_other_accounts_or_a_failed_source_is_not_reconciled() {
         .await
         .unwrap();
     let estimate = costs.estimate(&report).await;
-    let plain = costs.billed(&report, &estimate).await.unwrap().unwrap();
+    let plain = costs
+        .billed(&report, &estimate, false)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!plain.reconciliation.is_empty(), "one source: reconciled");
     let source = |account: Option<&str>, status| SourceStatus {
         log_group: "/aws/bedrock/modelinvocations".to_owned(),
@@ -484,7 +488,11 @@ async fn a_bill_against_other_accounts_or_a_failed_source_is_not_reconciled() {
     ] {
         let mut merged = report.clone();
         merged.sources = sources;
-        let billed = costs.billed(&merged, &estimate).await.unwrap().unwrap();
+        let billed = costs
+            .billed(&merged, &estimate, false)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(billed.reconciliation.is_empty(), "no drift across scopes");
         assert_eq!(billed.total, plain.total, "the bill itself is kept");
         let note = billed.note.unwrap();
@@ -493,4 +501,12 @@ async fn a_bill_against_other_accounts_or_a_failed_source_is_not_reconciled() {
             "{note}"
         );
     }
+    // A filtered report: the estimate is narrower than the bill.
+    let filtered = costs
+        .billed(&report, &estimate, true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(filtered.reconciliation.is_empty());
+    assert!(filtered.note.unwrap().contains("filtered"));
 }

@@ -118,7 +118,9 @@ impl ReportTool {
             Err(e) => Err(e),
         };
         let report = reports.and_then(|reports| saved.plan.assemble(reports));
-        let result: CallToolResult = match self.answer(report, saved.include_chart).await {
+        let filtered = (saved.plan.queries().next()).is_some_and(|q| !q.filters().is_empty());
+        let result: CallToolResult = match self.answer(report, saved.include_chart, filtered).await
+        {
             Ok(result) => result,
             // No request to cancel: a task is cancelled with tasks/cancel.
             Err(HandlerError::Cancelled) => tool_error("the usage report was cancelled"),

@@ -163,7 +163,8 @@ impl ToolHandler for ReportTool {
         while let Ok(event) = events.try_recv() {
             forwarder.forward(ctx, event).await?;
         }
-        self.answer(outcome, request.include_chart).await
+        let filtered = !request.query.filters().is_empty();
+        self.answer(outcome, request.include_chart, filtered).await
     }
 }
 
@@ -193,11 +194,13 @@ impl ReportTool {
     }
 
     /// The call's result from what the source gave: the report with its costs, or a tool
-    /// error saying why there is none.
+    /// error saying why there is none (`filtered`: the report's records were filtered, so its
+    /// estimate is not the account's bill).
     pub(super) async fn answer(
         &self,
         outcome: Result<UsageReport, SourceError>,
         include_chart: bool,
+        filtered: bool,
     ) -> Result<CallToolResult, HandlerError> {
         match outcome {
             Ok(mut report) => {
@@ -205,7 +208,7 @@ impl ReportTool {
                 let (estimate, billed) = match &self.costs {
                     Some(costs) => {
                         let estimate = costs.estimate(&report).await;
-                        let billed = costs.billed(&report, &estimate).await;
+                        let billed = costs.billed(&report, &estimate, filtered).await;
                         (Some(estimate), billed)
                     }
                     None => (None, None),

@@ -220,12 +220,15 @@ impl CostEstimator {
         products
     }
 
-    /// The `billed_cost` section for `report`, reconciled with `estimate`; `None` when billed
-    /// cost is off, `Err` when Cost Explorer could not be read.
+    /// The `billed_cost` section for `report`, reconciled with `estimate` unless they cover
+    /// different usage (`filtered`: the report's records were filtered; see
+    /// [`billed::not_comparable`]); `None` when billed cost is off, `Err` when Cost Explorer
+    /// could not be read.
     pub async fn billed(
         &self,
         report: &UsageReport,
         estimate: &EstimatedCost,
+        filtered: bool,
     ) -> Option<Result<BilledCost, String>> {
         let sample_bill = self.sample_bill.as_ref().filter(|_| is_sample(report));
         if sample_bill.is_none() && self.billed.is_none() {
@@ -266,7 +269,7 @@ impl CostEstimator {
             out.source = billed::sample::SOURCE;
             out.note = Some(billed::sample::NOTE.to_owned());
         }
-        if let Some(why) = billed::not_comparable(&report.sources) {
+        if let Some(why) = billed::not_comparable(&report.sources, filtered) {
             out.reconciliation.clear();
             out.note = Some(match out.note.take() {
                 Some(note) => format!("{note} {why}"),

@@ -108,7 +108,7 @@ pub fn billed_cost_schema() -> Value {
         "properties": {
             "error": {"type": "string", "description": "Why Cost Explorer could not be read; no other field is present then."},
             "source": {"type": "string", "enum": ["cost-explorer", "synthetic-sample"], "description": "Where the bill comes from: Cost Explorer, or (the bundled sample only) a synthetic bill made from the sample's records."},
-            "note": {"type": "string", "description": "With a synthetic bill: a warning that it is made up. When the report's log groups span several accounts or one failed: why reconciliation is empty (the estimate and the account's bill cover different usage)."},
+            "note": {"type": "string", "description": "With a synthetic bill: a warning that it is made up. When the report's records are filtered, or its log groups span several accounts or one failed: why reconciliation is empty (the estimate and the account's bill cover different usage)."},
             "currency": {"type": "string"},
             "total": money("Billed over the period's days."),
             "daily": {

@@ -81,12 +81,12 @@ pub struct BilledCost {
     pub requests_sent: u64,
 }
 
-/// Why a report over `sources` cannot be set against the bill of the server's account, when
-/// it cannot: Cost Explorer answers for the account (or, from a payer account, the whole
+/// Why a report over `sources` (its records `filtered` or not) cannot be set against the
+/// bill of the server's account, when it cannot: a filter narrows the estimate only; Cost Explorer answers for the account (or, from a payer account, the whole
 /// organisation), while the estimate then covers other accounts' usage or misses a failed
 /// log group's. A drift would read as over- or under-billing that is neither; finance is
 /// better served by the bill alone and the reason (the caller gets no reconciliation).
-pub fn not_comparable(sources: &[SourceStatus]) -> Option<String> {
+pub fn not_comparable(sources: &[SourceStatus], filtered: bool) -> Option<String> {
     let mut accounts: Vec<Option<&str>> = sources.iter().map(|s| s.account.as_deref()).collect();
     accounts.sort_unstable();
     accounts.dedup();
@@ -94,6 +94,13 @@ pub fn not_comparable(sources: &[SourceStatus]) -> Option<String> {
         .filter(|s| s.status == SourceState::Failed)
         .count();
     let mut why = Vec::new();
+    if filtered {
+        why.push(
+            "the report's records are filtered (model, user, profile, region or metadata) while \
+             the bill is not"
+                .to_owned(),
+        );
+    }
     if accounts.len() > 1 {
         why.push(format!(
             "the estimate spans {} accounts' log groups while Cost Explorer bills the server's \
