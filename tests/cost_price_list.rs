@@ -636,3 +636,122 @@ async fn billed_cost_and_its_reconciliation() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 16, done-when 1: the bundled sample (no `--usage-file`, no pricing table) with the
+/// Price List on is priced from the recorded answers, not from its synthetic prices: each of
+/// its (model, region) pairs that those answers price is priced by `aws-price-list` (the
+/// application profile as the model the sample's catalogue routes it to), and every other pair
+/// is listed as unpriced with a reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundled_sample_is_priced_from_the_price_list() {
+    let (stub, calls) = price_list_stub().await;
+    let server = ServerProcess::start_with_env(
+        env!("CARGO_BIN_EXE_bedrock-usage-mcp"),
+        &["--price-list", "on"],
+        &[
+            ("AWS_ENDPOINT_URL_PRICING", stub.url.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_REGION", "eu-west-1".to_owned()),
+        ],
+    );
+    let url = server.url.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let output = Command::new(env!("CARGO_BIN_EXE_mcp-client"))
+            .args(["--url", &url, "report", "--days", "30", "--json"])
+            .output()
+            .expect("running mcp-client");
+        assert!(
+            output.status.success(),
+            "mcp-client failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<Value>(&output.stdout).expect("JSON output")
+    })
+    .await
+    .expect("report");
+    assert_eq!(
+        report["source"]["kind"], "bundled-sample",
+        "{}",
+        report["source"]
+    );
+    let estimate = &report["estimated_cost"];
+    let priced: BTreeMap<(String, String), String> = estimate["price_sources"]
+        .as_array()
+        .expect("price_sources")
+        .iter()
+        .map(|s| {
+            (
+                (
+                    s["model"].as_str().expect("model").to_owned(),
+                    s["region"].as_str().expect("region").to_owned(),
+                ),
+                s["source"].as_str().expect("source").to_owned(),
+            )
+        })
+        .collect();
+    let reasons: BTreeMap<(String, String), String> = estimate["unpriced_models"]
+        .as_array()
+        .expect("unpriced_models")
+        .iter()
+        .map(|u| {
+            (
+                (
+                    u["model"].as_str().expect("model").to_owned(),
+                    u["region"].as_str().expect("region").to_owned(),
+                ),
+                u["reason"].as_str().expect("a reason").to_owned(),
+            )
+        })
+        .collect();
+    let mut models = BTreeSet::new();
+    for (model, region) in priced.keys() {
+        models.insert(model.clone());
+        let routed = if model == APP_PROFILE { HAIKU } else { model };
+        assert!(
+            price_list_rates(routed, region).is_some(),
+            "{model} in {region} priced, but the recorded answers have no price for it"
+        );
+        assert_eq!(priced[&(model.clone(), region.clone())], "aws-price-list");
+    }
+    for ((model, region), reason) in &reasons {
+        models.insert(model.clone());
+        assert!(
+            !priced.contains_key(&(model.clone(), region.clone())),
+            "{model} in {region} both priced and unpriced"
+        );
+        let routed = if model == APP_PROFILE { HAIKU } else { model };
+        // Unpriced only where the answers lack the model or one of the token kinds it used
+        // (the sample logs cache tokens for Nova Pro and Llama, which the answers do not price).
+        match price_list_rates(routed, region) {
+            None => {}
+            Some(rates) => {
+                let missing_kind = (reason.contains("cache read") && rates[2] == 0)
+                    || (reason.contains("cache write") && rates[3] == 0);
+                assert!(missing_kind, "{model} in {region} unpriced: {reason}");
+            }
+        }
+    }
+    // Every model of the sample is accounted for: the five ids and the application profile.
+    let sample_models: BTreeSet<String> = [
+        "us.anthropic.claude-sonnet-4-20250514-v1:0",
+        HAIKU,
+        "amazon.nova-pro-v1:0",
+        "meta.llama3-3-70b-instruct-v1:0",
+        "cohere.command-r-plus-v1:0",
+        APP_PROFILE,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(models, sample_models);
+    assert!(priced.contains_key(&(APP_PROFILE.to_owned(), "us-east-1".to_owned())));
+    assert!(
+        reasons
+            .keys()
+            .any(|(m, _)| m == "cohere.command-r-plus-v1:0")
+    );
+    assert!(priced.contains_key(&(HAIKU.to_owned(), "us-west-2".to_owned())));
+    assert!(micros(estimate["total"].as_str().expect("total")) > 0);
+    assert!(!calls.lock().expect("the call log").is_empty());
+}
