@@ -167,13 +167,20 @@ async fn another_sessions_task_is_unknown_and_a_required_task_needs_the_task_par
 }
 
 #[tokio::test]
-async fn an_expired_task_is_unknown() {
+async fn a_working_task_outlives_a_tiny_ttl() {
+    // A task still working is kept at least an hour after its step whatever its ttl (its
+    // outside work may still run, and only the task can stop it): known and cancellable past
+    // its ttl. That an expired task reads as gone is pinned on the stores (tasks_store.rs).
     let app = App::new(TransportConfig::default());
     let session = app.initialize("2025-11-25").await;
     let id = slow_task(&app, &session, json!({ "ttl": 1 })).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let got = legacy(&app, &session, 2, "tasks/get", json!({ "taskId": id })).await;
-    assert_eq!(error_code(&got), -32602, "{got}");
+    assert_eq!(got["result"]["status"], "working", "{got}");
+    let cancelled = legacy(&app, &session, 3, "tasks/cancel", json!({ "taskId": id })).await;
+    assert!(cancelled.get("error").is_none(), "{cancelled}");
+    let got = legacy(&app, &session, 4, "tasks/get", json!({ "taskId": id })).await;
+    assert_eq!(got["result"]["status"], "cancelled", "{got}");
 }
 
 #[tokio::test]
