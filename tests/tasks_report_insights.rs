@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bedrock_usage_mcp::aws::RetryPolicy;
 use bedrock_usage_mcp::store::dynamodb::create_table;
-use bedrock_usage_mcp::store::{DynamoStore, SessionStore};
+use bedrock_usage_mcp::store::{DynamoStore, SessionStore, TaskId};
 use bedrock_usage_mcp::tools::usage_server;
 use bedrock_usage_mcp::transport::TransportConfig;
 use bedrock_usage_mcp::usage::Timestamp;
@@ -243,11 +243,19 @@ struct Setup {
     stub: Arc<Mutex<Stub>>,
     _logs: LogsStub,
     _moto: Arc<Moto>,
+    /// The table both instances keep their tasks in.
+    store: DynamoStore,
     a: App,
     b: App,
 }
 
+/// Both instances step a task on every poll (these tests poll back to back and count steps).
 async fn setup(max_scan_gb: Option<f64>) -> Setup {
+    setup_stepping(max_scan_gb, Duration::ZERO).await
+}
+
+/// [`setup`] whose instance `a` steps a task at most once per `a_step_interval`.
+async fn setup_stepping(max_scan_gb: Option<f64>, a_step_interval: Duration) -> Setup {
     let stub = Arc::new(Mutex::new(Stub::default()));
     let handler = stub.clone();
     let logs = LogsStub::start(move |op, body| {
@@ -283,7 +291,7 @@ async fn setup(max_scan_gb: Option<f64>) -> Setup {
     let dynamodb = moto.dynamodb();
     let table = unique_table("taskins");
     assert!(create_table(&dynamodb, &table).await.unwrap());
-    let instance = |store: Arc<dyn SessionStore>| {
+    let instance = |store: Arc<dyn SessionStore>, step_interval: Duration| {
         let retries = RetryPolicy {
             initial_backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(40),
@@ -312,17 +320,25 @@ async fn setup(max_scan_gb: Option<f64>) -> Setup {
         .with_metrics_fallback(true);
         let key = b"tasks-report-insights-request-state-key-0123".to_vec();
         App::serving(
-            usage_server(Arc::new(selector), None, Some(key)),
+            usage_server(Arc::new(selector), None, Some(key))
+                .with_task_step_interval(step_interval),
             store,
             TransportConfig::default(),
         )
     };
-    let a = instance(Arc::new(DynamoStore::new(dynamodb.clone(), &table)));
-    let b = instance(Arc::new(DynamoStore::new(dynamodb, &table)));
+    let a = instance(
+        Arc::new(DynamoStore::new(dynamodb.clone(), &table)),
+        a_step_interval,
+    );
+    let b = instance(
+        Arc::new(DynamoStore::new(dynamodb.clone(), &table)),
+        Duration::ZERO,
+    );
     Setup {
         stub,
         _logs: logs,
         _moto: moto,
+        store: DynamoStore::new(dynamodb, &table),
         a,
         b,
     }
@@ -470,6 +486,60 @@ async fn a_2026_07_28_task_over_insights_completes_across_alternating_instances(
 }
 
 /// A 2025-11-25 session on instance `a`.
+/// The stored version of task `id`: a poll that writes the task raises it.
+async fn task_version(setup: &Setup, id: &str) -> u64 {
+    let tasks = setup.store.tasks().unwrap();
+    let record = tasks.load_task(&TaskId::parse(id).unwrap()).await.unwrap();
+    record.unwrap().version
+}
+
+/// Review A finding 5: a poll sooner than the tool's least step interval after the task's
+/// last stored step answers the task as stored, asking CloudWatch nothing and writing
+/// nothing, however often it comes; an instance stepping every poll still completes it.
+#[tokio::test]
+async fn polls_sooner_than_the_step_interval_ask_nothing_and_write_nothing() {
+    let setup = setup_stepping(None, Duration::from_secs(3600)).await;
+    let call = json!({ "name": TOOL, "arguments": arguments() });
+    let created = modern(&setup.a, 2, "tools/call", call).await;
+    assert_eq!(created["result"]["status"], "working", "{created}");
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let version = task_version(&setup, &id).await;
+    let seen = setup.stub.lock().unwrap().calls.len();
+    for n in 0..5u64 {
+        let got = modern(&setup.a, 10 + n, "tasks/get", json!({ "taskId": id })).await;
+        assert_eq!(got["result"]["status"], "working", "{got}");
+    }
+    {
+        let stub = setup.stub.lock().unwrap();
+        assert_eq!(stub.calls.len(), seen, "{:?}", &stub.calls[seen..]);
+        assert_eq!(stub.running(), ["q1", "q2"]);
+    }
+    assert_eq!(task_version(&setup, &id).await, version, "no write");
+    // Instance b steps on every poll: the same eleven working polls and one that completes.
+    let mut working_polls = 0;
+    let mut completed = false;
+    for n in 0..100u64 {
+        let got = modern(&setup.b, 20 + n, "tasks/get", json!({ "taskId": id })).await;
+        match got["result"]["status"].as_str() {
+            Some("working") => working_polls += 1,
+            Some("completed") => {
+                completed = true;
+                break;
+            }
+            other => panic!("{other:?}: {got}"),
+        }
+    }
+    assert!(completed);
+    assert_eq!(working_polls, 11);
+    assert_eq!(task_version(&setup, &id).await, version + 12);
+    let stub = setup.stub.lock().unwrap();
+    assert_eq!(
+        stub.count("GetQueryResults"),
+        18,
+        "three answers for each of six queries"
+    );
+}
+
 async fn legacy_session(app: &App) -> String {
     app.initialize("2025-11-25").await
 }

@@ -92,6 +92,8 @@ struct Inner {
     changes: ChangeNotifier,
     /// Where tasks live; `None` offers none (the transport sets it from its store).
     tasks: Option<Arc<dyn TaskBook>>,
+    /// Overrides every tool's [`ToolHandler::min_step_interval`] (tests poll back to back).
+    task_step_interval: Option<std::time::Duration>,
 }
 
 /// Builds an [`McpServer`].
@@ -117,6 +119,7 @@ impl McpServer {
                 state_codec: RequestStateCodec::random(),
                 changes: ChangeNotifier::default(),
                 tasks: None,
+                task_step_interval: None,
             },
         }
     }
@@ -148,6 +151,18 @@ impl McpServer {
     pub(crate) fn with_task_book(mut self, book: Arc<dyn TaskBook>) -> Self {
         Arc::make_mut(&mut self.inner).tasks = Some(book);
         self
+    }
+
+    /// This server stepping tasks at most once per `interval`, whatever their tools declare
+    /// ([`ToolHandler::min_step_interval`]).
+    pub fn with_task_step_interval(mut self, interval: std::time::Duration) -> Self {
+        Arc::make_mut(&mut self.inner).task_step_interval = Some(interval);
+        self
+    }
+
+    /// The least time between two steps of a task of `tool`.
+    pub(crate) fn task_step_interval(&self, tool: &dyn ToolHandler) -> std::time::Duration {
+        (self.inner.task_step_interval).unwrap_or_else(|| tool.min_step_interval())
     }
 
     /// Whether any tool runs as a task and there is a book to keep tasks in.

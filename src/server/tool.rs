@@ -1,5 +1,7 @@
 //! Tools: what a server can be asked to do.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use rmcp::model::{CallToolResult, JsonObject, Tool};
 use serde_json::{Map, Value};
@@ -51,6 +53,13 @@ pub trait ToolHandler: Send + Sync + 'static {
         Err(HandlerError::internal(
             "this tool's tasks have no further steps",
         ))
+    }
+
+    /// The least time between two steps of one of the tool's working tasks: a poll sooner
+    /// than this after the task's last stored step answers the task as stored, with no step
+    /// and no write, so a client polling in a tight loop cannot multiply outside calls.
+    fn min_step_interval(&self) -> Duration {
+        Duration::ZERO
     }
 
     /// Stops what the task started outside this server (queries), on cancellation.

@@ -1,6 +1,7 @@
 //! `get_bedrock_usage_report`: the product's main tool.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
@@ -9,6 +10,7 @@ use serde_json::{Map, Value};
 use super::arguments::{ReportArguments, ReportRequest, input_schema};
 use super::progress::{ChannelSink, Forwarder};
 use super::sources::SourceSelector;
+use crate::server::tasks::DEFAULT_POLL_INTERVAL_MS;
 use crate::server::{HandlerError, RequestContext, TaskStep, TaskSupport, ToolHandler};
 use crate::usage::change::ChangePlan;
 use crate::usage::cost::billed::BilledCost;
@@ -130,6 +132,12 @@ impl ToolHandler for ReportTool {
         _responses: Map<String, Value>,
     ) -> Result<TaskStep, HandlerError> {
         self.advance_report_task(state).await
+    }
+
+    /// A step asks Logs Insights once per running query and writes the task: at most one
+    /// per suggested poll interval, however often a client polls.
+    fn min_step_interval(&self) -> Duration {
+        Duration::from_millis(DEFAULT_POLL_INTERVAL_MS)
     }
 
     async fn cancel_task(&self, state: &Value) {

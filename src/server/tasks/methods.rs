@@ -372,13 +372,25 @@ impl McpServer {
         id: &str,
     ) -> Result<(StoredTask, TaskData, bool), HandlerError> {
         let (stored, data) = self.load_owned(ctx, id).await?;
-        if !data.wants_step() {
+        if !data.wants_step() || self.too_soon_to_step(&data) {
             return Ok((stored, data, false));
         }
         let (before, version) = (data.status, stored.version);
         let (stored, data) = self.advance(ctx, stored, data).await?;
         let changed = stored.version == version + 1 && data.status != before;
         Ok((stored, data, changed))
+    }
+
+    /// Whether the working task's last stored step is more recent than its tool's
+    /// [`ToolHandler::min_step_interval`]: then a poll answers it as stored (no outside call,
+    /// no write). A task whose input was just answered steps at once.
+    fn too_soon_to_step(&self, data: &TaskData) -> bool {
+        let Some(tool) = self.tool(&data.tool) else {
+            return false;
+        };
+        let floor =
+            u64::try_from(self.task_step_interval(tool.as_ref()).as_millis()).unwrap_or(u64::MAX);
+        data.status == TaskStatus::Working && unix_now_ms().saturating_sub(data.updated_ms) < floor
     }
 
     async fn get_task(
