@@ -94,7 +94,7 @@ pub fn application_target(model: &str, resolved: &Resolved) -> Option<Result<Str
 /// ...) when it lists several regions of one geography (a copy of a cross-region profile);
 /// through `global.` when its regions span several known geographies or an ARN names no
 /// region. Why not, when it routes to several models or to no foundation model, or when
-/// its regions lie in a geography not known here (see [`geography`]).
+/// its regions lie in a geography not known here (see `geography`).
 pub fn routed_model_id(model_arns: &[String]) -> Result<String, String> {
     let mut base: Option<&str> = None;
     let mut regions: Vec<&str> = Vec::new();

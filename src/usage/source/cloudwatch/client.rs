@@ -55,7 +55,7 @@ pub const MAX_REGIONS: usize = 40;
 
 /// One CloudWatch Logs client per region, made on first use and then reused (they share the
 /// configuration, the credentials cache and the HTTPS connection pool), for at most
-/// [`MAX_REGIONS`] regions.
+/// `MAX_REGIONS` regions.
 ///
 /// Making the cache does no I/O: the AWS configuration (environment, profile, endpoint) is
 /// loaded the first time a client is asked for, and credentials on the first request.
