@@ -91,6 +91,22 @@ impl ProgressSink for NoProgress {
     fn progress(&self, _done: u64, _total: Option<u64>) {}
 }
 
+/// `query` as the one read of a report, through `source`'s [`UsageSource::collect_reads`]: the
+/// `collect` of a source whose reads share per-report limits (Logs Insights, several log
+/// groups), so that a lone query is read the one way a report's reads are.
+pub(crate) async fn collect_as_one_read<S: UsageSource + ?Sized>(
+    source: &S,
+    query: &UsageQuery,
+    progress: &dyn ProgressSink,
+    cancel: &CancellationToken,
+) -> Result<UsageReport, SourceError> {
+    let read = Read { query, phase: None };
+    let mut reports = source.collect_reads(&[read], progress, cancel).await?;
+    reports
+        .pop()
+        .ok_or_else(|| SourceError::Internal("no report for the read".to_owned()))
+}
+
 /// A source of invocation-log records that can answer a usage query.
 #[async_trait]
 pub trait UsageSource: Send + Sync {

@@ -41,7 +41,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use super::{ProgressSink, Read, ReportBudget, SourceError, SourceInfo, UsageSource};
+use super::{
+    ProgressSink, Read, ReportBudget, SourceError, SourceInfo, UsageSource, collect_as_one_read,
+};
 use crate::usage::query::UsageQuery;
 use crate::usage::report::{QueryCost, SourceState, SourceStatus, UsageReport, Warning};
 
@@ -124,11 +126,7 @@ impl UsageSource for MultiSource {
         progress: &dyn ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<UsageReport, SourceError> {
-        let read = Read { query, phase: None };
-        let mut reports = self.collect_reads(&[read], progress, cancel).await?;
-        reports
-            .pop()
-            .ok_or_else(|| SourceError::Internal("no report for the read".to_owned()))
+        collect_as_one_read(self, query, progress, cancel).await
     }
 
     async fn collect_reads(

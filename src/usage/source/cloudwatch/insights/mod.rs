@@ -30,7 +30,7 @@ use crate::usage::query::UsageQuery;
 use crate::usage::report::UsageReport;
 use crate::usage::source::{
     ProgressSink, Read, ReportBudget, ResumableReads, SourceError, SourceInfo, SourceKind,
-    UsageSource,
+    UsageSource, collect_as_one_read,
 };
 
 /// The most rows a Logs Insights query returns; a result this long is taken as truncated.
@@ -98,11 +98,7 @@ impl UsageSource for InsightsSource {
         progress: &dyn ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<UsageReport, SourceError> {
-        let read = Read { query, phase: None };
-        let mut reports = self.collect_reads(&[read], progress, cancel).await?;
-        reports
-            .pop()
-            .ok_or_else(|| SourceError::Internal("no report for the read".to_owned()))
+        collect_as_one_read(self, query, progress, cancel).await
     }
 
     /// The reads one after the other under one budget (`--max-scan-gb`, `max_queries`) for
