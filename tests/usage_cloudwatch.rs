@@ -19,10 +19,9 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use axum::http::StatusCode;
 use axum::response::Response;
-use bedrock_usage_mcp::aws::RetryPolicy;
 use bedrock_usage_mcp::usage::source::cloudwatch::{
-    Backoff, CallerLogGroups, ClientCache, InsightsOptions, LogsClient, MAX_RESULT_ROWS,
-    ScanOptions, query_text,
+    CallerLogGroups, ClientCache, InsightsOptions, LogsClient, MAX_RESULT_ROWS, ScanOptions,
+    query_text,
 };
 use bedrock_usage_mcp::usage::source::synthetic::{MODELS, RecordGenerator};
 use bedrock_usage_mcp::usage::source::{
@@ -35,7 +34,7 @@ use bedrock_usage_mcp::usage::{
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use mcp_testkit::logs_stub::{self, LogsStub, json_response};
+use mcp_testkit::logs_stub::{self, LogsStub, fast_insights, fast_retries, json_response};
 use mcp_testkit::moto::{self, Moto};
 
 // ---------------------------------------------------------------------------------------------
@@ -262,26 +261,6 @@ fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
 
 fn logs_client(endpoint: &str, region: &str) -> Client {
     Client::new(&sdk_config(endpoint, region))
-}
-
-/// The product's retry policy with pauses of milliseconds.
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(40),
-        ..RetryPolicy::DEFAULT
-    }
-}
-
-/// Fast polling, for tests.
-fn fast_insights() -> InsightsOptions {
-    InsightsOptions {
-        poll: Backoff {
-            initial: Duration::from_millis(5),
-            max: Duration::from_millis(40),
-        },
-        ..InsightsOptions::default()
-    }
 }
 
 /// A log group in moto holding the dataset, put in PutLogEvents-sized batches.

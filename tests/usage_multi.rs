@@ -17,11 +17,10 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use axum::http::StatusCode;
 use axum::response::Response;
-use bedrock_usage_mcp::aws::RetryPolicy;
 use bedrock_usage_mcp::usage::change::{ChangeOptions, ChangePlan};
 use bedrock_usage_mcp::usage::report::{CompareTo, SourceState};
 use bedrock_usage_mcp::usage::source::cloudwatch::{
-    Backoff, ClientCache, InsightsOptions, LogGroupId, LogsClient,
+    ClientCache, InsightsOptions, LogGroupId, LogsClient,
 };
 use bedrock_usage_mcp::usage::source::multi::{MultiSource, SOURCE_FAILED, SourceLabel};
 use bedrock_usage_mcp::usage::source::{
@@ -34,7 +33,7 @@ use bedrock_usage_mcp::usage::{
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use mcp_testkit::logs_stub::{self, LogsStub, json_response};
+use mcp_testkit::logs_stub::{self, LogsStub, fast_insights, fast_retries, json_response};
 use mcp_testkit::moto::Moto;
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -164,24 +163,6 @@ fn numbers(report: &UsageReport) -> Value {
         value.as_object_mut().unwrap().remove(key);
     }
     value
-}
-
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(40),
-        ..RetryPolicy::DEFAULT
-    }
-}
-
-fn fast_insights() -> InsightsOptions {
-    InsightsOptions {
-        poll: Backoff {
-            initial: Duration::from_millis(5),
-            max: Duration::from_millis(40),
-        },
-        ..InsightsOptions::default()
-    }
 }
 
 fn client(endpoint: &str, region: &str) -> Client {

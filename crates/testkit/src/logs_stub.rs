@@ -3,6 +3,7 @@
 //! dropped. And the SDK configuration that points the product's client at it (or at moto).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -12,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bedrock_usage_mcp::aws::{RetryPolicy, http_client};
+use bedrock_usage_mcp::usage::source::cloudwatch::{Backoff, InsightsOptions};
 
 /// The content type of the protocol, both ways.
 pub const JSON_1_1: &str = "application/x-amz-json-1.1";
@@ -90,4 +92,24 @@ pub fn sdk_config(endpoint: &str, region: &str, retries: &RetryPolicy) -> SdkCon
         .http_client(http_client())
         .retry_config(retries.config())
         .build()
+}
+
+/// The product's retry policy with pauses of milliseconds, for tests against a stub or moto.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(40),
+        ..RetryPolicy::DEFAULT
+    }
+}
+
+/// Logs Insights options with polling pauses of milliseconds, for tests.
+pub fn fast_insights() -> InsightsOptions {
+    InsightsOptions {
+        poll: Backoff {
+            initial: Duration::from_millis(5),
+            max: Duration::from_millis(40),
+        },
+        ..InsightsOptions::default()
+    }
 }
